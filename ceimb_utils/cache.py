@@ -1,0 +1,220 @@
+"""The run cache: one directory per run, keyed by a hash of everything that shapes its result.
+
+A run is written into a private temporary directory; ``record.json`` (with a SHA-256 of every
+artifact) is written last and the directory is renamed into place, so a killed run leaves
+nothing that looks finished. A run whose artifacts no longer match their checksums is treated
+as missing and recomputed. If two workers finish the same run, the first rename wins and the
+second copy is discarded: artifacts land exactly once.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from . import __version__, paths
+
+RECORD = "record.json"
+# Modules whose source shapes cached results: editing one invalidates the cache.
+COMPUTE_MODULES = (
+    "ce", "metrics", "summaries", "tabular_data", "image_data", "imbalance", "tabular", "remix",
+    "resnet", "train_cnn", "latent_oversampling", "seeding", "runs",
+)
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in COMPUTE_MODULES:
+        path = paths.PACKAGE / f"{name}.py"
+        if path.exists():
+            digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def run_key(run_config: Mapping[str, Any]) -> str:
+    payload = {"config": run_config, "version": __version__, "code": code_fingerprint()}
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(paths.ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class Run:
+    """A finished run in the cache: its record and lazy access to its artifacts."""
+
+    def __init__(self, directory: Path, record: dict):
+        self.path = Path(directory)
+        self.record = record
+
+    @property
+    def config(self) -> dict:
+        return self.record["config"]
+
+    def table(self, name: str):
+        import pandas as pd
+
+        return pd.read_parquet(self.path / f"{name}.parquet")
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        with np.load(self.path / f"{name}.npz", allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+
+class RunWriter:
+    """Where a run's compute function puts its artifacts (inside the temporary directory)."""
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory)
+
+    def table(self, name: str, frame) -> None:
+        frame.to_parquet(self.path / f"{name}.parquet", index=False)
+
+    def arrays(self, name: str, **arrays: np.ndarray) -> None:
+        np.savez_compressed(self.path / f"{name}.npz", **arrays)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+
+def run_dir_name(run_config: Mapping[str, Any], key: str) -> str:
+    index = run_config.get("seed", run_config.get("split", 0))
+    tag = "split" if "split" in run_config else "seed"
+    return f"{run_config['model']}-{run_config['method']}-{tag}{index}-{key[:12]}"
+
+
+class RunCache:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else paths.runs_dir()
+
+    def directory(self, run_config: Mapping[str, Any]) -> Path:
+        key = run_key(run_config)
+        return self.root / str(run_config["dataset"]) / run_dir_name(run_config, key)
+
+    def load(self, run_config: Mapping[str, Any]) -> Run | None:
+        """The finished run, or None when missing or corrupted (a corrupted one is removed)."""
+        directory = self.directory(run_config)
+        record_path = directory / RECORD
+        if not record_path.exists():
+            return None
+        try:
+            record = json.loads(record_path.read_text())
+            ok = all(_sha256(directory / name) == digest for name, digest in record["checksums"].items())
+        except (OSError, ValueError, KeyError):
+            ok = False
+        if not ok:
+            shutil.rmtree(directory, ignore_errors=True)
+            return None
+        return Run(directory, record)
+
+    def get_or_compute(
+        self, run_config: Mapping[str, Any], compute: Callable[[RunWriter], Mapping[str, Any]]
+    ) -> Run:
+        """Return the cached run, computing it with ``compute(writer)`` when missing.
+
+        ``compute`` writes artifacts through the writer and returns extra record fields
+        (timings, device, warnings). Only a run that finished completely becomes visible.
+        """
+        found = self.load(run_config)
+        if found is not None:
+            return found
+        final = self.directory(run_config)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp@{final.name}@{socket.gethostname()}@{os.getpid()}@{uuid.uuid4().hex[:6]}"
+        tmp.mkdir()
+        try:
+            started = time.time()
+            extra = dict(compute(RunWriter(tmp)) or {})
+            checksums = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+            record = {
+                "key": run_key(run_config),
+                "config": dict(run_config),
+                "version": __version__,
+                "code": code_fingerprint(),
+                "git_commit": git_commit(),
+                "host": socket.gethostname(),
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seconds": round(time.time() - started, 3),
+                **extra,
+                "checksums": checksums,
+            }
+            (tmp / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True, default=str))
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if self.load(run_config) is None:  # not a concurrent finish: a real failure
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        run = self.load(run_config)
+        if run is None:
+            raise RuntimeError(f"Run {final} vanished right after it was written.")
+        return run
+
+    def prune_partial(self) -> int:
+        """Remove temporary directories left by killed runs of this host; returns how many."""
+        host = socket.gethostname()
+        removed = 0
+        for tmp in self.root.glob("*/.tmp@*"):
+            parts = tmp.name.split("@")
+            if len(parts) != 5 or parts[2] != host:
+                continue
+            pid = int(parts[3]) if parts[3].isdigit() else -1
+            if pid > 0 and _pid_alive(pid):
+                continue
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed += 1
+        return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

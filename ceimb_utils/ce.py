@@ -1,0 +1,235 @@
+"""Classification embeddings (CE): a model's decision split into per-feature terms.
+
+For a final linear map with weights ``W`` (C x D), bias ``b`` and features ``F`` (D) of one
+instance, ``CE[c, d] = F[d] * W[c, d]`` and the decision is ``CE.sum(-1) + b``. See SPEC
+section 1 and the book's methods page. ``extract`` is the single entry point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+SUPPORTED = (
+    "scikit-learn LogisticRegression (binary or multinomial), a binary SVC or NuSVC with any "
+    "fitted kernel, a Pipeline ending in one of these, or a torch nn.Module whose output is "
+    "the output of its last nn.Linear"
+)
+KERNEL_BLOCK_ELEMENTS = 1 << 22  # kernel-matrix entries computed at once (32 MiB in float64)
+
+
+class UnsupportedModelError(TypeError):
+    """The model's decision cannot be decomposed into classification embeddings."""
+
+
+@dataclass
+class CEResult:
+    """Classification embeddings of N instances.
+
+    ``ce`` is (N, D) for binary scikit-learn models, signed toward ``classes[1]``, and
+    (N, C, D) for multi-class and torch models. ``bias`` is a float or a (C,) array,
+    ``features`` the (N, D) inputs of the final linear map, ``weights`` its (D,) or (C, D)
+    weights and ``decision`` the model's own decision_function / logits, kept to check the
+    invariant ``ce.sum(-1) + bias == decision``.
+    """
+
+    ce: np.ndarray
+    bias: float | np.ndarray
+    features: np.ndarray
+    weights: np.ndarray
+    classes: np.ndarray
+    decision: np.ndarray
+
+    @property
+    def binary(self) -> bool:
+        return self.ce.ndim == 2
+
+    @property
+    def n_terms(self) -> int:
+        """D, the number of CE per class."""
+        return self.ce.shape[-1]
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        """``ce.sum(-1) + bias``: (N,) for binary results, (N, C) otherwise."""
+        return self.ce.sum(-1) + self.bias
+
+    @cached_property
+    def predicted_index(self) -> np.ndarray:
+        """Index into ``classes`` of each prediction, bias included."""
+        if self.binary:
+            return (self.scores > 0).astype(np.intp)
+        return self.scores.argmax(1)
+
+    def predict(self) -> np.ndarray:
+        return self.classes[self.predicted_index]
+
+    def class_index(self, y) -> np.ndarray:
+        """Map labels to indices into ``classes``, refusing any label the model does not know."""
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != self.ce.shape[0]:
+            raise ValueError(f"y must be a 1-d array of {self.ce.shape[0]} labels, got shape {y.shape}.")
+        order = np.argsort(self.classes, kind="stable")
+        sorted_classes = self.classes[order]
+        pos = np.clip(np.searchsorted(sorted_classes, y), 0, len(order) - 1)
+        bad = sorted_classes[pos] != y
+        if bad.any():
+            unknown = np.unique(y[bad])[:5].tolist()
+            raise ValueError(
+                f"y holds labels {unknown} that are not among the model's classes {self.classes.tolist()}."
+            )
+        return order[pos]
+
+    def astype(self, dtype) -> "CEResult":
+        """A copy with arrays in ``dtype`` (e.g. float32 for storage)."""
+        bias = self.bias if np.isscalar(self.bias) else np.asarray(self.bias, dtype)
+        return CEResult(self.ce.astype(dtype), bias, self.features.astype(dtype),
+                        self.weights.astype(dtype), self.classes, self.decision.astype(dtype))
+
+
+def extract(model, X, *, batch_size: int = 512) -> CEResult:
+    """Classification embeddings of ``X`` under ``model``.
+
+    Supported: see ``SUPPORTED``. Torch models are run in ``eval()`` mode without gradients,
+    in batches of ``batch_size`` on the device of their parameters; arrays or tensors in,
+    NumPy (float64) out.
+    """
+    if _is_torch_module(model):
+        return _extract_torch(model, X, batch_size)
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        _check_fitted(model)
+        return extract(model[-1], model[:-1].transform(X))
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC, NuSVC
+
+    if isinstance(model, LogisticRegression):
+        return _extract_linear(model, X)
+    if isinstance(model, (SVC, NuSVC)):
+        return _extract_svc(model, X)
+    raise UnsupportedModelError(f"Cannot decompose a {type(model).__name__}; supported: {SUPPORTED}.")
+
+
+def _check_fitted(model) -> None:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except NotFittedError as err:
+        raise UnsupportedModelError(
+            f"The {type(model).__name__} is not fitted; fit it first. Supported: {SUPPORTED}."
+        ) from err
+
+
+def _dense(X) -> np.ndarray:
+    from scipy import sparse
+
+    X = X.toarray() if sparse.issparse(X) else X
+    return np.asarray(X, dtype=np.float64)
+
+
+def _extract_linear(model, X) -> CEResult:
+    _check_fitted(model)
+    F = _dense(X)
+    W = np.asarray(model.coef_, dtype=np.float64)
+    b = np.asarray(model.intercept_, dtype=np.float64)
+    if W.shape[0] == 1:  # binary: one score, > 0 means classes_[1]
+        return CEResult(F * W[0], float(b[0]), F, W[0], model.classes_, model.decision_function(X))
+    ce = F[:, None, :] * W[None, :, :]
+    return CEResult(ce, b, F, W, model.classes_, model.decision_function(X))
+
+
+def kernel_features(model, X) -> np.ndarray:
+    """``K(x, SV_j)`` for every row of X and support vector of a fitted SVC, in row blocks."""
+    from sklearn.metrics.pairwise import pairwise_kernels
+
+    X = X if model.kernel == "precomputed" else _dense(X)
+    n_sv = len(model.support_)
+    if model.kernel == "precomputed":
+        return _dense(np.asarray(X)[:, model.support_])
+    rows = max(1, KERNEL_BLOCK_ELEMENTS // max(n_sv, 1))
+    out = np.empty((X.shape[0], n_sv))
+    sv = model.support_vectors_
+    sv = sv.toarray() if hasattr(sv, "toarray") else sv
+    for start in range(0, X.shape[0], rows):
+        block = X[start:start + rows]
+        if callable(model.kernel):
+            out[start:start + rows] = model.kernel(block, sv)
+        else:
+            out[start:start + rows] = pairwise_kernels(
+                block, sv, metric=model.kernel, gamma=model._gamma, degree=model.degree,
+                coef0=model.coef0, filter_params=True,
+            )
+    return out
+
+
+def _extract_svc(model, X) -> CEResult:
+    _check_fitted(model)
+    if len(model.classes_) != 2:
+        raise UnsupportedModelError(
+            f"A multi-class SVC ({len(model.classes_)} classes) decides by one-vs-one votes, which "
+            f"do not decompose into one sum per class; supported: {SUPPORTED}."
+        )
+    F = kernel_features(model, X)
+    w = np.asarray(model.dual_coef_, dtype=np.float64)[0]
+    return CEResult(F * w, float(model.intercept_[0]), F, w, model.classes_, model.decision_function(X))
+
+
+def _is_torch_module(model) -> bool:
+    try:
+        import torch.nn as nn
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(model, nn.Module)
+
+
+def final_linear(model):
+    """The last ``nn.Linear`` registered in ``model``, or an UnsupportedModelError."""
+    import torch.nn as nn
+
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise UnsupportedModelError(f"The {type(model).__name__} has no nn.Linear; supported: {SUPPORTED}.")
+    return linears[-1]
+
+
+def _extract_torch(model, X, batch_size: int) -> CEResult:
+    import torch
+
+    head = final_linear(model)
+    param = next(model.parameters())
+    captured: list = []
+
+    def hook(_module, inputs, output):
+        captured.append((inputs[0].detach(), output.detach()))
+
+    handle = head.register_forward_hook(hook)
+    was_training = model.training
+    model.eval()
+    feats, logits = [], []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(X), batch_size):
+                batch = torch.as_tensor(X[start:start + batch_size])
+                if batch.is_floating_point():
+                    batch = batch.to(param.dtype)
+                captured.clear()
+                out = model(batch.to(param.device))
+                if len(captured) != 1 or out.shape != captured[0][1].shape or not torch.equal(out, captured[0][1]):
+                    raise UnsupportedModelError(
+                        f"The output of the {type(model).__name__} is not the output of its last nn.Linear "
+                        f"(used {len(captured)} times per forward pass); supported: {SUPPORTED}."
+                    )
+                feats.append(captured[0][0].flatten(1).double().cpu())
+                logits.append(out.double().cpu())
+    finally:
+        handle.remove()
+        model.train(was_training)
+    F = torch.cat(feats).numpy()
+    W = head.weight.detach().double().cpu().numpy()
+    b = head.bias.detach().double().cpu().numpy() if head.bias is not None else np.zeros(W.shape[0])
+    ce = F[:, None, :] * W[None, :, :]
+    return CEResult(ce, b, F, W, np.arange(W.shape[0]), torch.cat(logits).numpy())

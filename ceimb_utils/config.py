@@ -1,0 +1,237 @@
+"""Profiles and the effective configuration.
+
+The effective configuration is ``base.yaml`` <- the profile's YAML <- the caller's overrides.
+Every key must exist in ``base.yaml``; every value is checked here, before any work starts,
+and a bad one is refused with one sentence naming what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Mapping
+
+import yaml
+
+from . import paths
+from .datasets import DATASETS, IMAGE_KEYS, dataset_spec
+
+QUESTIONS = ("rq1", "rq2", "rq3", "generalisation")
+TABULAR_MODELS = ("lg", "svm")
+TABULAR_METHODS = ("base", "smote", "adasyn", "remix")
+IMAGE_METHODS = ("base", "remix", "eos", "dsm")
+DEVICES = ("auto", "cpu", "cuda")
+IMBALANCES = ("exponential", "step")
+_ARCH = re.compile(r"^resnet(\d+)$")
+
+# Allowed values for keys whose type alone does not say enough.
+_CHOICES = {
+    "questions": QUESTIONS,
+    "device": DEVICES,
+    "tabular.models": TABULAR_MODELS,
+    "tabular.methods": TABULAR_METHODS,
+    "image.methods": IMAGE_METHODS,
+    "image.imbalance": IMBALANCES,
+    "datasets": tuple(DATASETS),
+}
+# Types of the keys whose default is null.
+_NULLABLE = {
+    "data_dir": str,
+    "tabular.max_rows": int,
+    "image.arch": str,
+    "image.epochs": int,
+    "image.imbalance": str,
+    "image.ratio": float,
+    "image.n_max": int,
+    "image.n_majority": int,
+    "image.test_per_class": int,
+    "image.classes": list,
+}
+_POSITIVE = {
+    "threads", "jobs", "metrics.topk", "metrics.bootstrap", "tabular.splits", "tabular.max_rows",
+    "tabular.remix_batch", "tabular.lg_max_iter", "image.epochs", "image.n_max",
+    "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",
+    "image.eos_k", "image.dsm_k", "image.eval_batch", "image.lr", "image.head_lr",
+    "image.remix_alpha", "tabular.remix_alpha",
+}
+_UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size"}
+
+
+class ConfigError(ValueError):
+    """A configuration value or name a user gave is not allowed."""
+
+
+def _read_yaml(path) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def base_config() -> dict:
+    return _read_yaml(paths.PROFILES / "base.yaml")
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in paths.PROFILES.glob("*.yaml") if p.stem != "base")
+
+
+def load_profile(name: str, overrides: Mapping[str, Any] | None = None) -> dict:
+    """Effective configuration of profile ``name`` with ``overrides`` applied and checked.
+
+    ``overrides`` maps keys to values; nested keys are dotted (``{"image.epochs": 3}``) or
+    given as nested dicts (``{"image": {"epochs": 3}}``).
+    """
+    names = profile_names()
+    if name not in names:
+        raise ConfigError(f"Unknown profile {name!r}; choose one of {', '.join(names)}.")
+    base = base_config()
+    cfg = copy.deepcopy(base)
+    _merge(cfg, _read_yaml(paths.PROFILES / f"{name}.yaml"), base, f"profile {name!r}")
+    if overrides:
+        _merge(cfg, _undot(overrides), base, "overrides")
+    cfg["profile"] = name
+    validate(cfg)
+    return cfg
+
+
+def _undot(overrides: Mapping[str, Any]) -> dict:
+    nested: dict = {}
+    for key, value in overrides.items():
+        node = nested
+        *parents, leaf = str(key).split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override {key!r} conflicts with another override of {part!r}.")
+        if isinstance(value, Mapping) and isinstance(node.get(leaf), dict):
+            node[leaf].update(value)
+        else:
+            node[leaf] = value
+    return nested
+
+
+def _merge(cfg: dict, update: Mapping, schema: Mapping, where: str, prefix: str = "") -> None:
+    for key, value in update.items():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            allowed = ", ".join(f"{prefix}{k}" for k in schema)
+            raise ConfigError(f"Unknown configuration key {dotted!r} in {where}; allowed: {allowed}.")
+        if isinstance(schema[key], dict) and key != "dataset_overrides":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{dotted!r} in {where} must be a mapping of its sub-keys.")
+            _merge(cfg[key], value, schema[key], where, dotted + ".")
+        elif key == "dataset_overrides":
+            cfg[key] = copy.deepcopy(dict(cfg.get(key) or {}))
+            for ds, ds_over in (value or {}).items():
+                cfg[key].setdefault(ds, {}).update(ds_over or {})
+        else:
+            cfg[key] = copy.deepcopy(value)
+
+
+def _check_value(dotted: str, value: Any, default: Any) -> None:
+    if value is None:
+        if dotted in _NULLABLE:
+            return
+        raise ConfigError(f"{dotted!r} must not be null.")
+    expected = _NULLABLE.get(dotted, type(default))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{dotted!r} must be of type {expected.__name__}, got {value!r}.")
+    if dotted in _CHOICES:
+        items = value if isinstance(value, list) else [value]
+        bad = [v for v in items if v not in _CHOICES[dotted]]
+        if bad:
+            raise ConfigError(
+                f"Unknown value {bad[0]!r} for {dotted!r}; allowed: {', '.join(_CHOICES[dotted])}."
+            )
+        if isinstance(value, list) and not value and dotted != "datasets":
+            raise ConfigError(f"{dotted!r} must list at least one value.")
+    if dotted in _POSITIVE and not value > 0:
+        raise ConfigError(f"{dotted!r} must be positive, got {value!r}.")
+    if dotted in _UNIT_INTERVAL and not 0 < value < 1:
+        raise ConfigError(f"{dotted!r} must lie strictly between 0 and 1, got {value!r}.")
+    if dotted == "image.arch":
+        check_arch(value)
+    if dotted == "image.ratio" and value < 1:
+        raise ConfigError(f"'image.ratio' is an imbalance ratio (largest / smallest class) and must be >= 1, got {value!r}.")
+    if dotted == "image.seeds" and not all(isinstance(s, int) and not isinstance(s, bool) for s in value):
+        raise ConfigError(f"'image.seeds' must be a list of integers, got {value!r}.")
+
+
+def check_arch(arch: str) -> int:
+    """Blocks per stage of a CIFAR ResNet name (depth 6n+2), or a ConfigError."""
+    match = _ARCH.match(str(arch))
+    depth = int(match.group(1)) if match else -1
+    if depth < 8 or (depth - 2) % 6:
+        raise ConfigError(
+            f"Unknown model {arch!r}; CIFAR ResNets have depth 6n+2: resnet8, resnet14, resnet20, "
+            "resnet32, resnet44, resnet56, resnet110."
+        )
+    return (depth - 2) // 6
+
+
+def validate(cfg: Mapping) -> None:
+    _validate_tree(cfg, base_config(), "")
+    for ds, ds_over in cfg["dataset_overrides"].items():
+        spec = dataset_spec(ds)
+        if spec.kind != "image":
+            raise ConfigError(f"dataset_overrides only holds image keys; {ds!r} is a tabular data set.")
+        for key, value in (ds_over or {}).items():
+            if key not in IMAGE_KEYS:
+                raise ConfigError(
+                    f"Unknown key {key!r} in dataset_overrides.{ds}; allowed: {', '.join(IMAGE_KEYS)}."
+                )
+            _check_value(f"image.{key}", value, base_config()["image"].get(key))
+
+
+def _validate_tree(cfg: Mapping, schema: Mapping, prefix: str) -> None:
+    for key, default in schema.items():
+        dotted = f"{prefix}{key}"
+        if key == "dataset_overrides":
+            if not isinstance(cfg[key], Mapping):
+                raise ConfigError("'dataset_overrides' must map data set names to image settings.")
+        elif isinstance(default, dict):
+            _validate_tree(cfg[key], default, dotted + ".")
+        else:
+            _check_value(dotted, cfg[key], default)
+
+
+def dataset_config(cfg: Mapping, dataset: str) -> dict:
+    """The settings of one data set: the kind's section with dataset defaults filled in.
+
+    For image data sets, null keys take the data set's own defaults (the paper's values), then
+    ``dataset_overrides`` apply. The result is what the runs of that data set depend on.
+    """
+    spec = dataset_spec(dataset)
+    section = copy.deepcopy(dict(cfg[spec.kind]))
+    if spec.kind == "image":
+        for key, value in spec.image_defaults.items():
+            if section.get(key) is None:
+                section[key] = value
+        section.update(cfg["dataset_overrides"].get(dataset, {}))
+        missing = [k for k in IMAGE_KEYS if section.get(k) is None and k in spec.required_keys]
+        if missing:
+            raise ConfigError(f"Data set {dataset!r} needs a value for image.{missing[0]}.")
+        check_imbalance(section)
+    return section
+
+
+def check_imbalance(section: Mapping) -> None:
+    """Refuse imbalance settings that cannot be built (e.g. a minority class of 0 images)."""
+    n_max, ratio = section["n_max"], section["ratio"]
+    if ratio < 1:
+        raise ConfigError(f"Imbalance ratio must be >= 1, got {ratio!r}.")
+    if int(n_max / ratio) < 1:
+        raise ConfigError(
+            f"Imbalance ratio {ratio:g} with n_max={n_max} leaves the rarest class with no image; "
+            f"use a ratio of at most {n_max} or a larger n_max."
+        )
+
+
+def check_names(kind: str, values, allowed, what: str) -> list[str]:
+    """Split a comma list or sequence and refuse unknown names before any work starts."""
+    items = [v.strip() for v in values.split(",")] if isinstance(values, str) else list(values)
+    items = [v for v in items if v]
+    bad = [v for v in items if v not in allowed]
+    if bad:
+        raise ConfigError(f"Unknown {what} {bad[0]!r} for {kind}; allowed: {', '.join(allowed)}.")
+    return items
