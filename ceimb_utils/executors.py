@@ -1,0 +1,91 @@
+"""How the runs of a sweep are carried out: the one seam between the grid and the machines.
+
+``InProcessExecutor`` (the default) runs tabular runs in parallel joblib processes and image
+runs one after another; ``DaskExecutor`` submits every run to a ``dask.distributed`` cluster.
+Both return one ``Outcome`` per run: a failing run is reported with its config and traceback
+while the others carry on.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from .cache import run_key
+from .progress import bar
+from .runs import Context, dependencies, execute
+
+
+@dataclass
+class Outcome:
+    config: dict
+    ok: bool
+    path: str | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        cfg = self.config
+        where = f"{cfg['dataset']} {cfg['model']} {cfg['method']} " + (
+            f"split {cfg['split']}" if "split" in cfg else f"seed {cfg['seed']}")
+        return where if self.ok else f"{where} FAILED\nconfig: {json.dumps(cfg, sort_keys=True)}\n{self.error}"
+
+
+def expand(configs: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """The configs plus every dependency they need, each once, dependencies first."""
+    seen: dict[str, dict] = {}
+    for cfg in configs:
+        for dep in dependencies(cfg):
+            seen.setdefault(run_key(dep), dict(dep))
+    for cfg in configs:
+        seen.setdefault(run_key(cfg), dict(cfg))
+    return sorted(seen.values(), key=lambda c: bool(dependencies(c)))
+
+
+def run_one(run_config: Mapping[str, Any], context: Context) -> Outcome:
+    try:
+        run = execute(run_config, context)
+        return Outcome(dict(run_config), True, str(run.path))
+    except Exception:  # reported with its config; the sweep carries on
+        return Outcome(dict(run_config), False, error=traceback.format_exc())
+
+
+def _blocked(cfg: dict, outcomes: Mapping[str, Outcome]) -> Outcome | None:
+    failed = [d for d in dependencies(cfg) if not outcomes[run_key(d)].ok]
+    if failed:
+        return Outcome(cfg, False, error="a run it depends on failed: " + Outcome(failed[0], False).describe())
+    return None
+
+
+class InProcessExecutor:
+    def __init__(self, jobs: int = 1):
+        self.jobs = max(1, int(jobs))
+
+    def run(self, configs: Iterable[Mapping[str, Any]], context: Context) -> list[Outcome]:
+        from joblib import Parallel, delayed
+
+        todo = expand(configs)
+        cache = context.cache()
+        outcomes: dict[str, Outcome] = {}
+        progress = bar(total=len(todo), desc="runs", unit="run", disable=None if context.progress else True)
+        pending = []
+        for cfg in todo:
+            found = cache.load(cfg)
+            if found is not None:
+                outcomes[run_key(cfg)] = Outcome(cfg, True, str(found.path))
+                progress.update()
+            else:
+                pending.append(cfg)
+        tabular = [c for c in pending if c["kind"] == "tabular"]
+        if tabular:
+            results = Parallel(n_jobs=min(self.jobs, len(tabular)), return_as="generator_unordered")(
+                delayed(run_one)(cfg, context) for cfg in tabular)
+            for outcome in results:
+                outcomes[run_key(outcome.config)] = outcome
+                progress.update()
+        for cfg in (c for c in pending if c["kind"] != "tabular"):
+            outcome = _blocked(cfg, outcomes) or run_one(cfg, context)
+            outcomes[run_key(cfg)] = outcome
+            progress.update()
+        progress.close()
+        return [outcomes[run_key(c)] for c in todo]

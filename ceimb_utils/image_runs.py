@@ -1,0 +1,107 @@
+"""Image runs: train a CIFAR ResNet (base, ReMix) or re-head a trained base network (EOS, DSM)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from . import ce as ce_module
+from .cache import RunWriter, run_key
+from .datasets import IMAGE_KEYS
+from .device import describe, resolve_device
+from .image_data import ImageData, load_images
+from .resnet import build_resnet
+from .seeding import seed_everything
+from .train_cnn import Precision, Schedule, train_network
+
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast")
+HEAD_KEYS = ("head_epochs", "head_lr", "head_warmup_epochs")
+
+
+def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], method: str, seed: int,
+                     threads: int, device: str) -> dict:
+    data = {k: section[k] for k in IMAGE_KEYS if k not in ("arch", "epochs")}
+    train = {k: section[k] for k in TRAIN_KEYS}
+    if method == "remix":
+        train["remix_alpha"] = section["remix_alpha"]
+    rc = {**common, "model": section["arch"], "method": method, "seed": int(seed), "data": data,
+          "train": train, "eval_batch": section["eval_batch"], "threads": threads, "device": device}
+    if method in ("eos", "dsm"):
+        rc["head"] = {k: section[k] for k in HEAD_KEYS}
+        rc["head"]["k"] = section["eos_k" if method == "eos" else "dsm_k"]
+    return rc
+
+
+def base_config_of(rc: Mapping[str, Any]) -> dict:
+    """The base run whose network an EOS / DSM run re-heads."""
+    base = {k: v for k, v in rc.items() if k != "head"}
+    base["method"] = "base"
+    return base
+
+
+def _channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
+    scaled = images.astype(np.float64) / 255
+    return scaled.mean(axis=(0, 2, 3)).tolist(), scaled.std(axis=(0, 2, 3)).tolist()
+
+
+def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
+    mean, std = _channel_stats(data.train_x)
+    return build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std)
+
+
+def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
+    from .runs import execute, write_ce_artifacts
+
+    seed_everything(rc["seed"], threads=rc["threads"])
+    device = resolve_device(rc["device"])
+    data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
+    model = build_model(rc, data)
+    record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
+                              "precision": Precision.choose(device, rc["train"]["fast"]).describe(),
+                              "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
+                              "n_test": int(len(data.test_y)), "data_source": data.source}
+    started = time.perf_counter()
+    if rc["method"] in ("base", "remix"):
+        train = rc["train"]
+        checkpoint = context.checkpoint_dir / f"{run_key(rc)}.pt"
+        log = train_network(
+            model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
+            batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
+            seed=rc["seed"], device=device, fast=train["fast"], remix_alpha=train.get("remix_alpha"),
+            checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}")
+        record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
+                      epoch_seconds=float(np.mean(log.epoch_seconds)) if log.epoch_seconds else None)
+    else:
+        base = execute(base_config_of(rc), context)
+        model.load_state_dict(torch.load(base.file("model.pt"), map_location="cpu", weights_only=True))
+        model.to(device)
+        record.update(_rehead(rc, model, data, device), base_run=str(base.path.name))
+    record["train_seconds"] = round(time.perf_counter() - started, 3)
+    model.to(device).eval()
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, writer.file("model.pt"))
+    test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
+    train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"])
+    record.update(write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts))
+    record["class_names"] = data.class_names
+    if rc["method"] in ("base", "remix"):
+        checkpoint.unlink(missing_ok=True)  # the finished run supersedes it
+    return record
+
+
+def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
+    """EOS / DSM: augment the base network's training features and train a fresh head on them."""
+    from .latent_oversampling import dsm, eos, train_head
+
+    head_cfg, train = rc["head"], rc["train"]
+    features = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"]).features
+    if rc["method"] == "eos":
+        aug = eos(features, data.train_y, head_cfg["k"], np.random.default_rng(rc["seed"]), data.class_names)
+    else:
+        aug = dsm(features, data.train_y, head_cfg["k"], rc["seed"], data.class_names)
+    model.fc = train_head(aug.features, aug.labels, len(data.class_names), epochs=head_cfg["head_epochs"],
+                          lr=head_cfg["head_lr"], warmup_epochs=head_cfg["head_warmup_epochs"],
+                          momentum=train["momentum"], weight_decay=train["weight_decay"],
+                          batch_size=train["batch_size"], seed=rc["seed"], device=device)
+    return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped}

@@ -1,0 +1,172 @@
+"""The sweep: every run a profile needs, then each question's notebook once per data set.
+
+Everything the user can get wrong (profile, data set, question, override, template parameter,
+missing data) is checked before any run starts. Runs go through an executor into the run
+cache; notebooks only read the cache. Executed notebooks are written atomically to
+``book/results/<question>/<dataset>.ipynb``, retitled, stamped so the book does not execute
+them again, and carry their full configuration.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from . import __version__, paths
+from .cache import atomic_path, git_commit
+from .config import QUESTIONS, ConfigError, check_names, load_profile
+from .datasets import DATASETS, dataset_spec
+from .progress import bar
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    template: str
+    title: str
+
+
+QUESTION_INFO = {
+    "rq1": Question("rq1", "rq1-required-ce.ipynb", "RQ1: how many CE carry a prediction"),
+    "rq2": Question("rq2", "rq2-magnitude.ipynb", "RQ2: the weight of the largest CE"),
+    "rq3": Question("rq3", "rq3-frequency-magnitude.ipynb", "RQ3: frequency and magnitude"),
+    "generalisation": Question("generalisation", "generalisation.ipynb", "What over-sampling bought"),
+}
+AUDIT = Question("audit", "claims-audit.ipynb", "Claims audit")
+# What the runner passes to every per-data-set template; each must be a parameter of it.
+NOTEBOOK_PARAMETERS = ("dataset", "profile", "overrides")
+KERNEL = "python3"
+
+
+def template_parameters(template: Path) -> set[str]:
+    import papermill
+
+    return set(papermill.inspect_notebook(str(template)))
+
+
+def check_templates(questions: Sequence[str], audit: bool) -> None:
+    """Refuse to start when a template lacks a parameter the runner passes to it."""
+    wanted = [(QUESTION_INFO[q], NOTEBOOK_PARAMETERS) for q in questions]
+    if audit:
+        wanted.append((AUDIT, ("profile", "datasets", "overrides")))
+    for question, names in wanted:
+        template = paths.NOTEBOOKS / question.template
+        if not template.exists():
+            raise ConfigError(f"Template {template} of question {question.name!r} is missing.")
+        missing = set(names) - template_parameters(template)
+        if missing:
+            raise ConfigError(
+                f"Template {template.name} has no parameter {sorted(missing)[0]!r} in its cell tagged "
+                f"'parameters'; it takes {sorted(template_parameters(template))}."
+            )
+
+
+def output_path(question: Question, dataset: str | None = None) -> Path:
+    if dataset is None:
+        return paths.BOOK_RESULTS / f"{question.template.removesuffix('.ipynb')}.ipynb"
+    return paths.BOOK_RESULTS / question.name / f"{dataset}.ipynb"
+
+
+def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) -> None:
+    """Retitle, mark as already executed for the book, and record what produced it."""
+    import nbformat
+
+    from .device import describe, resolve_device
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            first, _, rest = cell.source.lstrip().partition("\n")
+            cell.source = f"# {title}\n{rest}"
+            break
+    nb.metadata["mystnb"] = {"execution_mode": "off"}
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    section = None
+    if dataset is not None:
+        from .config import dataset_config
+
+        section = dataset_config(cfg, dataset)
+    nb.metadata["ceimb"] = {
+        "title": title,
+        "dataset": dataset,
+        "config": dict(cfg),
+        "dataset_config": section,
+        "seeds": section.get("seeds", list(range(section.get("splits", 0)))) if section else None,
+        "version": __version__,
+        "git_commit": git_commit(),
+        "device": describe(resolve_device(cfg["device"])),
+    }
+    nbformat.write(nb, path)
+
+
+def execute_notebook(question: Question, parameters: Mapping[str, Any], out: Path, title: str,
+                     cfg: Mapping[str, Any], dataset: str | None) -> Path:
+    """Execute a template with papermill into ``out``; nothing is written if it fails."""
+    import papermill
+
+    env_before = os.environ.get("CEIMB_PROGRESS")
+    os.environ["CEIMB_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in the book
+    try:
+        with atomic_path(out) as tmp:
+            papermill.execute_notebook(
+                str(paths.NOTEBOOKS / question.template), str(tmp),
+                parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
+                progress_bar=False, request_save_on_cell_execute=False,
+            )
+            _stamp(tmp, title, cfg, dataset)
+    finally:
+        if env_before is None:
+            os.environ.pop("CEIMB_PROGRESS", None)
+        else:
+            os.environ["CEIMB_PROGRESS"] = env_before
+    return out
+
+
+def plan(profile: str, datasets: str | Sequence[str] | None = None,
+         questions: str | Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None):
+    """Check every user input and return (config, datasets, questions) or raise ConfigError."""
+    cfg = load_profile(profile, overrides)
+    chosen = check_names(f"profile {profile!r}", datasets if datasets is not None else cfg["datasets"],
+                         list(DATASETS), "data set")
+    if not chosen:
+        raise ConfigError(f"Profile {profile!r} names no data sets; pass --datasets.")
+    asked = check_names("the runner", questions if questions is not None else cfg["questions"],
+                        list(QUESTIONS), "question")
+    return cfg, chosen, asked
+
+
+def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
+    """Fail fast, with one sentence, for the first data set that cannot be had."""
+    from .image_data import check_available as image_available
+    from .tabular_data import check_available as tabular_available
+
+    for name in datasets:
+        check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
+        check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
+
+
+def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
+        executor=None, notebooks: bool = True, audit: bool = True) -> list[Path]:
+    """The whole sweep; returns the notebooks written."""
+    from .study import ensure_runs
+
+    cfg, chosen, asked = plan(profile, datasets, questions, overrides)
+    audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
+    if notebooks:
+        check_templates(asked, audit)
+    check_data(cfg, chosen)
+    ensure_runs(cfg, chosen, executor=executor)
+    if not notebooks:
+        return []
+    passed = {"profile": profile, "overrides": dict(overrides or {})}
+    written = []
+    jobs = [(QUESTION_INFO[q], ds) for ds in chosen for q in asked]
+    for question, ds in bar(jobs, desc="notebooks", unit="nb"):
+        title = f"{question.title} — {ds}"
+        written.append(execute_notebook(question, {**passed, "dataset": ds}, output_path(question, ds),
+                                        title, cfg, ds))
+    if audit:
+        written.append(execute_notebook(AUDIT, {**passed, "datasets": list(chosen)}, output_path(AUDIT),
+                                        AUDIT.title, cfg, None))
+    return written
