@@ -83,7 +83,8 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, writer.file("model.pt"))
     test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
     train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"])
-    record.update(write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts))
+    record.update(write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
+                                     data.class_names))
     record["class_names"] = data.class_names
     if rc["method"] in ("base", "remix"):
         checkpoint.unlink(missing_ok=True)  # the finished run supersedes it

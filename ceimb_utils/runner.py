@@ -170,3 +170,22 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
         written.append(execute_notebook(AUDIT, {**passed, "datasets": list(chosen)}, output_path(AUDIT),
                                         AUDIT.title, cfg, None))
     return written
+
+
+GOLDEN_DATASETS = ("sylva", "fashion-lt")
+
+
+def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
+    """Regenerate tests/golden: every template executed on the smoke profile, per data set."""
+    from .study import ensure_runs
+
+    cfg, chosen, asked = plan(profile, list(datasets), None, None)
+    check_templates(asked, audit=False)
+    check_data(cfg, chosen)
+    ensure_runs(cfg, chosen)
+    written = []
+    for question, ds in bar([(QUESTION_INFO[q], ds) for ds in chosen for q in asked], desc="golden", unit="nb"):
+        out = paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds}.ipynb"
+        written.append(execute_notebook(question, {"profile": profile, "overrides": {}, "dataset": ds}, out,
+                                        f"{question.title} — {ds}", cfg, ds))
+    return written

@@ -105,7 +105,7 @@ def check_invariant(result: ce_module.CEResult) -> None:
 
 
 def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module.CEResult, y_test,
-                       train: ce_module.CEResult, y_train, train_counts) -> dict:
+                       train: ce_module.CEResult, y_train, train_counts, class_names=None) -> dict:
     """Store the test CE and every metric table of SPEC section 2; return record fields."""
     check_invariant(test)
     check_invariant(train)
@@ -113,7 +113,7 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
     support = summaries.metrics.supporting(test, y_test)
     instances = summaries.instance_table(test, y_test, support)
     classes = summaries.class_table(test, y_test, train_counts, k=m["topk"], frac=m["top_frac"],
-                                    support=support, instances=instances)
+                                    support=support, instances=instances, class_names=class_names)
     freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], bootstrap=m["bootstrap"],
                                            ci=m["ci"], seed=rc.get("seed", rc.get("split", 0)))
     writer.table("instances", instances)

@@ -34,7 +34,8 @@ def instance_table(result: CEResult, y, support: metrics.Supporting | None = Non
 
 
 def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
-                support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None) -> pd.DataFrame:
+                support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
+                class_names=None) -> pd.DataFrame:
     """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3."""
     sup = support if support is not None else metrics.supporting(result, y)
     inst = instances if instances is not None else instance_table(result, y, sup)
@@ -50,7 +51,7 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
     idx = pd.RangeIndex(n_classes)
     frame = pd.DataFrame({
         "class_index": np.arange(n_classes),
-        "class": [str(c) for c in result.classes],
+        "class": [str(c) for c in (result.classes if class_names is None else class_names)],
         "n_train": np.asarray(train_counts, dtype=np.int64),
         "n_test": by_class.size().reindex(idx, fill_value=0).to_numpy(),
         "n_tp": by_class["tp"].sum().reindex(idx, fill_value=0).to_numpy(),

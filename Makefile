@@ -1,0 +1,71 @@
+# Two commands: `make book` renders the book, `make test` runs every test.
+# Both set up what they need (venv, locked packages, offline data) and are idempotent.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ceimb-installed
+DATA := $(or $(CEIMB_DATA),$(CURDIR)/data)
+TEST_RESULTS := $(CURDIR)/results/test-cache
+KERNLAB_DEB := r-cran-kernlab
+TICDATA := $(DATA)/r-cran-kernlab/usr/lib/R/site-library/kernlab/data/ticdata.rda
+JB_FLAGS := --all -W -n --keep-going
+NBVAL_ENV := CEIMB_RESULTS=$(TEST_RESULTS) CEIMB_PROGRESS=0
+
+.PHONY: book test setup data runs html unit nbval-templates nbval-golden golden lock clean
+
+book: setup data runs html
+
+test: setup data unit nbval-templates nbval-golden
+
+setup: $(STAMP)
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "pip==26.3"
+	$(BIN)/python -m pip install -q -r requirements/lock.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	touch $@
+
+# Offline data sources that need the system (SPEC section 3). Needs root for apt-get;
+# otherwise it says what to install and the loaders fail fast with the same advice.
+data:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
+	else echo "note: not root; install Debian's dataset-fashion-mnist for the image study"; fi
+	@if [ ! -f "$(TICDATA)" ]; then \
+		tmp=$$(mktemp -d) && (cd $$tmp && apt-get download -qq $(KERNLAB_DEB) >/dev/null 2>&1 || \
+			(apt-get update -qq >/dev/null 2>&1; apt-get download -qq $(KERNLAB_DEB) >/dev/null)) && \
+		mkdir -p "$(DATA)/r-cran-kernlab" && dpkg-deb -x $$tmp/$(KERNLAB_DEB)_*.deb "$(DATA)/r-cran-kernlab" && \
+		rm -rf $$tmp || echo "note: could not fetch r-cran-kernlab; coil_2000 needs imbalanced-learn's copy in $(DATA)/zenodo"; \
+	fi
+
+runs: setup
+	$(BIN)/python -m ceimb_utils run --profile quick
+
+html: setup
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@test -f _build/html/index.html
+
+unit: setup
+	$(BIN)/python -m pytest -q tests/
+
+nbval-templates: setup
+	$(NBVAL_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/
+
+nbval-golden: setup
+	$(NBVAL_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/golden/sanitize.cfg tests/golden/
+
+# Regenerate the golden notebooks after an intended change of results (CPU, locked environment).
+golden: setup data
+	CEIMB_RESULTS=$(TEST_RESULTS) $(BIN)/python -m ceimb_utils golden
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^ceimb' > requirements/lock.new
+	(echo "# The whole resolved toolchain, pinned. Regenerate with: make lock"; cat requirements/lock.new) > requirements/lock.txt
+	rm requirements/lock.new
+
+clean:
+	rm -rf _build book/results

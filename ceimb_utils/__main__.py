@@ -1,0 +1,74 @@
+"""Command line: ``python -m ceimb_utils run --profile quick [--datasets a,b] [--questions rq1,...]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: --set takes key=value (e.g. image.epochs=5), got {pair!r}.")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ceimb_utils", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="compute a profile's runs and execute the notebooks into book/results")
+    run.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
+    run.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
+    run.add_argument("--questions", help="comma-separated questions: rq1,rq2,rq3,generalisation")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a configuration key, e.g. --set image.epochs=5 --set data_dir=/data")
+    run.add_argument("--cluster", help="local:N (a LocalCluster of N workers) or tcp://host:port")
+    run.add_argument("--no-notebooks", action="store_true", help="only fill the run cache")
+    sub.add_parser("list", help="profiles, data sets and questions")
+    sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
+    args = parser.parse_args(argv)
+
+    from .config import QUESTIONS, ConfigError, profile_names
+    from .datasets import DATASETS
+    from .study import SweepError
+    from .tabular_data import DataNotFoundError
+
+    if args.command == "list":
+        print("profiles:", ", ".join(profile_names()))
+        print("data sets:", ", ".join(f"{n} ({s.kind}{', offline' if s.offline else ''})" for n, s in DATASETS.items()))
+        print("questions:", ", ".join(QUESTIONS))
+        return 0
+    from . import runner
+
+    if args.command == "golden":
+        for path in runner.golden():
+            print(path)
+        return 0
+    executor = None
+    try:
+        if args.cluster:
+            from .dask_executor import DaskExecutor
+
+            executor = DaskExecutor.from_spec(args.cluster)
+        written = runner.run(args.profile, args.datasets, args.questions, _overrides(args.set),
+                             executor=executor, notebooks=not args.no_notebooks)
+    except (ConfigError, DataNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if executor is not None:
+            executor.close()
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Figures of the book, one function per figure; each returns its matplotlib Figure.
+
+Colours follow the paper where it has them: majority blue, minority brown (tabular, Figures
+2 and 3) or orange (Figure 6); instance-level blue/green and class-level orange/red (Figure 4).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import reports
+from .study import Study
+
+GROUP_COLOURS = {"majority": "#1f77b4", "minority": "#8c564b"}
+SHARE_COLOURS = {"majority": "#1f77b4", "minority": "#ff7f0e"}
+FIG4_COLOURS = {("instance", "majority"): "#1f77b4", ("instance", "minority"): "#2ca02c",
+                ("class", "majority"): "#ff7f0e", ("class", "minority"): "#d62728"}
+MODEL_NAMES = {"lg": "logistic regression", "svm": "RBF SVM"}
+
+
+def _model_name(model: str) -> str:
+    return MODEL_NAMES.get(model, model.replace("resnet", "ResNet-"))
+
+
+def grouped_bars(ax, frame: pd.DataFrame, x: str, hue: str, value: str, err: str | None = None,
+                 colours: dict | None = None, labels: dict | None = None, order_x=None, order_hue=None) -> None:
+    """Bars of ``value`` grouped by ``x`` with one bar per ``hue`` level (and optional error bars)."""
+    order_x = list(order_x if order_x is not None else dict.fromkeys(frame[x]))
+    order_hue = list(order_hue if order_hue is not None else dict.fromkeys(frame[hue]))
+    width = 0.8 / max(len(order_hue), 1)
+    cmap = plt.get_cmap("tab10")
+    for j, level in enumerate(order_hue):
+        part = frame[frame[hue] == level].set_index(x).reindex(order_x)
+        pos = np.arange(len(order_x)) - 0.4 + width * (j + 0.5)
+        colour = (colours or {}).get(level, cmap(j % 10))
+        yerr = part[err].fillna(0).to_numpy() if err else None
+        ax.bar(pos, part[value].to_numpy(dtype=float), width, yerr=yerr, capsize=2, color=colour,
+               label=(labels or {}).get(level, str(level)), edgecolor="white", linewidth=0.3)
+    ax.set_xticks(np.arange(len(order_x)), [str(v) for v in order_x])
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def _per_model(study: Study, width: float = 5.0, height: float = 3.4):
+    models = study.models
+    fig, axes = plt.subplots(1, len(models), figsize=(width * len(models), height), squeeze=False)
+    return fig, list(zip(models, axes[0]))
+
+
+def required_ce_bars(study: Study):
+    """RQ1 (paper Figures 1 to 3): percent of CE a TP needs, per method and class."""
+    table = reports.required_ce(study)
+    fig, panels = _per_model(study, width=5.5 if study.kind == "tabular" else 10.0)
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        if study.kind == "tabular":
+            colours = {i: GROUP_COLOURS[g] for i, g in zip(part["class_index"], part["group"])}
+            labels = {i: f"class {i} ({g})" for i, g in zip(part["class_index"], part["group"])}
+        else:
+            colours = None
+            labels = dict(zip(part["class_index"], part["class"]))
+        grouped_bars(ax, part, "method", "class_index", "required_pct_mean", "required_pct_std", colours, labels,
+                     order_x=study.methods)
+        ax.set_ylabel("CE needed per TP (% of D)")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7, ncol=2 if study.kind == "image" else 1)
+    fig.tight_layout()
+    return fig
+
+
+def required_ce_distribution(study: Study):
+    """RQ1: the spread of per-instance required CE (box plots by group and method)."""
+    inst = study.instances[study.instances["k"] > 0]
+    d = study.runs.set_index(["model", "method", "repeat"])["D"]
+    pct = 100 * inst["k"] / d.reindex(pd.MultiIndex.from_frame(inst[["model", "method", "repeat"]])).to_numpy()
+    inst = inst.assign(pct=pct)
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        data, ticks, colours = [], [], []
+        for method in study.methods:
+            for group in ("majority", "minority"):
+                values = inst.query("model == @model and method == @method and group == @group")["pct"]
+                data.append(values.to_numpy())
+                ticks.append(f"{method}\n{group[:3]}")
+                colours.append(GROUP_COLOURS[group])
+        box = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.6)
+        for patch, colour in zip(box["boxes"], colours):
+            patch.set_facecolor(colour)
+            patch.set_alpha(0.6)
+        ax.set_xticks(np.arange(1, len(ticks) + 1), ticks, fontsize=7)
+        ax.set_ylabel("CE needed per TP (% of D)")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}, per instance")
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def instance_vs_class(study: Study):
+    """Paper Figure 4: CE needed per instance vs distinct CE in the union of the class's top-10."""
+    table = reports.required_ce_groups(study)
+    rows = []
+    for _, r in table.iterrows():
+        rows.append({"model": r["model"], "method": r["method"], "bar": ("instance", r["group"]),
+                     "value": r["required_pct_mean"], "err": r["required_pct_std"]})
+        rows.append({"model": r["model"], "method": r["method"], "bar": ("class", r["group"]),
+                     "value": r["union_pct_mean"], "err": r["union_pct_std"]})
+    frame = pd.DataFrame(rows)
+    labels = {k: f"{k[1]}, {'one instance' if k[0] == 'instance' else 'whole class (top-10 union)'}" for k in FIG4_COLOURS}
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        part = frame[frame["model"] == model]
+        grouped_bars(ax, part, "method", "bar", "value", "err", FIG4_COLOURS, labels, order_x=study.methods,
+                     order_hue=list(FIG4_COLOURS))
+        ax.set_ylabel("% of D")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def top_share_bars(study: Study):
+    """RQ2 (paper Figure 6): share of the top 10% of CE in the class-mean supporting sum."""
+    table = reports.top_share(study)
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        grouped_bars(ax, part, "method", "group", "top_share_mean", "top_share_std", SHARE_COLOURS,
+                     order_x=study.methods, order_hue=["majority", "minority"])
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("share of the top 10% of CE")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def magnitude_profile(study: Study, class_index: int | None = None, method: str = "base",
+                      model: str | None = None, repeat=None, limit: int = 64):
+    """Paper Figure 5: class-mean features and supporting CE, sorted, labelled by index."""
+    class_index = reports.rarest_class(study) if class_index is None else class_index
+    model = model or study.models[0]
+    repeat = study.runs["repeat"].min() if repeat is None else repeat
+    prof = study.profile.query("model == @model and method == @method and repeat == @repeat "
+                               "and class_index == @class_index")
+    name = prof["class"].iloc[0]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
+    for ax, column, label in ((axes[0], "mean_feature", "mean feature F[d]"),
+                              (axes[1], "mean_supporting", "mean supporting CE")):
+        ranked = prof.sort_values(column, ascending=False).head(limit)
+        ax.bar(np.arange(len(ranked)), ranked[column], color="#1f77b4")
+        step = max(1, len(ranked) // 32)
+        ax.set_xticks(np.arange(0, len(ranked), step), ranked["d"].to_numpy()[::step], rotation=90, fontsize=6)
+        ax.set_xlabel("feature index d (sorted)")
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    total = len(prof)
+    shown = f"largest {min(limit, total)} of {total}" if total > limit else f"all {total}"
+    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, class {name!r} ({shown}, repeat {repeat})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def frequency_magnitude_top(study: Study, methods=None, model: str | None = None, n: int = 5):
+    """Paper Figure 7: per class, the n CE most often in a TP's top-10 and their magnitudes."""
+    methods = list(methods or study.methods[:2])
+    model = model or study.models[0]
+    fig, axes = plt.subplots(len(methods), 2, figsize=(12, 3.0 * len(methods)), squeeze=False)
+    for row, method in enumerate(methods):
+        top = reports.top_frequency(study, method, model, n=n)
+        for col, (column, label) in enumerate((("freq", "frequency in top-10"), ("mag", "mean supporting CE"))):
+            grouped_bars(axes[row, col], top, "class", "rank", column, order_x=list(dict.fromkeys(top["class"])))
+            axes[row, col].set_title(f"{method}: {label}", fontsize=9)
+            axes[row, col].tick_params(axis="x", labelsize=7, rotation=30)
+    axes[0, 1].legend(title="rank by frequency", fontsize=6, title_fontsize=7, ncol=n)
+    fig.suptitle(f"{study.dataset}, {_model_name(model)}: top-{n} CE by frequency (training TPs)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def spearman_intervals(study: Study):
+    """RQ3: Spearman of frequency vs magnitude per class and method, with bootstrap intervals."""
+    table = reports.spearman(study)
+    fig, panels = _per_model(study, width=6.0 if study.kind == "tabular" else 10.0)
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        classes = list(dict.fromkeys(part["class"]))
+        methods = study.methods
+        for j, method in enumerate(methods):
+            rows = part[part["method"] == method].set_index("class").reindex(classes)
+            pos = np.arange(len(classes)) + (j - (len(methods) - 1) / 2) * 0.15
+            low = (rows["spearman"] - rows["ci_low"]).clip(lower=0).fillna(0)
+            high = (rows["ci_high"] - rows["spearman"]).clip(lower=0).fillna(0)
+            ax.errorbar(pos, rows["spearman"], yerr=[low, high], fmt="o", ms=4, capsize=2, label=method)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xticks(np.arange(len(classes)), classes, rotation=30, fontsize=7)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_ylabel("Spearman (frequency, magnitude)")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7, ncol=len(methods))
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def generalisation_bars(study: Study):
+    """Supplement S1: balanced accuracy and macro-F1 per method."""
+    table = reports.generalisation(study)
+    long = pd.concat([
+        table.assign(metric="balanced accuracy", value=table["balanced_accuracy_mean"], err=table["balanced_accuracy_std"]),
+        table.assign(metric="macro-F1", value=table["macro_f1_mean"], err=table["macro_f1_std"]),
+    ])
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        grouped_bars(ax, long[long["model"] == model], "method", "metric", "value", "err", order_x=study.methods)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def recall_by_class(study: Study):
+    """Per-class recall of every method, classes in order of training count."""
+    table = reports.recall(study)
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        for method in study.methods:
+            ax.plot(part["class"].astype(str), part[method], marker="o", label=method)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("recall")
+        ax.tick_params(axis="x", rotation=30, labelsize=7)
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
