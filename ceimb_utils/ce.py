@@ -153,6 +153,9 @@ def kernel_features(model, X) -> np.ndarray:
     rows = max(1, KERNEL_BLOCK_ELEMENTS // max(n_sv, 1))
     out = np.empty((X.shape[0], n_sv))
     sv = model.support_vectors_
+    if callable(model.kernel) and sv.shape[0] == 0:
+        # scikit-learn keeps no support vectors for callable kernels, only its training rows
+        sv = _dense(model._BaseLibSVM__Xfit)[model.support_]
     sv = sv.toarray() if hasattr(sv, "toarray") else sv
     for start in range(0, X.shape[0], rows):
         block = X[start:start + rows]

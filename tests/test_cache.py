@@ -1,0 +1,113 @@
+"""The run cache: keyed, atomic, never recomputes a finished run, recomputes a damaged one."""
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from ceimb_utils import cache as cache_module
+from ceimb_utils.cache import RunCache, atomic_path, run_key
+
+CONFIG = {"dataset": "toy", "model": "lg", "method": "base", "split": 0, "data": {"a": 1}}
+
+
+class Counter:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, writer):
+        self.calls += 1
+        writer.table("classes", pd.DataFrame({"x": [1, 2, 3]}))
+        writer.arrays("ce_test", ce=[[1.0, 2.0]])
+        return {"balanced_accuracy": 0.5}
+
+
+def test_key_depends_on_every_config_value():
+    assert run_key(CONFIG) == run_key(dict(CONFIG))
+    assert run_key(CONFIG) != run_key({**CONFIG, "data": {"a": 2}})
+    assert run_key(CONFIG) != run_key({**CONFIG, "split": 1})
+
+
+def test_key_depends_on_compute_code(monkeypatch):
+    before = run_key(CONFIG)
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "edited")
+    assert run_key(CONFIG) != before
+
+
+def test_finished_run_is_not_recomputed(tmp_path):
+    cache, compute = RunCache(tmp_path), Counter()
+    first = cache.get_or_compute(CONFIG, compute)
+    second = cache.get_or_compute(CONFIG, compute)
+    assert compute.calls == 1 and first.path == second.path
+    assert second.table("classes")["x"].tolist() == [1, 2, 3]
+    assert second.record["balanced_accuracy"] == 0.5 and second.record["config"] == CONFIG
+    assert set(second.record["checksums"]) == {"classes.parquet", "ce_test.npz"}
+
+
+def test_failed_run_leaves_nothing_that_looks_finished(tmp_path):
+    cache = RunCache(tmp_path)
+
+    def crash(writer):
+        writer.table("classes", pd.DataFrame({"x": [1]}))
+        raise KeyboardInterrupt  # a kill mid-run
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_compute(CONFIG, crash)
+    assert cache.load(CONFIG) is None
+    assert not any(p.name.startswith(".tmp") for p in (tmp_path / "toy").iterdir())
+
+
+def test_killed_process_leftovers_are_pruned(tmp_path):
+    cache = RunCache(tmp_path)
+    import socket
+
+    leftover = tmp_path / "toy" / f".tmp@run@{socket.gethostname()}@999999@abc"
+    leftover.mkdir(parents=True)
+    (leftover / "classes.parquet").write_text("half")
+    alive = tmp_path / "toy" / f".tmp@run@{socket.gethostname()}@{os.getpid()}@abc"
+    alive.mkdir()
+    assert cache.prune_partial() == 1
+    assert not leftover.exists() and alive.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "record"])
+def test_damaged_run_is_detected_and_recomputed(tmp_path, damage):
+    cache, compute = RunCache(tmp_path), Counter()
+    run = cache.get_or_compute(CONFIG, compute)
+    if damage == "truncate":
+        (run.path / "classes.parquet").write_bytes(b"PAR1")
+    elif damage == "delete":
+        (run.path / "ce_test.npz").unlink()
+    else:
+        (run.path / "record.json").write_text("{not json")
+    assert cache.load(CONFIG) is None
+    again = cache.get_or_compute(CONFIG, compute)
+    assert compute.calls == 2 and again.table("classes")["x"].tolist() == [1, 2, 3]
+
+
+def test_concurrent_finish_keeps_the_first(tmp_path):
+    cache = RunCache(tmp_path)
+    other = RunCache(tmp_path)
+
+    def racing(writer):
+        # another worker finishes the same run while this one is still computing
+        other.get_or_compute(CONFIG, Counter())
+        return Counter()(writer)
+
+    run = cache.get_or_compute(CONFIG, racing)
+    siblings = [p for p in (tmp_path / "toy").iterdir()]
+    assert siblings == [run.path]
+    assert json.loads((run.path / "record.json").read_text())["key"] == run_key(CONFIG)
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"

@@ -1,0 +1,163 @@
+"""The invariant CE.sum(-1) + bias == decision for every supported model, and clear refusals."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, NuSVC
+
+from ceimb_utils import ce
+from ceimb_utils.resnet import build_resnet
+
+
+def assert_invariant(result, atol=1e-9):
+    np.testing.assert_allclose(result.ce.sum(-1) + result.bias, result.decision, rtol=1e-6, atol=atol)
+
+
+def data(n_classes=2, n=120, d=6, seed=0):
+    return make_classification(n, d, n_informative=min(d, 4), n_redundant=0, n_classes=n_classes,
+                               n_clusters_per_class=1, weights=None, random_state=seed)
+
+
+def test_binary_logistic_regression():
+    X, y = data()
+    r = ce.extract(LogisticRegression().fit(X, y), X)
+    assert r.ce.shape == (120, 6) and np.isscalar(r.bias) and r.binary
+    np.testing.assert_array_equal(r.features, X)
+    assert_invariant(r)
+    np.testing.assert_array_equal(r.predict(), LogisticRegression().fit(X, y).predict(X))
+
+
+def test_multinomial_logistic_regression():
+    X, y = data(n_classes=4)
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    r = ce.extract(model, X)
+    assert r.ce.shape == (120, 4, 6) and r.bias.shape == (4,)
+    assert_invariant(r)
+    np.testing.assert_array_equal(r.predict(), model.predict(X))
+
+
+@pytest.mark.parametrize("model", [
+    SVC(), SVC(kernel="linear"), SVC(kernel="poly", degree=3, coef0=1.0), SVC(kernel="sigmoid", gamma=0.01),
+    SVC(gamma=0.3, C=10), NuSVC(nu=0.3), SVC(kernel=lambda a, b: (a @ b.T + 1) ** 2),
+])
+def test_binary_svc_any_kernel(model):
+    X, y = data()
+    y = np.where(y == 1, "pos", "neg")  # string labels: the score is signed toward classes_[1]
+    model.fit(X, y)
+    r = ce.extract(model, X)
+    assert r.ce.shape == (120, len(model.support_))
+    assert_invariant(r)
+    np.testing.assert_array_equal(r.predict(), model.predict(X))
+
+
+def test_svc_precomputed_kernel():
+    X, y = data()
+    K = X @ X.T
+    model = SVC(kernel="precomputed").fit(K, y)
+    r = ce.extract(model, K)
+    assert_invariant(r, atol=1e-7)
+
+
+def test_svc_kernel_blocks_do_not_change_features(monkeypatch):
+    X, y = data(n=200)
+    model = SVC().fit(X, y)
+    whole = ce.extract(model, X).features
+    monkeypatch.setattr(ce, "KERNEL_BLOCK_ELEMENTS", 7)
+    np.testing.assert_allclose(ce.extract(model, X).features, whole)
+
+
+def test_pipeline_applies_preprocessing():
+    X, y = data()
+    X = X * 100 + 5
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    r = ce.extract(pipe, X)
+    np.testing.assert_allclose(r.features, pipe[0].transform(X))
+    np.testing.assert_allclose(r.ce.sum(-1) + r.bias, pipe.decision_function(X), rtol=1e-6, atol=1e-9)
+
+
+def test_torch_resnet_logits_and_nonnegative_features():
+    torch.manual_seed(0)
+    model = build_resnet("resnet8", 5, 3)
+    images = np.random.default_rng(0).integers(0, 256, size=(37, 3, 32, 32), dtype=np.uint8)
+    r = ce.extract(model, images, batch_size=16)
+    assert r.ce.shape == (37, 5, 64) and r.features.shape == (37, 64)
+    assert (r.features >= 0).all()
+    assert_invariant(r, atol=1e-5)
+    with torch.no_grad():
+        model.eval()
+        np.testing.assert_allclose(r.decision, model(torch.from_numpy(images)).double().numpy(), rtol=1e-5, atol=1e-5)
+    model.train()
+    ce.extract(model, images[:3])
+    assert model.training
+
+
+class MLP(nn.Module):
+    def __init__(self, d_in, hidden, c, bias=True):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, c, bias=bias)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), d_in=st.integers(1, 12), hidden=st.integers(1, 20), c=st.integers(1, 6),
+       bias=st.booleans(), batch=st.integers(1, 17), seed=st.integers(0, 1000))
+def test_torch_invariant_random_shapes(n, d_in, hidden, c, bias, batch, seed):
+    torch.manual_seed(seed)
+    model = MLP(d_in, hidden, c, bias)
+    X = torch.randn(n, d_in)
+    r = ce.extract(model, X, batch_size=batch)
+    assert r.ce.shape == (n, c, hidden)
+    assert_invariant(r, atol=1e-5)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_classes=st.integers(2, 4), d=st.integers(2, 9), seed=st.integers(0, 1000))
+def test_sklearn_invariant_random_shapes(n_classes, d, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, d))
+    y = np.arange(60) % n_classes
+    X += y[:, None] * 0.5
+    assert_invariant(ce.extract(LogisticRegression(max_iter=300).fit(X, y), X))
+    if n_classes == 2:
+        assert_invariant(ce.extract(SVC(gamma=float(rng.uniform(0.05, 2))).fit(X, y), X))
+
+
+# ---------------------------------------------------------------- refusals
+def test_multiclass_svc_is_refused():
+    X, y = data(n_classes=3)
+    with pytest.raises(ce.UnsupportedModelError, match="multi-class SVC.*supported"):
+        ce.extract(SVC().fit(X, y), X)
+
+
+@pytest.mark.parametrize("model", [LogisticRegression(), SVC(), make_pipeline(StandardScaler(), SVC())])
+def test_unfitted_is_refused(model):
+    with pytest.raises(ce.UnsupportedModelError, match="not fitted"):
+        ce.extract(model, np.zeros((2, 3)))
+
+
+def test_other_estimators_are_refused():
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = data()
+    with pytest.raises(ce.UnsupportedModelError, match="DecisionTreeClassifier; supported: scikit-learn"):
+        ce.extract(DecisionTreeClassifier().fit(X, y), X)
+
+
+def test_torch_without_linear_is_refused():
+    with pytest.raises(ce.UnsupportedModelError, match="has no nn.Linear"):
+        ce.extract(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()), torch.zeros(2, 1, 5, 5))
+
+
+def test_torch_with_work_after_the_linear_is_refused():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+    with pytest.raises(ce.UnsupportedModelError, match="not the output of its last nn.Linear"):
+        ce.extract(model, torch.zeros(2, 4))

@@ -1,0 +1,66 @@
+"""Profiles, overrides and their validation."""
+import pytest
+
+from ceimb_utils.config import ConfigError, check_arch, dataset_config, load_profile, profile_names
+
+
+def test_profiles_load():
+    assert {"smoke", "quick", "paper"} <= set(profile_names())
+    for name in profile_names():
+        cfg = load_profile(name)
+        assert cfg["profile"] == name
+        for ds in cfg["datasets"]:
+            dataset_config(cfg, ds)
+
+
+def test_paper_defaults_reach_image_datasets():
+    cfg = load_profile("paper")
+    cifar = dataset_config(cfg, "cifar10-lt")
+    assert (cifar["arch"], cifar["epochs"], cifar["n_max"], cifar["ratio"]) == ("resnet32", 200, 5000, 100.0)
+    places = dataset_config(cfg, "places5")
+    assert (places["arch"], places["epochs"], places["imbalance"], places["n_majority"]) == ("resnet56", 40, "step", 2)
+
+
+def test_overrides_dotted_and_nested():
+    cfg = load_profile("smoke", {"image.epochs": 7, "tabular": {"splits": 3}, "metrics.topk": 5})
+    assert cfg["image"]["epochs"] == 7 and cfg["tabular"]["splits"] == 3 and cfg["metrics"]["topk"] == 5
+    assert cfg["tabular"]["max_rows"] == 600  # untouched keys keep the profile's value
+
+
+def test_dataset_overrides_win_over_profile():
+    cfg = load_profile("paper", {"dataset_overrides": {"places5": {"ratio": 10}}})
+    assert dataset_config(cfg, "places5")["ratio"] == 10
+
+
+@pytest.mark.parametrize("name, overrides, match", [
+    ("fast", None, "Unknown profile 'fast'; choose one of paper, quick, smoke"),
+    ("smoke", {"image.epoch": 3}, "Unknown configuration key 'image.epoch'.*allowed: .*image.epochs"),
+    ("smoke", {"colour": "red"}, "Unknown configuration key 'colour'"),
+    ("smoke", {"tabular.methods": ["base", "smoteish"]}, "Unknown value 'smoteish' for 'tabular.methods'; allowed: base, smote"),
+    ("smoke", {"image.methods": ["smote"]}, "Unknown value 'smote' for 'image.methods'"),
+    ("smoke", {"tabular.models": ["rf"]}, "Unknown value 'rf'"),
+    ("smoke", {"device": "tpu"}, "Unknown value 'tpu' for 'device'"),
+    ("smoke", {"image.epochs": 0}, "must be positive"),
+    ("smoke", {"image.epochs": "ten"}, "must be of type int"),
+    ("smoke", {"tabular.test_size": 1.5}, "strictly between 0 and 1"),
+    ("smoke", {"image.arch": "resnet33"}, "depth 6n\\+2"),
+    ("smoke", {"image.ratio": 0.5}, "must be >= 1"),
+    ("smoke", {"datasets": ["mnist"]}, "Unknown value 'mnist' for 'datasets'"),
+    ("smoke", {"dataset_overrides": {"hiva": {"epochs": 3}}}, "tabular data set"),
+    ("smoke", {"dataset_overrides": {"cifar10-lt": {"lr": 3}}}, "Unknown key 'lr' in dataset_overrides.cifar10-lt"),
+])
+def test_bad_configuration_is_refused(name, overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        load_profile(name, overrides)
+
+
+def test_impossible_imbalance_is_refused_before_work():
+    cfg = load_profile("smoke", {"image.ratio": 500})
+    with pytest.raises(ConfigError, match="leaves the rarest class with no image"):
+        dataset_config(cfg, "fashion-lt")
+
+
+def test_check_arch():
+    assert check_arch("resnet32") == 5 and check_arch("resnet56") == 9 and check_arch("resnet8") == 1
+    with pytest.raises(ConfigError):
+        check_arch("vgg16")

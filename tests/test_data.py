@@ -1,0 +1,87 @@
+"""Imbalance builders and loaders: offline sources, seeded selection, fast clear failures."""
+import time
+
+import numpy as np
+import pytest
+
+from ceimb_utils.config import ConfigError, dataset_config, load_profile
+from ceimb_utils.image_data import check_available as image_available
+from ceimb_utils.image_data import load_images
+from ceimb_utils.imbalance import exponential_counts, select_per_class, step_counts
+from ceimb_utils.tabular_data import DataNotFoundError, load_tabular
+from ceimb_utils.tabular_data import check_available as tabular_available
+
+
+def test_exponential_counts_match_cao_et_al():
+    assert exponential_counts(5000, 100, 10) == [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+
+
+def test_step_counts():
+    assert step_counts(2500, 5, 5, 2) == [2500, 2500, 500, 500, 500]
+    with pytest.raises(ConfigError, match="n_majority"):
+        step_counts(2500, 5, 5, 5)
+
+
+def test_selection_is_seeded_and_refuses_too_few():
+    y = np.repeat(np.arange(3), 10)
+    a, b = select_per_class(y, [5, 3, 1], seed=0), select_per_class(y, [5, 3, 1], seed=0)
+    np.testing.assert_array_equal(a, b)
+    assert np.bincount(y[a]).tolist() == [5, 3, 1]
+    assert not np.array_equal(a, select_per_class(y, [5, 3, 1], seed=10))
+    with pytest.raises(ConfigError, match="has 10 training images but the configuration asks for 11"):
+        select_per_class(y, [11, 1, 1], seed=0)
+
+
+@pytest.mark.parametrize("name, shape, minority", [("hiva", (3845, 1617), 135), ("sylva", (13086, 216), 805),
+                                                   ("coil_2000", (9822, 85), 586)])
+def test_offline_tabular_data(name, shape, minority):
+    data = load_tabular(name)
+    assert data.X.shape == shape and data.y.sum() == minority and set(np.unique(data.y)) == {0, 1}
+    assert np.isfinite(data.X).all()
+
+
+@pytest.mark.parametrize("name", ["ozone_level", "us_crime"])
+def test_missing_tabular_fails_fast_with_advice(tmp_path, name):
+    started = time.perf_counter()
+    with pytest.raises(DataNotFoundError, match=r"not found: expected .*zenodo.*allow_download=True"):
+        load_tabular(name, data_dir=tmp_path)
+    with pytest.raises(DataNotFoundError):
+        tabular_available(name, tmp_path)
+    assert time.perf_counter() - started < 5  # no network wait
+
+
+def test_missing_images_fail_fast(tmp_path):
+    for name, hint in [("cifar10-lt", "cifar-10-batches-py"), ("places5", "places5"), ("inat5", "inat5")]:
+        with pytest.raises(DataNotFoundError, match=hint):
+            image_available(name, tmp_path)
+
+
+def test_fashion_lt_is_long_tailed_with_a_balanced_test_set():
+    section = dataset_config(load_profile("smoke"), "fashion-lt")
+    data = load_images("fashion-lt", section, seed=0)
+    assert data.train_x.shape[1:] == (1, 32, 32) and data.train_x.dtype == np.uint8
+    assert data.train_counts.tolist() == exponential_counts(100, 20, 10)
+    assert np.bincount(data.test_y).tolist() == [20] * 10
+    assert (data.train_x[:, :, :2, :] == 0).all()  # zero padding from 28 to 32
+    other = load_images("fashion-lt", section, seed=10)
+    np.testing.assert_array_equal(other.test_x, data.test_x)  # the test set does not depend on the seed
+    assert not np.array_equal(other.train_x, data.train_x)
+
+
+def test_image_folder_dataset(tmp_path):
+    from PIL import Image
+
+    section = {"imbalance": "step", "ratio": 2.0, "n_max": 4, "n_majority": 1, "test_per_class": 3,
+               "classes": ["cat", "dog"]}
+    for split, n in (("train", 5), ("test", 3)):
+        for c, name in enumerate(section["classes"]):
+            folder = tmp_path / "places5" / split / name
+            folder.mkdir(parents=True)
+            for i in range(n):
+                Image.new("RGB", (48, 40), (c * 200, i * 10, 0)).save(folder / f"{i}.png")
+    data = load_images("places5", section, seed=0, data_dir=tmp_path)
+    assert data.train_x.shape == (6, 3, 32, 32) and data.train_counts.tolist() == [4, 2]
+    assert data.test_x.shape == (6, 3, 32, 32)
+    assert data.train_x[data.train_y == 1, 0].min() == 200  # red channel of the 'dog' images
+    with pytest.raises(DataNotFoundError, match="Class folder .*bird is missing"):
+        load_images("places5", {**section, "classes": ["cat", "bird"]}, seed=0, data_dir=tmp_path)

@@ -1,0 +1,96 @@
+"""The runner: bad input stops before any work; notebooks are written atomically and stamped."""
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from ceimb_utils import paths, runner
+from ceimb_utils.config import ConfigError
+from ceimb_utils.tabular_data import DataNotFoundError
+
+TINY = {"tabular.models": ["lg"], "tabular.methods": ["base", "smote"], "tabular.splits": 1}
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"profile": "nope"}, ConfigError, "Unknown profile 'nope'"),
+    ({"profile": "smoke", "datasets": "sylva,mnist"}, ConfigError, "Unknown data set 'mnist'"),
+    ({"profile": "smoke", "questions": "rq1,rq9"}, ConfigError, "Unknown question 'rq9'"),
+    ({"profile": "smoke", "overrides": {"image.lr_decay": 2}}, ConfigError, "Unknown configuration key 'image.lr_decay'"),
+    ({"profile": "smoke", "datasets": "ozone_level"}, DataNotFoundError, "'ozone_level' not found"),
+])
+def test_bad_input_stops_before_any_work(isolated_results, tmp_path, monkeypatch, kwargs, error, match):
+    monkeypatch.setenv("CEIMB_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(paths, "BOOK_RESULTS", tmp_path / "book")
+    with pytest.raises(error, match=match):
+        runner.run(**kwargs)
+    assert not isolated_results.exists() and not (tmp_path / "book").exists()
+
+
+def test_template_without_a_parameter_is_refused(tmp_path, monkeypatch):
+    shutil.copytree(paths.NOTEBOOKS, tmp_path / "notebooks")
+    nb = nbformat.read(tmp_path / "notebooks" / "rq1-required-ce.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("overrides = {}", "overides = {}")
+    nbformat.write(nb, tmp_path / "notebooks" / "rq1-required-ce.ipynb")
+    monkeypatch.setattr(paths, "NOTEBOOKS", tmp_path / "notebooks")
+    with pytest.raises(ConfigError, match="rq1-required-ce.ipynb has no parameter 'overrides'"):
+        runner.run("smoke", "sylva", "rq1", TINY)
+
+
+def test_cli_reports_one_sentence_and_exit_code_2():
+    done = subprocess.run([sys.executable, "-m", "ceimb_utils", "run", "--profile", "smoke", "--datasets", "cifar"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Unknown data set 'cifar' for profile 'smoke'; allowed: " + ", ".join(runner.DATASETS) + "."]
+
+
+def test_run_writes_stamped_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "BOOK_RESULTS", tmp_path / "book")
+    written = runner.run("smoke", "sylva", "rq1", TINY, audit=False)
+    assert written == [tmp_path / "book" / "rq1" / "sylva.ipynb"]
+    nb = nbformat.read(written[0], as_version=4)
+    assert nb.cells[0].source.startswith("# RQ1: how many CE carry a prediction — sylva\n")
+    assert nb.metadata["mystnb"] == {"execution_mode": "off"}
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    meta = nb.metadata["ceimb"]
+    assert meta["config"]["tabular"]["methods"] == ["base", "smote"] and meta["seeds"] == [0]
+    assert meta["version"] and meta["git_commit"] and meta["device"].startswith("CPU")
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not any(o.output_type == "error" for o in outputs)
+    assert any(o.get("data", {}).get("image/png") for o in outputs)  # real figures
+    assert not list((tmp_path / "book" / "rq1").glob(".*"))  # no temporary leftovers
+
+
+def test_failing_notebook_writes_nothing(tmp_path, monkeypatch):
+    shutil.copytree(paths.NOTEBOOKS, tmp_path / "notebooks")
+    nb = nbformat.read(tmp_path / "notebooks" / "rq1-required-ce.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('broken figure')"))
+    nbformat.write(nb, tmp_path / "notebooks" / "rq1-required-ce.ipynb")
+    monkeypatch.setattr(paths, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(paths, "BOOK_RESULTS", tmp_path / "book")
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError, match="broken figure"):
+        runner.run("smoke", "sylva", "rq1", TINY, audit=False)
+    assert not (tmp_path / "book" / "rq1" / "sylva.ipynb").exists()
+    assert not list((tmp_path / "book" / "rq1").glob("*"))
+
+
+def test_book_build_fails_on_a_failing_notebook(tmp_path):
+    shutil.copy(paths.ROOT / "_config.yml", tmp_path / "_config.yml")
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Broken"),
+                                         nbformat.v4.new_code_cell("1 / 0")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: broken\n")
+    jb = str(paths.ROOT / ".venv" / "bin" / "jupyter-book")
+    jb = jb if shutil.which(jb) else shutil.which("jupyter-book")
+    done = subprocess.run([jb, "build", str(tmp_path), "--all", "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    assert "ZeroDivisionError" in done.stdout + done.stderr

@@ -1,0 +1,53 @@
+"""End to end on tiny configurations: the same config gives the same numbers; tables are tidy."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from ceimb_utils import paths
+from ceimb_utils.study import load_study
+
+TABULAR = {"tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
+           "metrics.bootstrap": 20}
+IMAGE = {"image.methods": ["base", "eos"], "image.epochs": 1, "image.n_max": 40, "image.ratio": 10,
+         "image.test_per_class": 8, "metrics.bootstrap": 10}
+
+
+def _study(dataset, overrides, results, monkeypatch):
+    monkeypatch.setenv("CEIMB_RESULTS", str(results))
+    return load_study(dataset, "smoke", overrides)
+
+
+@pytest.mark.parametrize("dataset, overrides", [("sylva", TABULAR), ("fashion-lt", IMAGE)])
+def test_same_config_same_numbers(tmp_path, monkeypatch, dataset, overrides):
+    first = _study(dataset, overrides, tmp_path / "a", monkeypatch)
+    second = _study(dataset, overrides, tmp_path / "b", monkeypatch)
+    for name in ("classes", "instances", "frequency", "spearman", "profile"):
+        pd.testing.assert_frame_equal(first.tables[name], second.tables[name])
+    for a, b in zip(first.cached, second.cached):
+        np.testing.assert_array_equal(a.arrays("ce_test")["ce"], b.arrays("ce_test")["ce"])
+
+
+def test_tabular_study_tables(tmp_path, monkeypatch):
+    study = _study("sylva", TABULAR, tmp_path, monkeypatch)
+    assert study.runs[["model", "method"]].values.tolist() == [["lg", "base"], ["lg", "remix"],
+                                                               ["svm", "base"], ["svm", "remix"]]
+    classes = study.classes
+    assert set(classes["group"]) == {"majority", "minority"}
+    assert (classes.query("group == 'minority'")["class_index"] == 1).all()
+    assert classes["required_pct"].between(0, 100).all() and classes["top_share"].between(0, 1).all()
+    svm = study.runs.query("model == 'svm'")
+    assert (svm["D"] < svm["n_fit_rows"]).all()  # D = support vectors, a subset of the fitted rows
+    ce = study.cached[0].arrays("ce_test")
+    np.testing.assert_allclose(ce["ce"].sum(-1) + ce["bias"], ce["decision"], rtol=1e-4, atol=1e-4)
+
+
+def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):
+    study = _study("fashion-lt", IMAGE, tmp_path, monkeypatch)
+    base, eos = study.cached
+    assert eos.record["base_run"] == base.path.name
+    assert sum(eos.record["synthetic_per_class"]) > 0
+    b, e = base.arrays("ce_test"), eos.arrays("ce_test")
+    np.testing.assert_allclose(b["features"], e["features"], rtol=1e-5, atol=1e-5)  # same frozen extractor
+    assert not np.allclose(b["weights"], e["weights"])  # a new head
+    assert list(study.classes["class"][:2]) == ["T-shirt/top", "Trouser"]
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))  # finished runs leave no checkpoint
