@@ -71,7 +71,7 @@ def _row_blocks(n: int, d: int):
 def _ranked(values: np.ndarray, ranking: str) -> np.ndarray:
     """Rows sorted in descending order of the ranking (ties keep feature order)."""
     if ranking == "signed":
-        return -np.sort(-values, axis=1)
+        return np.sort(values, axis=1)[:, ::-1]
     order = np.argsort(-np.abs(values), axis=1, kind="stable")
     return np.take_along_axis(values, order, axis=1)
 
@@ -118,15 +118,29 @@ def _check_k(k: int, name: str = "k") -> int:
 
 
 def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
-    """(N, D) bool: each row's k largest entries that are positive (ties: lower index first)."""
+    """(N, D) bool: each row's k largest entries that are positive (ties: lower index first).
+
+    A partition finds each row's k-th largest value t; entries above t are in, and entries equal
+    to t fill the remaining places in index order. No full sort is needed.
+    """
     k = min(_check_k(k), values.shape[1])
     mask = np.zeros(values.shape, dtype=bool)
+    if values.shape[0] == 0:
+        return mask
     for block in _row_blocks(values.shape[0], values.shape[1]):
         sub = values[block]
-        top = np.argsort(-sub, axis=1, kind="stable")[:, :k]
-        positive = np.take_along_axis(sub, top, axis=1) > 0
-        rows = np.broadcast_to(np.arange(block.start, block.stop)[:, None], top.shape)
-        mask[rows[positive], top[positive]] = True
+        kth = np.sort(sub, axis=1)[:, sub.shape[1] - k, None]
+        chosen = sub > kth
+        at = sub == kth
+        room = k - chosen.sum(1)
+        tied = np.flatnonzero(at.sum(1) > room)  # rows where ties at t exceed the places left
+        fill = at
+        if len(tied):
+            fill = at.copy()
+            fill[tied] &= np.cumsum(at[tied], axis=1) <= room[tied, None]
+        chosen |= fill
+        chosen &= sub > 0
+        mask[block] = chosen
     return mask
 
 
