@@ -7,6 +7,7 @@ signed toward c for binary ones (for a TP, c is also the predicted class).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -35,7 +36,22 @@ class Supporting:
 
 
 def supporting(result: CEResult, y) -> Supporting:
-    """Supporting CE, TP mask and the competitor each kept sum must beat (SPEC 2.1)."""
+    """Supporting CE, TP mask and the competitor each kept sum must beat (SPEC 2.1).
+
+    Remembered on the result for the last ``y`` it was asked for, so that calling several
+    metrics on the same result and labels reads the CE once.
+    """
+    y = np.asarray(y)
+    key = (y.dtype.str, y.shape, hashlib.blake2b(np.ascontiguousarray(y).view(np.uint8)).hexdigest())
+    cached = result.__dict__.get("_supporting")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    sup = _supporting(result, y)
+    result.__dict__["_supporting"] = (key, sup)
+    return sup
+
+
+def _supporting(result: CEResult, y) -> Supporting:
     cls = result.class_index(y)
     n = len(cls)
     rows = np.arange(n)
@@ -81,7 +97,8 @@ def required_ce(result: CEResult, y, bias: str = "include", ranking: str = "sign
     """Smallest number k of supporting CE that still carry each TP's prediction (SPEC 2.1).
 
     The k largest supporting terms are kept and every opposing term is kept whole; for
-    multi-class results the kept sum plus ``b[c]`` must exceed the runner-up's logit
+    multi-class results the (raw) sum of the k largest terms plus ``b[c]`` must exceed the
+    runner-up's logit
     (``bias="exclude"``: the kept sum must exceed the runner-up's CE sum); for binary results
     the kept sum, the opposing terms and (when included) the signed bias must be positive.
     ``ranking="absolute"`` orders terms by |CE| instead (a sensitivity reading).
@@ -99,7 +116,10 @@ def required_ce(result: CEResult, y, bias: str = "include", ranking: str = "sign
     d = sup.values.shape[1]
     for block in _row_blocks(len(tp_rows), d):
         rows = tp_rows[block]
-        kept = np.cumsum(np.maximum(_ranked(sup.values[rows], ranking), 0.0), axis=1)
+        ranked = _ranked(sup.values[rows], ranking)
+        # Multi-class: the raw sum of the kept terms. Binary: the opposing terms are already
+        # counted whole in the offset, so a kept term adds only its positive part.
+        kept = np.cumsum(np.maximum(ranked, 0.0) if result.binary else ranked, axis=1)
         crosses = kept + offset[rows, None] > 0
         k = crosses.argmax(1) + 1
         out[rows] = np.where(crosses.any(1), k, NEVER_CROSSES)

@@ -43,7 +43,7 @@ def required_ce_loop(result: CEResult, y, bias: str = "include") -> np.ndarray:
         kept = 0.0
         out[n] = -1
         for k, value in enumerate(sorted(s, reverse=True), start=1):
-            kept += max(value, 0.0)
+            kept += max(value, 0.0) if result.binary else value
             if kept + offset > 0:
                 out[n] = k
                 break

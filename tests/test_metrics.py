@@ -204,3 +204,19 @@ def test_blocks_do_not_change_results(monkeypatch):
     monkeypatch.setattr(metrics, "BLOCK_ELEMENTS", 20)
     np.testing.assert_array_equal(metrics.required_ce(r, y), whole[0])
     np.testing.assert_array_equal(metrics.class_topk_union(r, y, 3), whole[1])
+
+
+def test_required_ce_multiclass_without_positive_support():
+    # no supporting term is positive: the raw sum of the top-1 term still beats the runner-up
+    r = multi_result([[[-1, -2], [-3, -3]]], [0, 0])
+    assert metrics.required_ce(r, [0]).tolist() == [1]
+    # a tie of logits is predicted as class 0 by argmax, but no kept sum is strictly larger
+    tie = multi_result([[[-1.0], [-1.0]]], [0, 0])
+    assert metrics.required_ce(tie, [0]).tolist() == [metrics.NEVER_CROSSES]
+
+
+def test_supporting_is_remembered_per_labels():
+    r, y = union_example()
+    first = metrics.supporting(r, y)
+    assert metrics.supporting(r, list(y)) is first
+    assert metrics.supporting(r, [1, 1, 1]) is not first
