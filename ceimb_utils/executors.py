@@ -67,7 +67,7 @@ class InProcessExecutor:
         todo = expand(configs)
         cache = context.cache()
         outcomes: dict[str, Outcome] = {}
-        progress = bar(total=len(todo), desc="runs", unit="run", disable=None if context.progress else True)
+        progress = bar(total=len(todo), desc="runs", unit="run", **({} if context.progress else {"disable": True}))
         pending = []
         for cfg in todo:
             found = cache.load(cfg)

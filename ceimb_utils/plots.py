@@ -236,3 +236,36 @@ def recall_by_class(study: Study):
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def audit_headline(classes: pd.DataFrame):
+    """The landing figure: CE needed per TP and top-10% share per data set and model family."""
+    from .audit import cells
+
+    frame = classes.assign(label=classes["dataset"] + "\n" + classes["family"].str.upper())
+    required = cells(frame, "required_pct", ("label", "group"))
+    union = cells(frame, "union_pct", ("label", "group"))
+    share = cells(frame, "top_share", ("label", "group"))
+    labels = list(dict.fromkeys(frame["label"]))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    rows = pd.concat([required.assign(bar=required["group"] + ", one instance", value=required["required_pct"]),
+                      union.assign(bar=union["group"] + ", whole class", value=union["union_pct"])])
+    colours = {"majority, one instance": "#1f77b4", "minority, one instance": "#2ca02c",
+               "majority, whole class": "#ff7f0e", "minority, whole class": "#d62728"}
+    grouped_bars(axes[0], rows, "label", "bar", "value", colours=colours, order_x=labels, order_hue=list(colours))
+    axes[0].axhline(12, color="black", ls="--", lw=0.8, label="paper: CNN ≤ 12% per instance")
+    axes[0].set_ylabel("% of D (mean over methods)")
+    axes[0].set_title("CE that carry a TP prediction")
+    axes[0].legend(fontsize=7)
+    axes[0].tick_params(axis="x", labelsize=7)
+    grouped_bars(axes[1], share.assign(value=100 * share["top_share"]), "label", "group", "value", colours=SHARE_COLOURS,
+                 order_x=labels, order_hue=["majority", "minority"])
+    for fam, target, style in (("CNN", 66.7, "--"), ("LG", 62.8, ":"), ("SVM", 31.6, "-.")):
+        axes[1].axhline(target, color="black", ls=style, lw=0.8, label=f"paper, {fam}: {target}%")
+    axes[1].set_ylim(0, 100)
+    axes[1].set_ylabel("% of the supporting sum")
+    axes[1].set_title("Share of the largest 10% of CE")
+    axes[1].legend(fontsize=7)
+    axes[1].tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    return fig

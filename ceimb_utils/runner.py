@@ -183,9 +183,13 @@ def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) ->
     check_templates(asked, audit=False)
     check_data(cfg, chosen)
     ensure_runs(cfg, chosen)
+    check_templates([], audit=True)
     written = []
     for question, ds in bar([(QUESTION_INFO[q], ds) for ds in chosen for q in asked], desc="golden", unit="nb"):
         out = paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds}.ipynb"
         written.append(execute_notebook(question, {"profile": profile, "overrides": {}, "dataset": ds}, out,
                                         f"{question.title} — {ds}", cfg, ds))
+    written.append(execute_notebook(AUDIT, {"profile": profile, "overrides": {}, "datasets": list(chosen)},
+                                    paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb",
+                                    AUDIT.title, cfg, None))
     return written

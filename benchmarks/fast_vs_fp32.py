@@ -1,0 +1,37 @@
+"""Does the fast path cost accuracy? The quick profile's image base models, fast path vs fp32.
+
+    .venv/bin/python benchmarks/fast_vs_fp32.py [--profile quick] [--dataset fashion-lt]
+
+Trains (or reads from the run cache) the base model of every seed twice, with ``image.fast``
+true (tensors, channels_last, bf16 autocast where the CPU has it) and false (fp32, NCHW), and
+prints balanced accuracy, macro-F1 and seconds per epoch for each, one JSON line per seed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ceimb_utils.study import load_study
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--dataset", default="fashion-lt")
+    args = parser.parse_args()
+    runs = {}
+    for fast in (True, False):
+        study = load_study(args.dataset, args.profile, {"image.methods": ["base"], "image.fast": fast})
+        runs[fast] = study.runs.set_index("repeat")
+    for seed in runs[True].index:
+        row = {"seed": int(seed)}
+        for fast, name in ((True, "fast"), (False, "fp32")):
+            r = runs[fast].loc[seed]
+            row.update({f"{name}_balanced_accuracy": round(float(r["balanced_accuracy"]), 4),
+                        f"{name}_macro_f1": round(float(r["macro_f1"]), 4),
+                        f"{name}_epoch_seconds": round(float(r["epoch_seconds"]), 2)})
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The Dask executor: same numbers as in-process, failures reported, lost workers redone."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ceimb_utils.cache import RunCache
+from ceimb_utils.config import load_profile
+from ceimb_utils.dask_executor import DaskExecutor
+from ceimb_utils.executors import InProcessExecutor, expand
+from ceimb_utils.runs import Context, run_configs
+from ceimb_utils.study import SweepError, ensure_runs
+
+OVERRIDES = {"tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
+             "image.methods": ["base", "eos", "dsm"], "image.epochs": 1, "image.n_max": 40, "image.ratio": 10,
+             "image.test_per_class": 8, "metrics.bootstrap": 10}
+DATASETS = ["sylva", "fashion-lt"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    executor = DaskExecutor.from_spec("local:2")
+    yield executor
+    executor.close()
+
+
+def grid(cfg):
+    return expand([rc for ds in DATASETS for rc in run_configs(cfg, ds)])
+
+
+def test_cluster_results_equal_in_process(tmp_path, cluster):
+    cfg = load_profile("smoke", OVERRIDES)
+    local = Context(results_dir=str(tmp_path / "local"), progress=False)
+    remote = Context(results_dir=str(tmp_path / "dask"), progress=False)
+    ensure_runs(cfg, DATASETS, InProcessExecutor(1), local)
+    outcomes = ensure_runs(cfg, DATASETS, cluster, remote)
+    assert len(outcomes) == len(grid(cfg)) == 4 + 3
+    for rc in grid(cfg):
+        a, b = local.cache().load(rc), remote.cache().load(rc)
+        assert a is not None and b is not None
+        for name in ("classes", "instances", "frequency", "spearman"):
+            pd.testing.assert_frame_equal(a.table(name), b.table(name))
+        np.testing.assert_array_equal(a.arrays("ce_test")["ce"], b.arrays("ce_test")["ce"])
+    assert len(list((tmp_path / "dask").glob("runs/*/*/record.json"))) == len(grid(cfg))
+
+
+def test_failed_run_is_reported_and_others_carry_on(tmp_path, cluster):
+    # 40 rows of sylva leave too few minority rows for SMOTE; the base runs still finish
+    cfg = load_profile("smoke", {"tabular.max_rows": 40, "tabular.methods": ["base", "smote"],
+                                 "tabular.models": ["lg"], "tabular.splits": 1})
+    for name, executor in (("local", InProcessExecutor(1)), ("dask", cluster)):
+        context = Context(results_dir=str(tmp_path / name), progress=False)
+        with pytest.raises(SweepError) as err:
+            ensure_runs(cfg, ["sylva"], executor, context)
+        text = str(err.value)
+        assert "1 of 2 runs failed" in text and '"method": "smote"' in text and "Traceback" in text
+        assert "at least 2 minority rows" in text
+        base = [rc for rc in run_configs(cfg, "sylva") if rc["method"] == "base"][0]
+        assert context.cache().load(base) is not None
+
+
+def test_lost_worker_run_is_redone_once(tmp_path):
+    cfg = load_profile("smoke", {**OVERRIDES, "image.epochs": 6, "image.methods": ["base", "remix"]})
+    context = Context(results_dir=str(tmp_path), progress=False)
+    executor = DaskExecutor.from_spec("local:2")
+    try:
+        pids = executor.client.run(os.getpid)
+        done = {}
+        sweep = threading.Thread(target=lambda: done.setdefault("outcomes", executor.run(
+            [rc for rc in run_configs(cfg, "fashion-lt")], context)))
+        sweep.start()
+        deadline = time.time() + 120
+        busy = {}
+        while time.time() < deadline and not busy:
+            busy = {w: tasks for w, tasks in executor.client.processing().items() if tasks}
+            time.sleep(0.2)
+        assert busy, "no run started"
+        time.sleep(2.0)  # well inside the training
+        os.kill(pids[next(iter(busy))], signal.SIGKILL)
+        sweep.join(timeout=600)
+        outcomes = done["outcomes"]
+    finally:
+        executor.close()
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    finished = list((tmp_path / "runs" / "fashion-lt").glob("*/record.json"))
+    assert len(finished) == len(run_configs(cfg, "fashion-lt")) == 2  # nothing lost, nothing twice
+    cache = RunCache(tmp_path / "runs")
+    assert all(cache.load(rc) is not None for rc in run_configs(cfg, "fashion-lt"))
+    cache.prune_partial()
+    assert not list((tmp_path / "runs" / "fashion-lt").glob(".tmp@*"))
+    # a rerun finds everything and computes nothing
+    again = InProcessExecutor(1).run(run_configs(cfg, "fashion-lt"), context)
+    assert [o.path for o in again] == [o.path for o in outcomes]
