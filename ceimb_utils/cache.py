@@ -114,7 +114,7 @@ class RunWriter:
         frame.to_parquet(self.path / f"{name}.parquet", index=False)
 
     def arrays(self, name: str, **arrays: np.ndarray) -> None:
-        np.savez_compressed(self.path / f"{name}.npz", **arrays)
+        np.savez(self.path / f"{name}.npz", **arrays)  # float CE barely compress; zlib only costs time
 
     def file(self, name: str) -> Path:
         return self.path / name

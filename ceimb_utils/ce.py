@@ -6,8 +6,10 @@ section 1 and the book's methods page. ``extract`` is the single entry point.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Callable
 
 import numpy as np
 
@@ -31,7 +33,9 @@ class CEResult:
     (N, C, D) for multi-class and torch models. ``bias`` is a float or a (C,) array,
     ``features`` the (N, D) inputs of the final linear map, ``weights`` its (D,) or (C, D)
     weights and ``decision`` the model's own decision_function / logits, kept to check the
-    invariant ``ce.sum(-1) + bias == decision``.
+    invariant ``ce.sum(-1) + bias == decision``. For scikit-learn models the decision is asked
+    of the model only when read (``decision_of(rows)`` asks for some rows): libsvm's own
+    decision function costs more than the whole decomposition.
     """
 
     ce: np.ndarray
@@ -39,7 +43,17 @@ class CEResult:
     features: np.ndarray
     weights: np.ndarray
     classes: np.ndarray
-    decision: np.ndarray
+    model_decision: np.ndarray | Callable = field(repr=False)
+
+    @cached_property
+    def decision(self) -> np.ndarray:
+        return self.decision_of(None)
+
+    def decision_of(self, rows=None) -> np.ndarray:
+        """The model's own decision for ``rows`` (indices; None for all)."""
+        if callable(self.model_decision):
+            return np.asarray(self.model_decision(rows))
+        return self.model_decision if rows is None else self.model_decision[rows]
 
     @property
     def binary(self) -> bool:
@@ -84,8 +98,10 @@ class CEResult:
     def astype(self, dtype) -> "CEResult":
         """A copy with arrays in ``dtype`` (e.g. float32 for storage)."""
         bias = self.bias if np.isscalar(self.bias) else np.asarray(self.bias, dtype)
+        decision = self.model_decision
+        decision = decision if callable(decision) else np.asarray(decision, dtype)
         return CEResult(self.ce.astype(dtype), bias, self.features.astype(dtype),
-                        self.weights.astype(dtype), self.classes, self.decision.astype(dtype))
+                        self.weights.astype(dtype), self.classes, decision)
 
 
 def extract(model, X, *, batch_size: int = 512) -> CEResult:
@@ -124,6 +140,17 @@ def _check_fitted(model) -> None:
         ) from err
 
 
+def _decision(model, X) -> Callable:
+    """The model's decision_function on X (or some of its rows), computed when asked."""
+
+    def decide(rows=None):
+        if rows is None:
+            return model.decision_function(X)
+        return model.decision_function(X.iloc[rows] if hasattr(X, "iloc") else X[rows])
+
+    return decide
+
+
 def _dense(X) -> np.ndarray:
     from scipy import sparse
 
@@ -137,9 +164,9 @@ def _extract_linear(model, X) -> CEResult:
     W = np.asarray(model.coef_, dtype=np.float64)
     b = np.asarray(model.intercept_, dtype=np.float64)
     if W.shape[0] == 1:  # binary: one score, > 0 means classes_[1]
-        return CEResult(F * W[0], float(b[0]), F, W[0], model.classes_, model.decision_function(X))
+        return CEResult(F * W[0], float(b[0]), F, W[0], model.classes_, _decision(model, X))
     ce = F[:, None, :] * W[None, :, :]
-    return CEResult(ce, b, F, W, model.classes_, model.decision_function(X))
+    return CEResult(ce, b, F, W, model.classes_, _decision(model, X))
 
 
 def kernel_features(model, X) -> np.ndarray:
@@ -178,14 +205,14 @@ def _extract_svc(model, X) -> CEResult:
         )
     F = kernel_features(model, X)
     w = np.asarray(model.dual_coef_, dtype=np.float64)[0]
-    return CEResult(F * w, float(model.intercept_[0]), F, w, model.classes_, model.decision_function(X))
+    return CEResult(F * w, float(model.intercept_[0]), F, w, model.classes_, _decision(model, X))
 
 
 def _is_torch_module(model) -> bool:
-    try:
-        import torch.nn as nn
-    except ImportError:  # pragma: no cover - torch is a dependency
+    if "torch" not in sys.modules:  # no torch model can exist before torch is imported
         return False
+    import torch.nn as nn
+
     return isinstance(model, nn.Module)
 
 

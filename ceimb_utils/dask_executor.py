@@ -36,7 +36,7 @@ class DaskExecutor:
 
         if spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0:
             cluster = LocalCluster(n_workers=int(spec[6:]), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=":0")
             return cls(Client(cluster), cluster)
         if spec.startswith(("tcp://", "tls://")):
             return cls(Client(spec, timeout="30s"))

@@ -68,19 +68,18 @@ def test_lost_worker_run_is_redone_once(tmp_path):
     context = Context(results_dir=str(tmp_path), progress=False)
     executor = DaskExecutor.from_spec("local:2")
     try:
-        pids = executor.client.run(os.getpid)
         done = {}
         sweep = threading.Thread(target=lambda: done.setdefault("outcomes", executor.run(
             [rc for rc in run_configs(cfg, "fashion-lt")], context)))
         sweep.start()
-        deadline = time.time() + 120
-        busy = {}
-        while time.time() < deadline and not busy:
-            busy = {w: tasks for w, tasks in executor.client.processing().items() if tasks}
-            time.sleep(0.2)
-        assert busy, "no run started"
-        time.sleep(2.0)  # well inside the training
-        os.kill(pids[next(iter(busy))], signal.SIGKILL)
+        # a run is under way once its private directory exists; its name carries the worker's pid
+        deadline, partial = time.time() + 120, []
+        while time.time() < deadline and not partial:
+            partial = list((tmp_path / "runs" / "fashion-lt").glob(".tmp@*"))
+            time.sleep(0.1)
+        assert partial, "no run started"
+        time.sleep(0.5)
+        os.kill(int(partial[0].name.split("@")[3]), signal.SIGKILL)
         sweep.join(timeout=600)
         outcomes = done["outcomes"]
     finally:
@@ -90,7 +89,8 @@ def test_lost_worker_run_is_redone_once(tmp_path):
     assert len(finished) == len(run_configs(cfg, "fashion-lt")) == 2  # nothing lost, nothing twice
     cache = RunCache(tmp_path / "runs")
     assert all(cache.load(rc) is not None for rc in run_configs(cfg, "fashion-lt"))
-    cache.prune_partial()
+    assert list((tmp_path / "runs" / "fashion-lt").glob(".tmp@*")), "the killed run left its partial directory"
+    assert cache.prune_partial() >= 1
     assert not list((tmp_path / "runs" / "fashion-lt").glob(".tmp@*"))
     # a rerun finds everything and computes nothing
     again = InProcessExecutor(1).run(run_configs(cfg, "fashion-lt"), context)
