@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from _record import save
 from ceimb_utils.study import load_study
 
 
@@ -18,11 +19,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--dataset", default="fashion-lt")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/fast_vs_fp32.json for the book")
     args = parser.parse_args()
     runs = {}
     for fast in (True, False):
         study = load_study(args.dataset, args.profile, {"image.methods": ["base"], "image.fast": fast})
         runs[fast] = study.runs.set_index("repeat")
+    rows = []
     for seed in runs[True].index:
         row = {"seed": int(seed)}
         for fast, name in ((True, "fast"), (False, "fp32")):
@@ -31,6 +34,9 @@ def main() -> None:
                         f"{name}_macro_f1": round(float(r["macro_f1"]), 4),
                         f"{name}_epoch_seconds": round(float(r["epoch_seconds"]), 2)})
         print(json.dumps(row))
+        rows.append(row)
+    if args.save:
+        save("fast_vs_fp32", rows)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
+from _record import save
 from ceimb_utils.bench import synthetic_images, train_bench
 from ceimb_utils.resnet import build_resnet
 from ceimb_utils.seeding import seed_everything
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/train_speed.json for the book")
     args = parser.parse_args()
     slow = conventional(args.model, args.batch, args.steps, args.warmup, args.threads)
     fp32 = {"path": "study step, fp32", **train_bench(args.model, args.batch, args.steps, args.warmup, False,
@@ -80,9 +82,10 @@ def main() -> None:
     fast = {"path": "study step, fast", **train_bench(args.model, args.batch, args.steps, args.warmup, True,
                                                      "auto", args.threads)}
     for row in (slow, fp32, fast):
+        row["vs_conventional"] = round(row["images_per_s"] / slow["images_per_s"], 2)
         print(json.dumps(row))
-    print(json.dumps({"speedup_fast_vs_conventional": round(fast["images_per_s"] / slow["images_per_s"], 2),
-                      "speedup_fp32_study_step_vs_conventional": round(fp32["images_per_s"] / slow["images_per_s"], 2)}))
+    if args.save:
+        save("train_speed", [slow, fp32, fast])
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -71,9 +72,13 @@ def main(argv=None) -> int:
     train.add_argument("--threads", type=int, default=None)
     train.add_argument("--json", action="store_true", help="print one JSON line (the default prints it too)")
     args = parser.parse_args(argv)
-    from .config import check_arch
+    from .config import ConfigError, check_arch
 
-    check_arch(args.model)
+    try:
+        check_arch(args.model)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     result = train_bench(args.model, args.batch, args.steps, args.warmup, not args.fp32, args.device, args.threads)
     print(json.dumps(result))
     return 0

@@ -48,25 +48,36 @@ def _per_model(study: Study, width: float = 5.0, height: float = 3.4):
     return fig, list(zip(models, axes[0]))
 
 
+def method_bars(study: Study, frame: pd.DataFrame, hue: str, value: str, err: str | None = None, *,
+                colours=None, labels=None, order_hue=None, ylabel: str = "", ylim=None, width: float = 5.0,
+                legend_columns: int = 1):
+    """One panel per model: bars per method, one per ``hue`` level. ``colours`` and ``labels``
+    may be dicts or functions of the model's rows."""
+    fig, panels = _per_model(study, width=width)
+    for model, ax in panels:
+        part = frame[frame["model"] == model]
+        grouped_bars(ax, part, "method", hue, value, err, colours(part) if callable(colours) else colours,
+                     labels(part) if callable(labels) else labels, order_x=study.methods, order_hue=order_hue)
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7, ncol=legend_columns)
+    fig.tight_layout()
+    return fig
+
+
 def required_ce_bars(study: Study):
     """RQ1 (paper Figures 1 to 3): percent of CE a TP needs, per method and class."""
     table = reports.required_ce(study)
-    fig, panels = _per_model(study, width=5.5 if study.kind == "tabular" else 10.0)
-    for model, ax in panels:
-        part = table[table["model"] == model]
-        if study.kind == "tabular":
-            colours = {i: GROUP_COLOURS[g] for i, g in zip(part["class_index"], part["group"])}
-            labels = {i: f"class {i} ({g})" for i, g in zip(part["class_index"], part["group"])}
-        else:
-            colours = None
-            labels = dict(zip(part["class_index"], part["class"]))
-        grouped_bars(ax, part, "method", "class_index", "required_pct_mean", "required_pct_std", colours, labels,
-                     order_x=study.methods)
-        ax.set_ylabel("CE needed per TP (% of D)")
-        ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7, ncol=2 if study.kind == "image" else 1)
-    fig.tight_layout()
-    return fig
+    if study.kind == "tabular":  # class 0 majority (blue), class 1 minority (brown), as in Figures 2 and 3
+        colours = lambda part: {i: GROUP_COLOURS[g] for i, g in zip(part["class_index"], part["group"])}
+        labels = lambda part: {i: f"class {i} ({g})" for i, g in zip(part["class_index"], part["group"])}
+    else:  # one colour per class, as in Figure 1
+        colours, labels = None, lambda part: dict(zip(part["class_index"], part["class"]))
+    return method_bars(study, table, "class_index", "required_pct_mean", "required_pct_std", colours=colours,
+                       labels=labels, ylabel="CE needed per TP (% of D)", width=5.5 if study.kind == "tabular" else 10.0,
+                       legend_columns=1 if study.kind == "tabular" else 2)
 
 
 def required_ce_distribution(study: Study):
@@ -107,32 +118,15 @@ def instance_vs_class(study: Study):
                      "value": r["union_pct_mean"], "err": r["union_pct_std"]})
     frame = pd.DataFrame(rows)
     labels = {k: f"{k[1]}, {'one instance' if k[0] == 'instance' else 'whole class (top-10 union)'}" for k in FIG4_COLOURS}
-    fig, panels = _per_model(study)
-    for model, ax in panels:
-        part = frame[frame["model"] == model]
-        grouped_bars(ax, part, "method", "bar", "value", "err", FIG4_COLOURS, labels, order_x=study.methods,
-                     order_hue=list(FIG4_COLOURS))
-        ax.set_ylabel("% of D")
-        ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return method_bars(study, frame, "bar", "value", "err", colours=FIG4_COLOURS, labels=labels,
+                       order_hue=list(FIG4_COLOURS), ylabel="% of D")
 
 
 def top_share_bars(study: Study):
     """RQ2 (paper Figure 6): share of the top 10% of CE in the class-mean supporting sum."""
     table = reports.top_share(study)
-    fig, panels = _per_model(study)
-    for model, ax in panels:
-        part = table[table["model"] == model]
-        grouped_bars(ax, part, "method", "group", "top_share_mean", "top_share_std", SHARE_COLOURS,
-                     order_x=study.methods, order_hue=["majority", "minority"])
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("share of the top 10% of CE")
-        ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return method_bars(study, table, "group", "top_share_mean", "top_share_std", colours=SHARE_COLOURS,
+                       order_hue=["majority", "minority"], ylabel="share of the top 10% of CE", ylim=(0, 1))
 
 
 def magnitude_profile(study: Study, class_index: int | None = None, method: str = "base",
@@ -210,14 +204,7 @@ def generalisation_bars(study: Study):
         table.assign(metric="balanced accuracy", value=table["balanced_accuracy_mean"], err=table["balanced_accuracy_std"]),
         table.assign(metric="macro-F1", value=table["macro_f1_mean"], err=table["macro_f1_std"]),
     ])
-    fig, panels = _per_model(study)
-    for model, ax in panels:
-        grouped_bars(ax, long[long["model"] == model], "method", "metric", "value", "err", order_x=study.methods)
-        ax.set_ylim(0, 1)
-        ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return method_bars(study, long, "metric", "value", "err", ylim=(0, 1))
 
 
 def recall_by_class(study: Study):

@@ -188,3 +188,12 @@ def wide(frame: pd.DataFrame, index: list[str], columns: str, value: str) -> pd.
     out.columns = [str(c) for c in out.columns]
     return out.reset_index()
 
+
+
+def costs(study: Study) -> pd.DataFrame:
+    """What the runs cost: wall seconds per run (mean over repeats) and the device they ran on."""
+    runs = study.runs.copy()
+    columns = [c for c in ("seconds", "fit_seconds", "train_seconds", "epoch_seconds") if runs[c].notna().any()]
+    table = runs.groupby(["model", "method"], observed=True, sort=False)[columns].mean().reset_index()
+    table["device"] = runs.groupby(["model", "method"], observed=True, sort=False)["device_name"].first().to_numpy()
+    return table.round(2)

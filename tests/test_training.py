@@ -214,3 +214,20 @@ def test_train_head_learns_separable_features():
                       weight_decay=2e-4, batch_size=32, seed=0, device=torch.device("cpu"))
     pred = head(torch.as_tensor(X, dtype=torch.float32)).argmax(1).numpy()
     assert (pred == y).mean() > 0.8
+
+
+def test_bench_prints_one_json_line():
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ceimb_utils.bench", "train", "--model", "resnet8", "--batch", "16",
+                           "--steps", "2", "--warmup", "1", "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1
+    row = json.loads(lines[0])
+    assert row["images_per_s"] > 0 and row["steps"] == 2 and row["model"] == "resnet8"
+    bad = subprocess.run([sys.executable, "-m", "ceimb_utils.bench", "train", "--model", "resnet9"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "depth 6n+2" in bad.stderr

@@ -1,0 +1,30 @@
+"""Save a benchmark's measurements with the command and machine that produced them."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def save(name: str, rows: list[dict]) -> Path:
+    import torch
+
+    from ceimb_utils.cache import git_commit
+
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    record = {
+        "command": " ".join(["python", *sys.argv]),
+        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
+                   f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}",
+        "cuda": torch.cuda.is_available(),
+        "git_commit": git_commit(),
+        "rows": rows,
+    }
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
