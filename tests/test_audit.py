@@ -111,3 +111,11 @@ def test_readings_change_the_column_used():
     t = frame(rows("img", "cnn", "base", {(0, "majority"): 8.0, (1, "minority"): 9.0}, required_pct_exclude=30.0))
     assert audit.claim_cnn_few_ce(t, EMPTY_RHO, audit.READINGS["default"]).verdict == audit.HOLDS
     assert audit.claim_cnn_few_ce(t, EMPTY_RHO, audit.READINGS["bias excluded"]).verdict == audit.FAILS
+
+
+def test_class_level_claim_rests_on_images_when_present():
+    img = rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0})  # union = 3 x instance
+    tab = rows("t", "lg", "base", {(0, "majority"): 5.0, (1, "minority"): 30.0}, union_pct=4.0)
+    v = audit.claim_class_exceeds_instance(frame(img, tab), EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.HOLDS and "2 of 2 image" in v.reason and "tabular" in v.reason and ": 0 of 2" in v.reason
+    assert audit.claim_class_exceeds_instance(frame(tab), EMPTY_RHO, DEFAULT).verdict == audit.FAILS
