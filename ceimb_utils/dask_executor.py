@@ -46,6 +46,7 @@ class DaskExecutor:
         from dask.distributed import as_completed
 
         todo = expand(configs)
+        self._warn_oversubscription(todo)
         cache = context.cache()
         outcomes: dict[str, Outcome] = {}
         futures = {}
@@ -70,6 +71,21 @@ class DaskExecutor:
             progress.update()
         progress.close()
         return [outcomes[run_key(c)] for c in todo]
+
+    def _warn_oversubscription(self, configs) -> None:
+        """Two multi-threaded trainings on too few cores run several times slower than one after
+        the other (OpenMP threads fight over the cores): say so before starting."""
+        import os
+        import sys
+
+        if self.cluster is None or not configs:
+            return
+        workers = len(self.client.scheduler_info().get("workers", {}))
+        threads = max(int(c.get("threads", 1)) for c in configs)
+        cores = os.cpu_count() or 1
+        if workers * threads > cores:
+            print(f"warning: {workers} workers x {threads} threads per run oversubscribe {cores} cores; "
+                  "use --set threads=1 or fewer workers.", file=sys.stderr)
 
     def close(self) -> None:
         self.client.close()

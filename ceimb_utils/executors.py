@@ -1,7 +1,7 @@
 """How the runs of a sweep are carried out: the one seam between the grid and the machines.
 
-``InProcessExecutor`` (the default) runs tabular runs in parallel joblib processes and image
-runs one after another; ``DaskExecutor`` submits every run to a ``dask.distributed`` cluster.
+``InProcessExecutor`` (the default) runs ``jobs`` runs at once in joblib processes, runs that
+need another run (EOS, DSM) after it; ``DaskExecutor`` submits every run to a ``dask.distributed`` cluster.
 Both return one ``Outcome`` per run: a failing run is reported with its config and traceback
 while the others carry on.
 """
@@ -76,16 +76,22 @@ class InProcessExecutor:
                 progress.update()
             else:
                 pending.append(cfg)
-        tabular = [c for c in pending if c["kind"] == "tabular"]
-        if tabular:
-            results = Parallel(n_jobs=min(self.jobs, len(tabular)), return_as="generator_unordered")(
-                delayed(run_one)(cfg, context) for cfg in tabular)
+        # two waves: runs that need nothing, then runs that need a finished run (EOS, DSM)
+        for wave in ([c for c in pending if not dependencies(c)], [c for c in pending if dependencies(c)]):
+            ready = []
+            for cfg in wave:
+                blocked = _blocked(cfg, outcomes)
+                if blocked is not None:
+                    outcomes[run_key(cfg)] = blocked
+                    progress.update()
+                else:
+                    ready.append(cfg)
+            if not ready:
+                continue
+            results = Parallel(n_jobs=min(self.jobs, len(ready)), return_as="generator_unordered")(
+                delayed(run_one)(cfg, context) for cfg in ready)
             for outcome in results:
                 outcomes[run_key(outcome.config)] = outcome
                 progress.update()
-        for cfg in (c for c in pending if c["kind"] != "tabular"):
-            outcome = _blocked(cfg, outcomes) or run_one(cfg, context)
-            outcomes[run_key(cfg)] = outcome
-            progress.update()
         progress.close()
         return [outcomes[run_key(c)] for c in todo]

@@ -56,7 +56,7 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
     common = {"dataset": dataset, "kind": spec.kind, "metrics": dict(cfg["metrics"])}
     out = []
     if spec.kind == "tabular":
-        threads = max(1, cfg["threads"] // cfg["jobs"])
+        threads = cfg["threads"]
         data = {"test_size": section["test_size"], "max_rows": section["max_rows"]}
         for split in range(section["splits"]):
             for model in section["models"]:

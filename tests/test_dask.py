@@ -15,7 +15,7 @@ from ceimb_utils.executors import InProcessExecutor, expand
 from ceimb_utils.runs import Context, run_configs
 from ceimb_utils.study import SweepError, ensure_runs
 
-OVERRIDES = {"tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
+OVERRIDES = {"threads": 1, "tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
              "image.methods": ["base", "eos", "dsm"], "image.epochs": 1, "image.n_max": 40, "image.ratio": 10,
              "image.test_per_class": 8, "metrics.bootstrap": 10}
 DATASETS = ["sylva", "fashion-lt"]
