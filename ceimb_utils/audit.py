@@ -82,11 +82,12 @@ def joined(studies: Mapping[str, Study]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def cells(frame: pd.DataFrame, value: str, by=("dataset", "model", "method", "class_index", "group")) -> pd.DataFrame:
-    """Mean and spread over repeats of ``value`` per cell."""
+    """Mean and spread over repeats of ``value`` per cell; cells without a value (a class with
+    no true positive has no required CE) are left out."""
     by = list(by)
     per = frame.groupby(by + ["repeat"], observed=True)[value].mean().reset_index()
     out = per.groupby(by, observed=True)[value].agg(["mean", "std"]).reset_index()
-    return out.rename(columns={"mean": value, "std": f"{value}_sd"})
+    return out.rename(columns={"mean": value, "std": f"{value}_sd"}).dropna(subset=[value])
 
 
 def per_dataset(frame: pd.DataFrame, value: str, fmt: str = "{:.1f}%", scale: float = 1.0) -> str:

@@ -119,3 +119,10 @@ def test_class_level_claim_rests_on_images_when_present():
     v = audit.claim_class_exceeds_instance(frame(img, tab), EMPTY_RHO, DEFAULT)
     assert v.verdict == audit.HOLDS and "2 of 2 image" in v.reason and "tabular" in v.reason and ": 0 of 2" in v.reason
     assert audit.claim_class_exceeds_instance(frame(tab), EMPTY_RHO, DEFAULT).verdict == audit.FAILS
+
+
+def test_cells_without_true_positives_are_left_out():
+    ten = {(c, "majority" if c == 0 else "minority"): 8.0 for c in range(10)}
+    ten[(9, "minority")] = np.nan  # no TP for the rarest class
+    v = audit.claim_cnn_few_ce(frame(rows("img", "cnn", "base", ten)), EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.HOLDS and "9 of 9" in v.reason and "nan" not in v.reason
