@@ -7,16 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# Committed: the Speed page of the book reads these files.
+MEASURED = Path(__file__).resolve().parent / "measured"
 
 
 def save(name: str, rows: list[dict]) -> Path:
     import torch
 
-    from ceimb_utils.cache import git_commit
+    from ceimb_utils.cache import atomic_path, git_commit
 
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path = MEASURED / f"{name}.json"
     record = {
         "command": " ".join(["python", *sys.argv]),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -26,5 +26,6 @@ def save(name: str, rows: list[dict]) -> Path:
         "git_commit": git_commit(),
         "rows": rows,
     }
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
     return path

@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--d", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--save", action="store_true", help="write benchmarks/results/ce_metrics.json for the book")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/measured/ce_metrics.json for the book")
     args = parser.parse_args()
     result, y = problem(args.n, args.classes, args.d)
 

@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--dataset", default="fashion-lt")
-    parser.add_argument("--save", action="store_true", help="write benchmarks/results/fast_vs_fp32.json for the book")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/measured/fast_vs_fp32.json for the book")
     args = parser.parse_args()
     runs = {}
     for fast in (True, False):

@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--save", action="store_true", help="write benchmarks/results/train_speed.json for the book")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/measured/train_speed.json for the book")
     args = parser.parse_args()
     slow = conventional(args.model, args.batch, args.steps, args.warmup, args.threads)
     fp32 = {"path": "study step, fp32", **train_bench(args.model, args.batch, args.steps, args.warmup, False,
