@@ -9,6 +9,8 @@ TEST_RESULTS := $(CURDIR)/results/test-cache
 KERNLAB_DEB := r-cran-kernlab
 TICDATA := $(DATA)/r-cran-kernlab/usr/lib/R/site-library/kernlab/data/ticdata.rda
 JB_FLAGS := --all -W -n --keep-going
+# A new venv takes 6.4 GB (PyPI's torch 2.14.1 is a CUDA build); refuse before pip fills the disk.
+VENV_FREE_GB ?= 7
 NBVAL_ENV := CEIMB_RESULTS=$(TEST_RESULTS) CEIMB_PROGRESS=0
 
 .PHONY: book test setup data runs html unit nbval-templates nbval-golden golden lock clean
@@ -20,6 +22,8 @@ test: setup data unit nbval-templates nbval-golden
 setup: $(STAMP)
 
 $(STAMP): requirements/lock.txt pyproject.toml
+	@test -x $(BIN)/python || { free=$$(df -Pk "$$(dirname $(VENV))" | awk 'NR == 2 {print int($$4 / 1048576)}'); \
+		[ "$$free" -ge $(VENV_FREE_GB) ] || { echo "error: a new $(VENV) needs about $(VENV_FREE_GB) GB of free disk (PyTorch's CUDA build) and $$free GB are free; free some space or set VENV to another disk." >&2; exit 1; }; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "pip==26.3"
 	$(BIN)/python -m pip install -q -r requirements/lock.txt
