@@ -23,8 +23,8 @@ setup: $(STAMP)
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || { free=$$(df -Pk "$$(dirname $(VENV))" | awk 'NR == 2 {print int($$4 / 1048576)}'); \
-		[ "$$free" -ge $(VENV_FREE_GB) ] || { echo "error: a new $(VENV) needs about $(VENV_FREE_GB) GB of free disk (PyTorch's CUDA build) and $$free GB are free; free some space or set VENV to another disk." >&2; exit 1; }; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+		[ "$$free" -ge $(VENV_FREE_GB) ] || { echo "error: a new $(VENV) needs about $(VENV_FREE_GB) GB of free disk (PyTorch's CUDA build) and $$free GB are free; free some space or set VENV to another disk." >&2; exit 1; }; \
+		echo "$(PYTHON) -m venv $(VENV)" && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --disable-pip-version-check "pip==26.3"
 	$(BIN)/python -m pip install -q -r requirements/lock.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
