@@ -31,6 +31,7 @@ _CHOICES = {
     "tabular.methods": TABULAR_METHODS,
     "image.methods": IMAGE_METHODS,
     "image.imbalance": IMBALANCES,
+    "image.dtype": ("float32", "float64"),
     "datasets": tuple(DATASETS),
 }
 # Types of the keys whose default is null.

@@ -16,7 +16,7 @@ from .resnet import build_resnet
 from .seeding import seed_everything
 from .train_cnn import Precision, Schedule, train_network
 
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "dtype")
 HEAD_KEYS = ("head_epochs", "head_lr", "head_warmup_epochs")
 
 
@@ -48,7 +48,8 @@ def _channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
 
 def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
     mean, std = _channel_stats(data.train_x)
-    return build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std)
+    model = build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std, rc["seed"])
+    return model.to(getattr(torch, rc["train"]["dtype"]))
 
 
 def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
@@ -59,7 +60,7 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     model = build_model(rc, data)
     record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
-                              "precision": Precision.choose(device, rc["train"]["fast"]).describe(),
+                              "precision": Precision.of(model, device, rc["train"]["fast"]).describe(),
                               "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
                               "n_test": int(len(data.test_y)), "data_source": data.source}
     started = time.perf_counter()
@@ -104,5 +105,6 @@ def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
     model.fc = train_head(aug.features, aug.labels, len(data.class_names), epochs=head_cfg["head_epochs"],
                           lr=head_cfg["head_lr"], warmup_epochs=head_cfg["head_warmup_epochs"],
                           momentum=train["momentum"], weight_decay=train["weight_decay"],
-                          batch_size=train["batch_size"], seed=rc["seed"], device=device)
+                          batch_size=train["batch_size"], seed=rc["seed"], device=device,
+                          dtype=getattr(torch, train["dtype"]))
     return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped}

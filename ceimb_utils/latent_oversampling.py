@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .resnet import init_parameters
 from .train_cnn import Schedule, make_optimizer
 
 
@@ -95,14 +96,14 @@ def _combine(features, labels, new_x, new_y, made, skipped) -> Augmented:
 
 def train_head(features: np.ndarray, labels: np.ndarray, n_classes: int, *, epochs: int, lr: float,
                warmup_epochs: int, momentum: float, weight_decay: float, batch_size: int, seed: int,
-               device: torch.device) -> nn.Linear:
+               device: torch.device, dtype: torch.dtype = torch.float32) -> nn.Linear:
     """A fresh linear head trained on (original + synthetic) features with SGD and warm-up."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    head = nn.Linear(features.shape[1], n_classes).to(device)
+    head = init_parameters(nn.Linear(features.shape[1], n_classes), seed).to(device=device, dtype=dtype)
     optimizer = make_optimizer(head, lr, momentum, weight_decay)
     schedule = Schedule(epochs, lr, warmup_epochs, reference_epochs=epochs)  # warm-up in head epochs
-    x = torch.as_tensor(features, dtype=torch.float32)
+    x = torch.as_tensor(features, dtype=dtype)
     y = torch.as_tensor(labels, dtype=torch.int64)
     for epoch in range(epochs):
         for group in optimizer.param_groups:

@@ -6,13 +6,34 @@ average pooling to 64 features and a plain ``nn.Linear`` head with bias. Depth 6
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import check_arch
+
+
+def init_parameters(module: nn.Module, seed: int) -> nn.Module:
+    """He-normal weights for every conv and linear layer, uniform(+-1/sqrt(fan_in)) linear biases.
+
+    Drawn with NumPy, not torch: torch's ``normal_`` is vectorised with a rounding that depends
+    on the CPU's vector width, so one seed gave different networks on different CPUs.
+    """
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                fan_in = m.weight[0].numel()
+                std = math.sqrt(2.0 / fan_in)
+                m.weight.copy_(torch.from_numpy(rng.standard_normal(tuple(m.weight.shape)) * std))
+                if m.bias is not None:
+                    bound = 1 / math.sqrt(fan_in)
+                    m.bias.copy_(torch.from_numpy(rng.uniform(-bound, bound, tuple(m.bias.shape))))
+    return module
 
 
 class BasicBlock(nn.Module):
@@ -40,7 +61,7 @@ class BasicBlock(nn.Module):
 
 class CifarResNet(nn.Module):
     def __init__(self, blocks_per_stage: int, num_classes: int = 10, in_channels: int = 3,
-                 mean: Sequence[float] = (0.5,), std: Sequence[float] = (0.25,)):
+                 mean: Sequence[float] = (0.5,), std: Sequence[float] = (0.25,), seed: int = 0):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
@@ -53,13 +74,11 @@ class CifarResNet(nn.Module):
                 in_planes = planes
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(64, num_classes)
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(m.weight)
+        init_parameters(self, seed)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.uint8:
-            x = x.float().div_(255)
+            x = x.to(self.mean.dtype).div_(255)
         return (x - self.mean) / self.std
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,8 +91,9 @@ class CifarResNet(nn.Module):
         return self.fc(self.features(x))
 
 
-def build_resnet(arch: str, num_classes: int, in_channels: int, mean=None, std=None) -> CifarResNet:
-    """``arch`` is resnet<6n+2>; mean/std (per channel, on the 0..1 scale) normalise inputs."""
+def build_resnet(arch: str, num_classes: int, in_channels: int, mean=None, std=None, seed: int = 0) -> CifarResNet:
+    """``arch`` is resnet<6n+2>; mean/std (per channel, on the 0..1 scale) normalise inputs;
+    ``seed`` draws the initial weights (the same on every CPU)."""
     mean = mean if mean is not None else (0.5,) * in_channels
     std = std if std is not None else (0.25,) * in_channels
-    return CifarResNet(check_arch(arch), num_classes, in_channels, mean, std)
+    return CifarResNet(check_arch(arch), num_classes, in_channels, mean, std, seed)

@@ -18,6 +18,7 @@ from .cache import atomic_path, git_commit
 from .config import QUESTIONS, ConfigError, check_names, load_profile
 from .datasets import DATASETS, dataset_spec
 from .progress import bar
+from .regression import GOLDEN_DATASETS
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,10 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     return written
 
 
-GOLDEN_DATASETS = ("sylva", "fashion-lt")
-
-
 def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
-    """Regenerate tests/golden: every template executed on the smoke profile, per data set."""
+    """Regenerate tests/golden: every template executed on the smoke profile, per data set, and
+    ``numbers.json`` with tolerances from the spread that ``benchmarks/golden_spread.py`` measured."""
+    from . import regression
     from .study import ensure_runs
 
     cfg, chosen, asked = plan(profile, list(datasets), None, None)
@@ -192,4 +192,8 @@ def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) ->
     written.append(execute_notebook(AUDIT, {"profile": profile, "overrides": {}, "datasets": list(chosen)},
                                     paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb",
                                     AUDIT.title, cfg, None))
+    measured = regression.read_spread()
+    regression.write_golden(regression.numbers(profile, chosen), measured["rows"]["spread"],
+                            f"{measured['measured']}, {measured['machine']}, {len(measured['rows']['variants'])} back-ends")
+    written.append(regression.NUMBERS_FILE)
     return written

@@ -74,6 +74,7 @@ class Precision:
     channels_last: bool
     autocast_dtype: torch.dtype | None
     device_type: str
+    dtype: torch.dtype = torch.float32
 
     @classmethod
     def choose(cls, device: torch.device, fast: bool) -> "Precision":
@@ -83,13 +84,22 @@ class Precision:
             return cls(True, torch.float16, "cuda")
         return cls(True, torch.bfloat16 if cpu_has_bf16() else None, "cpu")
 
+    @classmethod
+    def of(cls, model, device: torch.device, fast: bool) -> "Precision":
+        """How ``model`` is trained: a float64 model is trained in float64, never autocast."""
+        dtype = next(model.parameters()).dtype
+        if dtype != torch.float32:
+            return cls(False, None, device.type, dtype)
+        return cls.choose(device, fast)
+
     def autocast(self):
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.autocast_dtype)
 
     def describe(self) -> str:
-        dtype = {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 AMP"}[self.autocast_dtype]
+        dtype = {None: "fp32" if self.dtype == torch.float32 else str(self.dtype).removeprefix("torch."),
+                 torch.bfloat16: "bf16 autocast", torch.float16: "fp16 AMP"}[self.autocast_dtype]
         return f"{dtype}, {'channels_last' if self.channels_last else 'NCHW'}"
 
 
@@ -107,8 +117,13 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return crops.permute(0, 3, 1, 2)
 
 
+def at_least_fp32(logits: torch.Tensor) -> torch.Tensor:
+    """Losses are computed in fp32 under autocast and in float64 for a float64 model."""
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return -(targets * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
+    return -(targets * F.log_softmax(at_least_fp32(logits), dim=1)).sum(1).mean()
 
 
 class Trainer:
@@ -131,15 +146,15 @@ class Trainer:
             first, second = remix_indices(labels.numpy(), rng)  # labels live on the host: no sync
             lam = remix_lambda(self.remix_alpha, rng)
             first_t, second_t = torch.from_numpy(first).to(self.device), torch.from_numpy(second).to(self.device)
-            x = x.float().div_(255)
+            x = x.to(self.precision.dtype).div_(255)
             x = lam * x[first_t] + (1 - lam) * x[second_t]
-            onehot = F.one_hot(y, self.num_classes).float()
+            onehot = F.one_hot(y, self.num_classes).to(self.precision.dtype)
             target = lam * onehot[first_t] + (1 - lam) * onehot[second_t]
         if self.precision.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with self.precision.autocast():
             logits = self.model(x)
-        loss = soft_cross_entropy(logits, target) if self.remix_alpha is not None else F.cross_entropy(logits.float(), y)
+        loss = soft_cross_entropy(logits, target) if self.remix_alpha is not None else F.cross_entropy(at_least_fp32(logits), y)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -161,7 +176,7 @@ def train_network(model, images: np.ndarray, labels: np.ndarray, *, schedule: Sc
                   desc: str = "train") -> TrainLog:
     """Train ``model`` in place; resumes from ``checkpoint`` when one is there."""
     model.to(device)
-    precision = Precision.choose(device, fast)
+    precision = Precision.of(model, device, fast)
     optimizer = make_optimizer(model, schedule.lr, momentum, weight_decay)
     trainer = Trainer(model, optimizer, precision, device, int(labels.max()) + 1 if remix_alpha else 0, remix_alpha)
     x_all = torch.from_numpy(np.ascontiguousarray(images))

@@ -1,11 +1,13 @@
 """The run cache: keyed, atomic, never recomputes a finished run, recomputes a damaged one."""
 import json
 import os
+import shutil
 
 import pandas as pd
 import pytest
 
 from ceimb_utils import cache as cache_module
+from ceimb_utils import paths
 from ceimb_utils.cache import RunCache, atomic_path, run_key
 
 CONFIG = {"dataset": "toy", "model": "lg", "method": "base", "split": 0, "data": {"a": 1}}
@@ -32,6 +34,59 @@ def test_key_depends_on_compute_code(monkeypatch):
     before = run_key(CONFIG)
     monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "edited")
     assert run_key(CONFIG) != before
+
+
+def _edited_copy(tmp_path, module: str):
+    """A copy of the package in which ``module`` gained one line."""
+    copy = tmp_path / "pkg"
+    shutil.copytree(paths.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / module, "a") as fh:
+        fh.write("\n# an edit\n")
+    return copy
+
+
+def _modules():
+    return sorted(p.relative_to(paths.PACKAGE).as_posix() for p in paths.PACKAGE.rglob("*.py")
+                  if "__pycache__" not in p.parts)
+
+
+def test_fingerprint_of_a_copy_is_the_fingerprint_of_the_package(tmp_path):
+    copy = tmp_path / "pkg"
+    shutil.copytree(paths.PACKAGE, copy)
+    assert cache_module.code_fingerprint(copy) == cache_module.code_fingerprint()
+
+
+@pytest.mark.parametrize("module", [m for m in _modules() if m not in cache_module.PRESENTATION_ONLY])
+def test_editing_a_result_module_changes_the_fingerprint(tmp_path, module):
+    assert cache_module.code_fingerprint(_edited_copy(tmp_path, module)) != cache_module.code_fingerprint()
+
+
+@pytest.mark.parametrize("module", sorted(cache_module.PRESENTATION_ONLY))
+def test_editing_a_presentation_module_keeps_the_fingerprint(tmp_path, module):
+    assert module in _modules(), f"PRESENTATION_ONLY names {module}, which the package no longer has"
+    assert cache_module.code_fingerprint(_edited_copy(tmp_path, module)) == cache_module.code_fingerprint()
+
+
+def test_a_new_module_enters_the_fingerprint(tmp_path):
+    copy = tmp_path / "pkg"
+    shutil.copytree(paths.PACKAGE, copy)
+    (copy / "models").mkdir()
+    (copy / "models" / "new_loss.py").write_text("SCALE = 30\n")
+    assert cache_module.code_fingerprint(copy) != cache_module.code_fingerprint()
+
+
+def test_image_runs_is_in_the_fingerprint():
+    """The module issue 12 found missing from the old hand-kept list."""
+    assert "image_runs.py" not in cache_module.PRESENTATION_ONLY and "image_runs.py" in _modules()
+
+
+def test_fingerprint_is_computed_once_per_process():
+    cache_module.code_fingerprint()
+    before = cache_module.code_fingerprint.cache_info()
+    for split in range(20):
+        run_key({**CONFIG, "split": split})
+    after = cache_module.code_fingerprint.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + 20
 
 
 def test_finished_run_is_not_recomputed(tmp_path):
