@@ -12,6 +12,8 @@ Rules (stated on the audit page as well):
 - "About x" means within 10 percentage points of x (within a factor 1.2 for the LG range).
 - "Does not meaningfully change" means within 3 percentage points of the base model.
 - A claim with two parts holds when both do, partly when one does.
+- A class without a true positive has no value; the cells it would fill are left out and
+  counted, and a comparison of two methods uses only the classes both got right at least once.
 """
 from __future__ import annotations
 
@@ -21,18 +23,18 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from . import metrics
 from .study import Study
 
 HOLDS, PARTLY, FAILS, UNTESTABLE = "holds", "partly", "does not hold", "not testable here"
 MOSTLY, SOME = 0.9, 0.5
 ABOUT_PP = 10.0
 MEANINGFUL_PP = 3.0
-READINGS = {
-    "default": {"required": "required_pct", "share": "top_share"},
-    "bias excluded": {"required": "required_pct_exclude", "share": "top_share"},
-    "ranked by |CE|": {"required": "required_pct_absolute", "share": "top_share_absolute"},
-    "per-instance share": {"required": "required_pct", "share": "top_share_instance"},
-}
+READING_COLUMNS = ("n_counted", "required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance")
+# Every reading of the metrics (``metrics.READINGS``, stored per run in the ``readings`` table),
+# and the per-instance share, which is a choice of column rather than of metric.
+READINGS = {name: {"metrics": name, "required": "required_pct", "share": "top_share"} for name in metrics.READINGS}
+READINGS["per-instance share"] = {"metrics": "default", "required": "required_pct", "share": "top_share_instance"}
 
 
 @dataclass
@@ -68,26 +70,71 @@ def family_of(study: Study, model: str) -> str:
     return "cnn" if study.kind == "image" else model
 
 
-def joined(studies: Mapping[str, Study]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-class and Spearman tables of every study, with a ``family`` column (cnn, lg, svm)."""
-    classes, rho = [], []
+def joined(studies: Mapping[str, Study], reading: str = "default") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-class and Spearman tables of every study, with a ``family`` column (cnn, lg, svm);
+    the per-class figures are those of ``reading`` (a key of ``READINGS``)."""
+    classes, rho, readings = [], [], []
     for study in studies.values():
         fam = {m: family_of(study, m) for m in study.models}
         classes.append(study.classes.assign(family=study.classes["model"].map(fam)))
         rho.append(study.spearman.assign(family=study.spearman["model"].map(fam)))
+        readings.append(study.readings)
     if not classes:
         empty = pd.DataFrame(columns=["dataset", "family", "model", "method", "repeat", "class_index", "group"])
         return empty, empty
-    return pd.concat(classes, ignore_index=True), pd.concat(rho, ignore_index=True)
+    classes = under_reading(pd.concat(classes, ignore_index=True), pd.concat(readings, ignore_index=True), reading)
+    return classes, pd.concat(rho, ignore_index=True)
 
 
-def cells(frame: pd.DataFrame, value: str, by=("dataset", "model", "method", "class_index", "group")) -> pd.DataFrame:
+def under_reading(classes: pd.DataFrame, readings: pd.DataFrame, reading: str) -> pd.DataFrame:
+    """``classes`` with its per-class figures replaced by those of ``reading``."""
+    name = READINGS[reading]["metrics"]
+    if name == "default":
+        return classes
+    keys = ["dataset", "model", "method", "repeat", "class_index"]
+    chosen = readings.loc[readings["reading"] == name, keys + [c for c in READING_COLUMNS if c in readings]]
+    return classes.drop(columns=[c for c in READING_COLUMNS if c in classes]).merge(chosen, on=keys, how="left")
+
+
+CELL = ("dataset", "model", "method", "class_index", "group")
+
+
+def cells(frame: pd.DataFrame, value: str, by=CELL) -> pd.DataFrame:
     """Mean and spread over repeats of ``value`` per cell; cells without a value (a class with
     no true positive has no required CE) are left out."""
     by = list(by)
     per = frame.groupby(by + ["repeat"], observed=True)[value].mean().reset_index()
     out = per.groupby(by, observed=True)[value].agg(["mean", "std"]).reset_index()
     return out.rename(columns={"mean": value, "std": f"{value}_sd"}).dropna(subset=[value])
+
+
+def left_out(frame: pd.DataFrame, value: str) -> str:
+    """'; N class cells without a true positive left out' (or nothing) for a verdict's reason."""
+    if frame.empty:
+        return ""
+    per = frame.groupby(list(CELL), observed=True)[value].mean()
+    n = int(per.isna().sum())
+    return f"; {n} class cell{'s' * (n != 1)} without a true positive left out" if n else ""
+
+
+def paired(frame: pd.DataFrame, value: str, keys=("dataset", "model", "class_index", "group")) -> tuple[pd.DataFrame, int]:
+    """Base and every other method side by side on the classes both have a value for.
+
+    Returns the long table of (keys, method, value, base value) and how many class cells were
+    left out because one side had no true positive."""
+    keys = list(keys)
+    c = cells(frame, value, keys + ["method"])
+    wide = c.pivot_table(index=keys, columns="method", values=value, observed=True, dropna=False)
+    rows, dropped = [], 0
+    for method in [m for m in dict.fromkeys(frame["method"]) if m != "base"]:
+        if "base" not in wide or method not in wide:
+            continue
+        pair = wide[["base", method]]
+        both = pair.dropna()
+        dropped += int(pair.notna().any(axis=1).sum() - len(both))
+        rows.append(both.rename(columns={method: value, "base": "base_value"}).reset_index().assign(method=method))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=keys + ["method", value, "base_value"])
+    return out, dropped
 
 
 def per_dataset(frame: pd.DataFrame, value: str, fmt: str = "{:.1f}%", scale: float = 1.0) -> str:
@@ -115,7 +162,7 @@ def claim_cnn_few_ce(classes, rho, reading) -> Verdict:
     worst = c.sort_values(col).tail(1) if len(c) else c
     reason = (f"{(c[col] <= 12.0).sum()} of {len(c)} class x method cells need 12% of CE or fewer"
               + (f"; the largest is {worst[col].iloc[0]:.1f}% (class {int(worst['class_index'].iloc[0])}, "
-                 f"{worst['method'].iloc[0]}, {worst['dataset'].iloc[0]})" if len(c) else "")
+                 f"{worst['method'].iloc[0]}, {worst['dataset'].iloc[0]})" if len(c) else "") + left_out(cnn, col)
               if len(c) else "no image data set in this profile")
     return Verdict(1, "CNN: about 12% or fewer of CE carry a TP prediction, majority and minority classes alike",
                    "≤ 12% for every class but CIFAR-10 'cat'", per_dataset(cnn, col), share_verdict(frac), reason,
@@ -129,16 +176,17 @@ def claim_image_oversampling_no_change(classes, rho, reading) -> Verdict:
         return Verdict(2, "Image over-sampling (ReMix, EOS, DSM) does not meaningfully change that percentage",
                        "no meaningful change", "no data", UNTESTABLE,
                        "needs an image data set with the base model and at least one over-sampling method")
-    g = cells(cnn, col, ("dataset", "method", "group"))
-    base = g[g["method"] == "base"].set_index(["dataset", "group"])[col]
-    other = g[g["method"] != "base"].copy()
-    other["shift"] = other[col] - base.reindex(pd.MultiIndex.from_frame(other[["dataset", "group"]])).to_numpy()
-    frac = (other["shift"].abs() <= MEANINGFUL_PP).mean()
+    pairs, dropped = paired(cnn, col)
+    other = pairs.groupby(["dataset", "method", "group"], observed=True, sort=False)[[col, "base_value"]].mean().reset_index()
+    other["shift"] = other[col] - other["base_value"]
+    frac = (other["shift"].abs() <= MEANINGFUL_PP).mean() if len(other) else np.nan
     ours = "; ".join(f"{r.dataset} {r.method} {r.group}: {r.shift:+.1f} pp" for r in other.itertuples())
     return Verdict(2, "Image over-sampling (ReMix, EOS, DSM) does not meaningfully change that percentage",
-                   "no meaningful change", ours, share_verdict(frac),
+                   "no meaningful change", ours or "no class with a TP under both", share_verdict(frac),
                    f"{(other['shift'].abs() <= MEANINGFUL_PP).sum()} of {len(other)} method x group shifts from the "
-                   f"base model are within {MEANINGFUL_PP:.0f} percentage points", _links(cnn, "rq1"))
+                   f"base model are within {MEANINGFUL_PP:.0f} percentage points, each over the classes both models "
+                   f"got right at least once; {dropped} class cell{'s' * (dropped != 1)} left out for lack of a TP "
+                   "on one side", _links(cnn, "rq1"))
 
 
 def claim_lg_range(classes, rho, reading) -> Verdict:
@@ -148,7 +196,7 @@ def claim_lg_range(classes, rho, reading) -> Verdict:
     inside = c[col].between(2.5 / 1.2, 40 * 1.2) if len(c) else pd.Series(dtype=bool)
     frac = inside.mean() if len(c) else np.nan
     reason = (f"{int(inside.sum())} of {len(c)} data set x method x class cells lie in 2.1% to 48%; ours range "
-              f"{c[col].min():.1f}% to {c[col].max():.1f}%") if len(c) else "no tabular data set in this profile"
+              f"{c[col].min():.1f}% to {c[col].max():.1f}%" + left_out(lg, col)) if len(c) else "no tabular data set in this profile"
     return Verdict(3, "LG: 2.5% to about 40% of CE per instance across tabular data sets", "2.5% to just over 40%",
                    per_dataset(lg, col), share_verdict(frac), reason, _links(lg, "rq1"))
 
@@ -171,7 +219,8 @@ def claim_lg_minority_needs_more(classes, rho, reading) -> Verdict:
     ours = "; ".join(f"{r.dataset} {r.method}: {r.gap:+.1f} pp" for r in gaps.itertuples())
     return Verdict(4, "LG: minority instances need more CE than majority instances, on every data set",
                    "true on all five data sets, with and without over-sampling", ours, share_verdict(frac),
-                   f"minority minus majority is positive in {(gaps['gap'] > 0).sum()} of {len(gaps)} data set x method cells",
+                   f"minority minus majority is positive in {(gaps['gap'] > 0).sum()} of {len(gaps)} data set x method cells"
+                   + left_out(lg, col),
                    _links(lg, "rq1"))
 
 
@@ -181,16 +230,20 @@ def claim_lg_gap_narrows(classes, rho, reading) -> Verdict:
     if lg.empty or "base" not in set(lg["method"]) or lg["method"].nunique() < 2:
         return Verdict(5, "LG: over-sampling narrows the majority/minority gap", "narrower with every method",
                        "no data", UNTESTABLE, "needs LG runs with the base model and an over-sampling method")
-    gaps = _gaps(lg, col)
-    base = gaps[gaps["method"] == "base"].set_index("dataset")["gap"]
-    other = gaps[gaps["method"] != "base"].copy()
-    other["base_gap"] = base.reindex(other["dataset"]).to_numpy()
+    pairs, dropped = paired(lg, col)
+    sides = pairs.groupby(["dataset", "method", "group"], observed=True, sort=False)[[col, "base_value"]].mean()
+    wide = sides.unstack("group")
+    other = pd.DataFrame({
+        "gap": wide[col].get("minority", np.nan) - wide[col].get("majority", np.nan),
+        "base_gap": wide["base_value"].get("minority", np.nan) - wide["base_value"].get("majority", np.nan),
+    }).dropna().reset_index()
     narrower = other["gap"].abs() < other["base_gap"].abs()
     ours = "; ".join(f"{r.dataset} {r.method}: {r.base_gap:+.1f} → {r.gap:+.1f} pp" for r in other.itertuples())
-    return Verdict(5, "LG: over-sampling narrows the majority/minority gap", "narrower with every method", ours,
-                   share_verdict(narrower.mean()),
-                   f"the gap is narrower than the base model's in {int(narrower.sum())} of {len(other)} data set x method cells",
-                   _links(lg, "rq1"))
+    return Verdict(5, "LG: over-sampling narrows the majority/minority gap", "narrower with every method",
+                   ours or "no class with a TP under both", share_verdict(narrower.mean() if len(other) else np.nan),
+                   f"the gap is narrower than the base model's in {int(narrower.sum())} of {len(other)} data set x method "
+                   f"cells, over the classes both models got right at least once; {dropped} class cell"
+                   f"{'s' * (dropped != 1)} left out for lack of a TP on one side", _links(lg, "rq1"))
 
 
 def claim_svm(classes, rho, reading) -> Verdict:
@@ -209,7 +262,8 @@ def claim_svm(classes, rho, reading) -> Verdict:
         f"SMOTE/ADASYN {resampled[col].min():.1f}% to {resampled[col].max():.1f}%" if len(resampled) else "no SMOTE/ADASYN")
     return Verdict(6, "SVM: base models need nearly 100% of CE for the majority class; with SMOTE/ADASYN both "
                    "classes need about 40%", "≈100% (base majority); ≈40% (SMOTE, ADASYN)", ours,
-                   combine(part_a, part_b), f"base majority ≥ 90%: {part_a}; SMOTE/ADASYN within 30% to 50%: {part_b}",
+                   combine(part_a, part_b), f"base majority ≥ 90%: {part_a}; SMOTE/ADASYN within 30% to 50%: {part_b}"
+                   + left_out(svm, col),
                    _links(svm, "rq1"))
 
 
@@ -226,7 +280,7 @@ def claim_class_exceeds_instance(classes, rho, reading) -> Verdict:
     scope = g[g["family"] == "cnn"] if (g["family"] == "cnn").any() else g
     others = g.drop(scope.index)
     reason = f"class level above instance level in {int(scope['above'].sum())} of {len(scope)} " + (
-        "image" if scope is not g else "") + " data set x method x group cells"
+        "image" if scope is not g else "") + " data set x method x group cells, each over the classes with a TP"
     if len(others):
         reason += (f"; tabular (outside the paper's Figure 4, where the top-10 union is capped at 10 x TPs / D): "
                    f"{int(others['above'].sum())} of {len(others)}")
@@ -255,7 +309,8 @@ def claim_top_share(classes, rho, reading) -> Verdict:
     return Verdict(8, "Top-10% share: images about 66.7%, LG about 62.8%, SVM about 31.6%; LG and CNN between "
                    "about 40% and 80%", "66.7% / 62.8% / 31.6%; 40% to 80%", "; ".join(ours) or "no data",
                    combine(averages, range_verdict),
-                   f"family averages within {ABOUT_PP:.0f} pp of the paper: {averages}; LG/CNN range: {range_verdict}",
+                   f"family averages within {ABOUT_PP:.0f} pp of the paper: {averages}; LG/CNN range: {range_verdict}"
+                   + left_out(classes, col),
                    _links(classes, "rq2"))
 
 
@@ -284,11 +339,12 @@ def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
 CLAIMS: list[Callable] = [claim_cnn_few_ce, claim_image_oversampling_no_change, claim_lg_range,
                           claim_lg_minority_needs_more, claim_lg_gap_narrows, claim_svm,
                           claim_class_exceeds_instance, claim_top_share, claim_frequency_magnitude]
-SENSITIVE = (1, 3, 6, 8)
 
 
 def audit(studies: Mapping[str, Study], reading: str = "default") -> list[Verdict]:
-    classes, rho = joined(studies)
+    if reading not in READINGS:
+        raise ValueError(f"Unknown reading {reading!r}; choose one of {', '.join(map(repr, READINGS))}.")
+    classes, rho = joined(studies, reading)
     return [claim(classes, rho, READINGS[reading]) for claim in CLAIMS]
 
 
@@ -303,12 +359,14 @@ def verdict_table(verdicts: list[Verdict], link=None) -> pd.DataFrame:
 
 
 def sensitivity(studies: Mapping[str, Study]) -> pd.DataFrame:
-    """Verdicts of the claims that depend on a reading, under every reading."""
-    rows = {}
+    """Every claim's verdict under every reading; whether its figure moves with the reading,
+    and whether it holds under all of them."""
+    rows, figures = {}, {}
     for reading in READINGS:
         for v in audit(studies, reading):
-            if v.number in SENSITIVE:
-                rows.setdefault(v.number, {"#": v.number, "claim": v.claim})[reading] = v.verdict
+            rows.setdefault(v.number, {"#": v.number, "claim": v.claim})[reading] = v.verdict
+            figures.setdefault(v.number, set()).add(v.ours)
     table = pd.DataFrame(list(rows.values()))
+    table["figure moves with the reading"] = table["#"].map(lambda n: len(figures[n]) > 1)
     table["survives every reading"] = table[list(READINGS)].nunique(axis=1).eq(1) & table["default"].eq(HOLDS)
     return table

@@ -169,27 +169,24 @@ def _extract_linear(model, X) -> CEResult:
     return CEResult(ce, b, F, W, model.classes_, _decision(model, X))
 
 
-def kernel_features(model, X) -> np.ndarray:
-    """``K(x, SV_j)`` for every row of X and support vector of a fitted SVC, in row blocks."""
+def kernel_features(model, X, rows: np.ndarray | None = None) -> np.ndarray:
+    """``K(x, SV_j)`` for every row of X and support vector j of a fitted SVC (only the support
+    vectors ``rows``, when given), computed in row blocks."""
     from sklearn.metrics.pairwise import pairwise_kernels
 
-    X = X if model.kernel == "precomputed" else _dense(X)
-    n_sv = len(model.support_)
+    rows = np.arange(len(model.support_)) if rows is None else np.asarray(rows)
     if model.kernel == "precomputed":
-        return _dense(np.asarray(X)[:, model.support_])
-    rows = max(1, KERNEL_BLOCK_ELEMENTS // max(n_sv, 1))
-    out = np.empty((X.shape[0], n_sv))
-    sv = model.support_vectors_
-    if callable(model.kernel) and sv.shape[0] == 0:
-        # scikit-learn keeps no support vectors for callable kernels, only its training rows
-        sv = _dense(model._BaseLibSVM__Xfit)[model.support_]
-    sv = sv.toarray() if hasattr(sv, "toarray") else sv
-    for start in range(0, X.shape[0], rows):
-        block = X[start:start + rows]
+        return _dense(np.asarray(X)[:, model.support_[rows]])
+    X = _dense(X)
+    sv = _support_rows(model)[rows]
+    step = max(1, KERNEL_BLOCK_ELEMENTS // max(len(rows), 1))
+    out = np.empty((X.shape[0], len(rows)))
+    for start in range(0, X.shape[0], step):
+        block = X[start:start + step]
         if callable(model.kernel):
-            out[start:start + rows] = model.kernel(block, sv)
+            out[start:start + step] = model.kernel(block, sv)
         else:
-            out[start:start + rows] = pairwise_kernels(
+            out[start:start + step] = pairwise_kernels(
                 block, sv, metric=model.kernel, gamma=model._gamma, degree=model.degree,
                 coef0=model.coef0, filter_params=True,
             )
@@ -203,9 +200,38 @@ def _extract_svc(model, X) -> CEResult:
             f"A multi-class SVC ({len(model.classes_)} classes) decides by one-vs-one votes, which "
             f"do not decompose into one sum per class; supported: {SUPPORTED}."
         )
-    F = kernel_features(model, X)
-    w = np.asarray(model.dual_coef_, dtype=np.float64)[0]
+    first, groups = distinct_support_vectors(model)
+    w = np.bincount(groups, weights=np.asarray(model.dual_coef_, dtype=np.float64)[0], minlength=len(first))
+    F = kernel_features(model, X, first)
     return CEResult(F * w, float(model.intercept_[0]), F, w, model.classes_, _decision(model, X))
+
+
+def distinct_support_vectors(model) -> tuple[np.ndarray, np.ndarray]:
+    """Support vectors that are exact copies of one another, merged (SPEC 2.7).
+
+    ReMix emits each mixed row twice (once per label), so an SVM trained on it holds twin
+    support vectors whose kernel terms are identical; summing their dual coefficients keeps the
+    decision and makes D the number of distinct support vectors. Returns the index of each
+    distinct vector's first occurrence (in order) and, per support vector, its group.
+    A precomputed kernel shows no rows to compare: every support vector stays its own.
+    """
+    n_sv = len(model.support_)
+    if model.kernel == "precomputed" or n_sv == 0:
+        return np.arange(n_sv), np.arange(n_sv)
+    sv = _support_rows(model)
+    _, first, inverse = np.unique(sv, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # distinct vectors in the order of first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
+def _support_rows(model) -> np.ndarray:
+    sv = model.support_vectors_
+    if callable(model.kernel) and sv.shape[0] == 0:
+        # scikit-learn keeps no support vectors for callable kernels, only its training rows
+        sv = _dense(model._BaseLibSVM__Xfit)[model.support_]
+    return _dense(sv)
 
 
 def _is_torch_module(model) -> bool:

@@ -9,73 +9,139 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
 from .ce import CEResult
 
-NOT_TP = 0  # required_ce value of an instance that is not a true positive
-NEVER_CROSSES = -1  # required_ce value of a TP whose kept CE never exceed the competitor
+NOT_COUNTED = -2  # required_ce value of an instance the reading does not count (not a TP by default)
+NOT_TP = NOT_COUNTED
+NEVER_CROSSES = -1  # required_ce value of a counted instance whose kept CE never carry the prediction
 BLOCK_ELEMENTS = 1 << 22  # rows are processed in blocks of about this many entries
 BIAS_MODES = ("include", "exclude")
 RANKINGS = ("signed", "absolute")
 
 
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"Unknown {name} {value!r}; choose one of {', '.join(map(repr, allowed))}.")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the metrics read what the paper leaves open (SPEC 2.7). The defaults follow the
+    authors' released code; each named reading in ``READINGS`` changes one choice.
+
+    - ``negatives``: multi-class required CE keep the predicted class's own negative CE whole
+      (``"kept"``, as the binary rule keeps opposing terms) or rank them with the rest
+      (``"ranked"``: the reading "positive terms only", ``sum(top-k CE) + b[c] > z[r]``).
+    - ``at_least_one``: count k = 1, not 0, when bias and opposing terms decide alone.
+    - ``share_count``: the top share takes ``max(1, int(frac * D))`` entries (``"floor"``) or
+      ``ceil(frac * D)`` (``"ceil"``).
+    - ``sets``: the class-level union and RQ3's frequency are taken over each instance's
+      required set (``"required"``: the k terms of ``required_ce``) or its top-k (``"top-k"``).
+    - ``instances``: TPs only (``"tp"``), or every instance of a label with the CE of its
+      predicted class (``"all"``: the released loops filter by label, not by prediction).
+    - ``bias``: the bias takes part in the required count (``"include"``) or not.
+    - ``ranking``: terms ranked by signed value or by |CE|.
+    """
+
+    negatives: str = "kept"
+    at_least_one: bool = False
+    share_count: str = "floor"
+    sets: str = "required"
+    instances: str = "tp"
+    bias: str = "include"
+    ranking: str = "signed"
+
+    def __post_init__(self):
+        for name, allowed in (("negatives", ("kept", "ranked")), ("share_count", ("floor", "ceil")),
+                              ("sets", ("required", "top-k")), ("instances", ("tp", "all")),
+                              ("bias", BIAS_MODES), ("ranking", RANKINGS), ("at_least_one", (False, True))):
+            _check_choice(name, getattr(self, name), allowed)
+
+
+DEFAULT = Reading()
+READINGS = {
+    "default": DEFAULT,
+    "positive terms only": Reading(negatives="ranked"),
+    "at least one term": Reading(at_least_one=True),
+    "ceil share": Reading(share_count="ceil"),
+    "top-10 sets": Reading(sets="top-k"),
+    "as released, all instances": Reading(instances="all"),
+    "bias excluded": Reading(bias="exclude"),
+    "ranked by |CE|": Reading(ranking="absolute"),
+}
+
+
+def reading_named(name: str) -> Reading:
+    if name not in READINGS:
+        raise ValueError(f"Unknown reading {name!r}; choose one of {', '.join(map(repr, READINGS))}.")
+    return READINGS[name]
+
+
 @dataclass
 class Supporting:
-    """Per-instance quantities shared by the metrics."""
+    """Per-instance quantities shared by the metrics, for one choice of counted instances."""
 
-    values: np.ndarray  # (N, D) supporting CE
+    values: np.ndarray  # (N, D) CE toward the predicted class (the true class for a TP)
     cls: np.ndarray  # (N,) index of the true class
-    tp: np.ndarray  # (N,) bool
-    offset_include: np.ndarray  # (N,) what the kept positive CE must beat, bias included (negated)
-    offset_exclude: np.ndarray  # (N,) the same without any bias term
-    bias_only: np.ndarray  # (N,) bool: the bias alone already carries the prediction
+    tp: np.ndarray  # (N,) bool: prediction (bias included) equals the label
+    counted: np.ndarray  # (N,) bool: instances the metrics count (TPs, or all under instances="all")
+    negative_sum: np.ndarray  # (N,) sum of the negative supporting CE (opposing terms, binary)
+    gap_include: np.ndarray  # (N,) binary: the signed bias; multi-class: b[label] - z[second]
+    gap_exclude: np.ndarray  # (N,) binary: 0; multi-class: -sum(CE[second])
+    binary: bool
+
+    @property
+    def bias_only(self) -> np.ndarray:
+        """Counted instances whose bias and opposing terms already carry the prediction."""
+        return self.counted & (self.negative_sum + self.gap_include > 0)
 
 
-def supporting(result: CEResult, y) -> Supporting:
-    """Supporting CE, TP mask and the competitor each kept sum must beat (SPEC 2.1).
+def supporting(result: CEResult, y, instances: str = "tp") -> Supporting:
+    """Supporting CE, the counted instances and what the kept terms must beat (SPEC 2.1).
 
-    Remembered on the result for the last ``y`` it was asked for, so that calling several
-    metrics on the same result and labels reads the CE once.
+    Remembered on the result for the last ``y`` and ``instances`` it was asked for, so that
+    several metrics on the same result and labels read the CE once.
     """
+    _check_choice("instances", instances, ("tp", "all"))
     y = np.asarray(y)
     key = (y.dtype.str, y.shape, hashlib.blake2b(np.ascontiguousarray(y).view(np.uint8)).hexdigest())
-    cached = result.__dict__.get("_supporting")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    sup = _supporting(result, y)
-    result.__dict__["_supporting"] = (key, sup)
+    remembered = result.__dict__.setdefault("_supporting", {})
+    if instances in remembered and remembered[instances][0] == key:
+        return remembered[instances][1]
+    sup = _supporting(result, y, instances)
+    remembered[instances] = (key, sup)
     return sup
 
 
-def _supporting(result: CEResult, y) -> Supporting:
+def _supporting(result: CEResult, y, instances: str) -> Supporting:
     cls = result.class_index(y)
     n = len(cls)
     rows = np.arange(n)
-    tp = result.predicted_index == cls
+    pred = result.predicted_index
+    tp = pred == cls
+    counted = tp if instances == "tp" else np.ones(n, dtype=bool)
     if result.binary:
-        sign = np.where(cls == 1, 1.0, -1.0)
+        sign = np.where(pred == 1, 1.0, -1.0)
         values = result.ce * sign[:, None]
-        opposing = np.minimum(values, 0.0).sum(1)
-        signed_bias = sign * result.bias
-        inc, exc = opposing + signed_bias, opposing
-        bias_only = inc > 0
+        gap_inc, gap_exc = sign * result.bias, np.zeros(n)
     else:
         if result.ce.shape[1] < 2:
             raise ValueError("A multi-class result needs at least two classes.")
         scores = result.scores
-        values = result.ce[rows, cls]
+        values = result.ce[rows, pred]
         masked = scores.copy()
-        masked[rows, cls] = -np.inf
-        runner_up = masked.argmax(1)
+        masked[rows, pred] = -np.inf
+        second = masked.argmax(1)  # the runner-up of a TP; the released code's "next logit"
         bias = np.asarray(result.bias, dtype=np.float64)
-        inc = bias[cls] - scores[rows, runner_up]
-        exc = -result.ce[rows, runner_up].sum(1)
-        bias_only = inc > 0
-    return Supporting(values, cls, tp, inc, exc, bias_only)
+        gap_inc = bias[cls] - scores[rows, second]
+        gap_exc = -result.ce[rows, second].sum(1)
+    negative_sum = np.minimum(values, 0.0).sum(1)
+    return Supporting(values, cls, tp, counted, negative_sum, gap_inc, gap_exc, result.binary)
 
 
 def _row_blocks(n: int, d: int):
@@ -84,51 +150,70 @@ def _row_blocks(n: int, d: int):
         yield slice(start, min(n, start + step))
 
 
-def _ranked(values: np.ndarray, ranking: str) -> np.ndarray:
-    """Rows sorted in descending order of the ranking (ties keep feature order)."""
-    if ranking == "signed":
-        return np.sort(values, axis=1)[:, ::-1]
-    order = np.argsort(-np.abs(values), axis=1, kind="stable")
-    return np.take_along_axis(values, order, axis=1)
+def _order(values: np.ndarray, ranking: str) -> np.ndarray:
+    """Per row, feature indices in descending order of the ranking (ties: lower index first)."""
+    key = values if ranking == "signed" else np.abs(values)
+    return np.argsort(-key, axis=1, kind="stable")
 
 
-def required_ce(result: CEResult, y, bias: str = "include", ranking: str = "signed",
-                support: Supporting | None = None) -> np.ndarray:
-    """Smallest number k of supporting CE that still carry each TP's prediction (SPEC 2.1).
+def required_ce(result: CEResult, y, reading: Reading = DEFAULT, support: Supporting | None = None,
+                **changes) -> np.ndarray:
+    """Smallest number k of supporting CE that still carry each counted prediction (SPEC 2.1, 2.7).
 
-    The k largest supporting terms are kept and every opposing term is kept whole; for
-    multi-class results the (raw) sum of the k largest terms plus ``b[c]`` must exceed the
-    runner-up's logit
-    (``bias="exclude"``: the kept sum must exceed the runner-up's CE sum); for binary results
-    the kept sum, the opposing terms and (when included) the signed bias must be positive.
-    ``ranking="absolute"`` orders terms by |CE| instead (a sensitivity reading).
+    The k largest supporting terms are kept. By default every negative supporting term (the
+    opposing terms of a binary model, the predicted class's own negative CE of a multi-class
+    one) is kept whole, with the bias: multi-class, ``sum(top-k positive CE[n,c]) +
+    sum(negative CE[n,c]) + b[c] > z[r]``; binary, ``sum(top-k supporting) + sum(opposing) +
+    signed bias > 0``. ``bias="exclude"`` drops the bias (multi-class: the runner-up's CE sum
+    replaces its logit). ``changes`` alter single fields of ``reading``
+    (``required_ce(r, y, bias="exclude")``).
 
-    Returns an int array over all instances: k in [1, D] for TPs (k is at least 1: when the
-    bias alone decides, the single largest term is counted), ``NOT_TP`` (0) for instances that
-    are not TPs and ``NEVER_CROSSES`` (-1) for TPs whose kept terms never cross.
+    Returns an int array over all instances: k in [0, D] for counted instances (0: the bias and
+    the opposing terms decide alone; 1 at least under ``at_least_one``), ``NOT_COUNTED`` for
+    the others and ``NEVER_CROSSES`` for counted instances whose kept terms never cross.
     """
-    _check_choice("bias", bias, BIAS_MODES)
-    _check_choice("ranking", ranking, RANKINGS)
-    sup = support if support is not None else supporting(result, y)
-    offset = sup.offset_include if bias == "include" else sup.offset_exclude
-    out = np.full(len(sup.cls), NOT_TP, dtype=np.int64)
-    tp_rows = np.flatnonzero(sup.tp)
+    reading = replace(reading, **changes) if changes else reading
+    sup = support if support is not None else supporting(result, y, reading.instances)
+    gap = sup.gap_include if reading.bias == "include" else sup.gap_exclude
+    keep_negatives = sup.binary or reading.negatives == "kept"
+    offset = gap + (sup.negative_sum if keep_negatives else 0.0)
+    out = np.full(len(sup.cls), NOT_COUNTED, dtype=np.int64)
+    rows_counted = np.flatnonzero(sup.counted)
     d = sup.values.shape[1]
-    for block in _row_blocks(len(tp_rows), d):
-        rows = tp_rows[block]
-        ranked = _ranked(sup.values[rows], ranking)
-        # Multi-class: the raw sum of the kept terms. Binary: the opposing terms are already
-        # counted whole in the offset, so a kept term adds only its positive part.
-        kept = np.cumsum(np.maximum(ranked, 0.0) if result.binary else ranked, axis=1)
-        crosses = kept + offset[rows, None] > 0
-        k = crosses.argmax(1) + 1
+    for block in _row_blocks(len(rows_counted), d + 1):
+        rows = rows_counted[block]
+        values = sup.values[rows]
+        if reading.ranking == "signed":  # equal values add the same: a plain sort will do
+            ranked = np.sort(values, axis=1)[:, ::-1]
+        else:
+            ranked = np.take_along_axis(values, _order(values, reading.ranking), axis=1)
+        steps = np.maximum(ranked, 0.0) if keep_negatives else ranked
+        kept = np.zeros((len(rows), d + 1))
+        np.cumsum(steps, axis=1, out=kept[:, 1:])
+        crosses = kept + offset[rows, None] > 0  # column j: the j largest terms kept
+        k = crosses.argmax(1)
+        if reading.at_least_one:
+            k = np.maximum(k, 1)
         out[rows] = np.where(crosses.any(1), k, NEVER_CROSSES)
     return out
 
 
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"Unknown {name} {value!r}; choose one of {', '.join(map(repr, allowed))}.")
+def required_mask(values: np.ndarray, k: np.ndarray, ranking: str = "signed") -> np.ndarray:
+    """(N, D) bool: each row's required set, its k first terms in ranking order.
+
+    A row with ``k == NEVER_CROSSES`` needs every term, as the released loop counts up to D.
+    """
+    d = values.shape[1]
+    k = np.where(k == NEVER_CROSSES, d, k)
+    if ranking == "signed":
+        return _largest_mask(values, k, positive_only=False)
+    mask = np.zeros(values.shape, dtype=bool)
+    for block in _row_blocks(values.shape[0], d):
+        order = _order(values[block], ranking)
+        position = np.empty_like(order)
+        np.put_along_axis(position, order, np.arange(d)[None, :].repeat(len(order), 0), axis=1)
+        mask[block] = position < k[block, None]
+    return mask
 
 
 def _check_k(k: int, name: str = "k") -> int:
@@ -138,28 +223,37 @@ def _check_k(k: int, name: str = "k") -> int:
 
 
 def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
-    """(N, D) bool: each row's k largest entries that are positive (ties: lower index first).
-
-    A partition finds each row's k-th largest value t; entries above t are in, and entries equal
-    to t fill the remaining places in index order. No full sort is needed.
-    """
+    """(N, D) bool: each row's k largest entries that are positive (ties: lower index first)."""
     k = min(_check_k(k), values.shape[1])
+    return _largest_mask(values, np.full(values.shape[0], k), positive_only=True)
+
+
+def _largest_mask(values: np.ndarray, k: np.ndarray, positive_only: bool) -> np.ndarray:
+    """(N, D) bool: row n's k[n] largest entries (ties: lower index first), optionally only the
+    positive ones among them.
+
+    A sort finds each row's k-th largest value t; entries above t are in, and entries equal to t
+    fill the remaining places in index order.
+    """
+    n, d = values.shape
     mask = np.zeros(values.shape, dtype=bool)
-    if values.shape[0] == 0:
-        return mask
-    for block in _row_blocks(values.shape[0], values.shape[1]):
-        sub = values[block]
-        kth = np.sort(sub, axis=1)[:, sub.shape[1] - k, None]
+    k = np.minimum(np.asarray(k), d)
+    for block in _row_blocks(n, d):
+        sub, kb = values[block], k[block]
+        some = kb > 0
+        kth = np.sort(sub, axis=1)[np.arange(len(kb)), d - np.maximum(kb, 1)][:, None]
         chosen = sub > kth
         at = sub == kth
-        room = k - chosen.sum(1)
+        room = kb - chosen.sum(1)
         tied = np.flatnonzero(at.sum(1) > room)  # rows where ties at t exceed the places left
         fill = at
         if len(tied):
             fill = at.copy()
             fill[tied] &= np.cumsum(at[tied], axis=1) <= room[tied, None]
         chosen |= fill
-        chosen &= sub > 0
+        chosen &= some[:, None]
+        if positive_only:
+            chosen &= sub > 0
         mask[block] = chosen
     return mask
 
@@ -175,54 +269,76 @@ def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np
     return onehot.T @ values, onehot.sum(0)
 
 
-def class_topk_union(result: CEResult, y, k: int = 10, support: Supporting | None = None) -> np.ndarray:
-    """Per class, the number of distinct CE indices in the union of every TP's top-k (SPEC 2.2).
+def instance_sets(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
+                  support: Supporting | None = None, needed: np.ndarray | None = None) -> np.ndarray:
+    """(N_counted, D) bool: the terms each counted instance's prediction rests on.
 
-    The top-k of an instance are its k largest positive supporting CE (a term <= 0 supports
-    nothing); ties are broken by feature index. A class without TPs counts 0.
+    Default: its required set (the k terms of ``required_ce``, as the released code collects
+    them); reading ``sets="top-k"``: its k largest positive supporting terms.
     """
-    sup = support if support is not None else supporting(result, y)
-    mask = topk_mask(sup.values[sup.tp], k)
-    hits, _ = _class_sums(sup.cls[sup.tp], mask.astype(np.float64), _n_classes(result))
-    return (hits > 0).sum(1)
+    sup = support if support is not None else supporting(result, y, reading.instances)
+    values = sup.values[sup.counted]
+    if reading.sets == "top-k":
+        return topk_mask(values, k)
+    needed = needed if needed is not None else required_ce(result, y, reading, support=sup)
+    return required_mask(values, needed[sup.counted], reading.ranking)
 
 
-def share_of_top(values: np.ndarray, frac: float = 0.1) -> np.ndarray:
-    """Row-wise: sum of the ceil(frac*D) largest entries (negatives as 0) over the positive sum."""
+def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
+                     support: Supporting | None = None, needed: np.ndarray | None = None) -> np.ndarray:
+    """Per class, the number of distinct CE indices in the union of its counted instances'
+    sets (``instance_sets``: required sets by default, top-k under a reading) (SPEC 2.2).
+
+    NaN for a class with no counted instance (no TP by default), like every per-class metric.
+    """
+    sup = support if support is not None else supporting(result, y, reading.instances)
+    sets = instance_sets(result, y, k, reading, sup, needed)
+    hits, counts = _class_sums(sup.cls[sup.counted], sets.astype(np.float64), _n_classes(result))
+    return np.where(counts > 0, (hits > 0).sum(1), np.nan)
+
+
+def n_top(d: int, frac: float, count: str = "floor") -> int:
+    """How many entries the top share takes: ``max(1, int(frac * D))`` (the authors) or the
+    ceiling (rounded first, so that 0.1 x 30 is 3, not 4)."""
+    _check_choice("share_count", count, ("floor", "ceil"))
     if not 0 < frac <= 1:
         raise ValueError(f"frac must lie in (0, 1], got {frac!r}.")
+    return max(1, int(frac * d)) if count == "floor" else max(1, math.ceil(round(frac * d, 9)))
+
+
+def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor") -> np.ndarray:
+    """Row-wise: sum of the ``n_top`` largest entries (negatives as 0) over the positive sum."""
     values = np.atleast_2d(values)
-    d = values.shape[1]
-    n_top = math.ceil(frac * d)
+    top_n = n_top(values.shape[1], frac, count)
     positive = np.maximum(values, 0.0)
-    top = -np.partition(-positive, n_top - 1, axis=1)[:, :n_top]
+    top = -np.partition(-positive, top_n - 1, axis=1)[:, :top_n]
     total = positive.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, top.sum(1) / total, np.nan)
 
 
 def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False,
-              absolute: bool = False, support: Supporting | None = None) -> np.ndarray:
+              absolute: bool = False, reading: Reading = DEFAULT, support: Supporting | None = None) -> np.ndarray:
     """Per class, the share of the top ``frac`` of CE in the supporting sum (SPEC 2.3).
 
-    Default: the class-mean supporting vector over the class's TPs; its ceil(frac*D) largest
+    Default: the class-mean supporting vector over the class's TPs; its ``n_top`` largest
     entries over the sum of its positive entries. ``per_instance=True``: the mean over TPs of
     each instance's share. ``absolute=True`` uses |CE| (a sensitivity reading). NaN for a class
     without TPs.
     """
-    sup = support if support is not None else supporting(result, y)
-    values = sup.values[sup.tp]
+    sup = support if support is not None else supporting(result, y, reading.instances)
+    values = sup.values[sup.counted]
     values = np.abs(values) if absolute else values
-    cls = sup.cls[sup.tp]
+    cls = sup.cls[sup.counted]
     n_classes = _n_classes(result)
     if per_instance:
-        shares = share_of_top(values, frac) if len(values) else np.empty(0)
+        shares = share_of_top(values, frac, reading.share_count) if len(values) else np.empty(0)
         sums, counts = _class_sums(cls[~np.isnan(shares)], shares[~np.isnan(shares), None], n_classes)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(counts > 0, sums[:, 0] / np.maximum(counts, 1), np.nan)
     sums, counts = _class_sums(cls, values, n_classes)
     means = sums / np.maximum(counts, 1)[:, None]
-    return np.where(counts > 0, share_of_top(means, frac), np.nan)
+    return np.where(counts > 0, share_of_top(means, frac, reading.share_count), np.nan)
 
 
 @dataclass
@@ -249,18 +365,21 @@ def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def frequency_magnitude(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: float = 0.95,
-                        seed: int = 0, support: Supporting | None = None) -> FrequencyMagnitude:
+                        seed: int = 0, reading: Reading = DEFAULT,
+                        support: Supporting | None = None) -> FrequencyMagnitude:
     """Frequency vs magnitude of CE over the TPs of each class (SPEC 2.5).
 
-    Meant for training instances. ``bootstrap`` > 0 resamples each class's TPs that many times
-    (seeded by ``seed``) for a percentile interval of the Spearman correlation.
+    ``freq[d]``: the fraction of the class's TPs whose set (``instance_sets``: the required set
+    by default, the top-k under a reading) holds d. Meant for training instances.
+    ``bootstrap`` > 0 resamples each class's TPs that many times (seeded by ``seed``) for a
+    percentile interval of the Spearman correlation.
     """
-    sup = support if support is not None else supporting(result, y)
+    sup = support if support is not None else supporting(result, y, reading.instances)
     n_classes, d = _n_classes(result), sup.values.shape[1]
-    cls = sup.cls[sup.tp]
-    values = sup.values[sup.tp]
-    feats = result.features[sup.tp]
-    top = topk_mask(values, k).astype(np.float64) if len(values) else np.zeros((0, d))
+    cls = sup.cls[sup.counted]
+    values = sup.values[sup.counted]
+    feats = result.features[sup.counted]
+    top = instance_sets(result, y, k, reading, sup).astype(np.float64) if len(values) else np.zeros((0, d))
     hits, counts = _class_sums(cls, top, n_classes)
     mags, _ = _class_sums(cls, values, n_classes)
     fmags, _ = _class_sums(cls, feats, n_classes)

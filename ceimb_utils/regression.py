@@ -26,6 +26,8 @@ QUANTITIES = {
     "classes": (("class_index",), ("n_tp", "recall", "required_pct", "required_pct_exclude",
                                    "required_pct_absolute", "never_crosses_exclude", "bias_only",
                                    "union_pct", "top_share", "top_share_instance", "top_share_absolute")),
+    "readings": (("reading", "class_index"), ("n_counted", "required_pct", "never_crosses", "union_pct",
+                                              "top_share", "top_share_instance")),
     "spearman": (("class_index",), ("n_train_tp", "spearman", "ci_low", "ci_high")),
     "runs": ((), ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D")),
 }
@@ -33,7 +35,7 @@ QUANTITIES = {
 # few machines measured are not every machine. Each stays far below what a real change of a
 # definition moves (tests/test_golden_guard.py shows two such changes failing).
 FLOORS = {
-    "n_tp": 0, "never_crosses_exclude": 0, "bias_only": 0, "n_train_tp": 0, "D": 0,
+    "n_tp": 0, "n_counted": 0, "never_crosses": 0, "never_crosses_exclude": 0, "bias_only": 0, "n_train_tp": 0, "D": 0,
     "recall": 1e-3, "balanced_accuracy": 1e-3, "macro_f1": 1e-3, "accuracy": 1e-3,
     "train_balanced_accuracy": 1e-3,
     "required_pct": 0.05, "required_pct_exclude": 0.05, "required_pct_absolute": 0.05, "union_pct": 0.05,
@@ -45,7 +47,7 @@ MARGIN = 4.0  # tolerance = max(MARGIN x measured spread, floor)
 
 def _row_name(row, keys: Iterable[str]) -> str:
     parts = [row["model"], row["method"], f"repeat{row['repeat']}"]
-    parts += [f"{k}{row[k]}" for k in keys]
+    parts += [f"{k} {row[k]}" for k in keys]
     return " ".join(str(p) for p in parts)
 
 

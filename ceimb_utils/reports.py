@@ -85,6 +85,17 @@ def bias_sensitivity(study: Study) -> pd.DataFrame:
     return _ordered(table, study).round(ROUND)
 
 
+def readings(study: Study) -> pd.DataFrame:
+    """Required CE, class-level union and top share per group under every reading of the metrics."""
+    order = list(dict.fromkeys(study.readings["reading"]))
+    values = ["required_pct", "union_pct", "top_share"]
+    per_repeat = study.readings.groupby(["model", "method", "group", "reading", "repeat"], observed=True)[values].mean()
+    table = per_repeat.groupby(["model", "method", "group", "reading"], observed=True).mean().reset_index()
+    table["reading"] = pd.Categorical(table["reading"], order, ordered=True)
+    table = _ordered(table, study).sort_values(["model", "method", "group", "reading"]).reset_index(drop=True)
+    return table.round(ROUND)
+
+
 def top_share(study: Study) -> pd.DataFrame:
     """RQ2: share of the top 10% of CE, class-mean (default), per instance, and on |CE|."""
     table = mean_sd(study.classes, ["model", "method", "group"],

@@ -123,6 +123,7 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
                                            ci=m["ci"], seed=rc.get("seed", rc.get("split", 0)))
     writer.table("instances", instances)
     writer.table("classes", classes)
+    writer.table("readings", summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"]))
     writer.table("profile", summaries.profile_table(test, y_test, support))
     writer.table("frequency", freq)
     writer.table("spearman", rho)

@@ -11,7 +11,7 @@ from .config import load_profile
 from .datasets import dataset_spec
 from .runs import Context, run_configs
 
-TABLES = ("classes", "instances", "profile", "frequency", "spearman")
+TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
                  "n_train", "n_test", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
                  "epoch_seconds", "device", "device_name")

@@ -1,6 +1,8 @@
 """Tidy pandas tables of the metrics, as the runs store them and the notebooks plot them."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score
@@ -16,39 +18,68 @@ def groups(train_counts) -> np.ndarray:
 
 
 def _percent(k: np.ndarray, d: int) -> np.ndarray:
-    return np.where(k > 0, 100.0 * k / d, np.nan)
+    """k / D in percent for counted instances that cross; NaN for the rest."""
+    return np.where(k >= 0, 100.0 * k / d, np.nan)
 
 
 def instance_table(result: CEResult, y, support: metrics.Supporting | None = None) -> pd.DataFrame:
-    """One row per test instance: class, TP flag and required CE under each reading."""
+    """One row per test instance: class, TP flag and required CE under three readings."""
     sup = support if support is not None else metrics.supporting(result, y)
     frame = pd.DataFrame({
         "class_index": sup.cls,
         "tp": sup.tp,
-        "bias_only": sup.bias_only & sup.tp,
+        "bias_only": sup.bias_only,
     })
-    for column, bias, ranking in [("k", "include", "signed"), ("k_exclude", "exclude", "signed"),
-                                  ("k_absolute", "include", "absolute")]:
-        frame[column] = metrics.required_ce(result, y, bias=bias, ranking=ranking, support=sup)
+    for column, changes in [("k", {}), ("k_exclude", {"bias": "exclude"}), ("k_absolute", {"ranking": "absolute"})]:
+        frame[column] = metrics.required_ce(result, y, support=sup, **changes)
     return frame
+
+
+def reading_columns(result: CEResult, y, reading: metrics.Reading = metrics.DEFAULT, k: int = 10,
+                    frac: float = 0.1, needed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per class under one reading: counted instances, mean required CE in percent, how many
+    never cross, the class-level union in percent and the two top shares (NaN without TPs)."""
+    sup = metrics.supporting(result, y, reading.instances)
+    n_classes, d = len(result.classes), result.n_terms
+    needed = needed if needed is not None else metrics.required_ce(result, y, reading, support=sup)
+    pct = _percent(needed, d)
+    crossing = sup.counted & ~np.isnan(pct)
+    pct_sum, n_crossing = metrics._class_sums(sup.cls[crossing], pct[crossing, None], n_classes)
+    counted = np.bincount(sup.cls[sup.counted], minlength=n_classes)
+    never = np.bincount(sup.cls[needed == metrics.NEVER_CROSSES], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        required = np.where(n_crossing > 0, pct_sum[:, 0] / np.maximum(n_crossing, 1), np.nan)
+    return {
+        "n_counted": counted,
+        "required_pct": required,
+        "never_crosses": never,
+        "union_pct": 100.0 * metrics.class_topk_union(result, y, k, reading, sup, needed) / d,
+        "top_share": metrics.top_share(result, y, frac, reading=reading, support=sup),
+        "top_share_instance": metrics.top_share(result, y, frac, per_instance=True, reading=reading, support=sup),
+    }
+
+
+def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1) -> pd.DataFrame:
+    """``reading_columns`` under every reading of ``metrics.READINGS``, one row per reading and
+    class: what the audit's sensitivity table reads, all from the same CE."""
+    n_classes = len(result.classes)
+    frames = [pd.DataFrame({"reading": name, "class_index": np.arange(n_classes),
+                            **reading_columns(result, y, reading, k, frac)})
+              for name, reading in metrics.READINGS.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
                 support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
                 class_names=None) -> pd.DataFrame:
-    """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3."""
+    """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3 under
+    the default reading, with the bias-excluded and |CE| variants of the required count."""
     sup = support if support is not None else metrics.supporting(result, y)
     inst = instances if instances is not None else instance_table(result, y, sup)
     d = result.n_terms
     n_classes = len(result.classes)
-    by_class = inst.assign(
-        pct=_percent(inst["k"].to_numpy(), d),
-        pct_exclude=_percent(inst["k_exclude"].to_numpy(), d),
-        pct_absolute=_percent(inst["k_absolute"].to_numpy(), d),
-        never_exclude=inst["k_exclude"] == metrics.NEVER_CROSSES,
-        never=inst["k"] == metrics.NEVER_CROSSES,
-    ).groupby("class_index")
     idx = pd.RangeIndex(n_classes)
+    by_class = inst.groupby("class_index")
     frame = pd.DataFrame({
         "class_index": np.arange(n_classes),
         "class": [str(c) for c in (result.classes if class_names is None else class_names)],
@@ -59,15 +90,15 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
     })
     frame["recall"] = frame["n_tp"] / frame["n_test"].where(frame["n_test"] > 0)
     frame["group"] = groups(frame["n_train"])
-    for column, source in [("required_pct", "pct"), ("required_pct_exclude", "pct_exclude"),
-                           ("required_pct_absolute", "pct_absolute")]:
-        frame[column] = by_class[source].mean().reindex(idx).to_numpy()
-    frame["never_crosses"] = by_class["never"].sum().reindex(idx, fill_value=0).to_numpy()
-    frame["never_crosses_exclude"] = by_class["never_exclude"].sum().reindex(idx, fill_value=0).to_numpy()
+    default = reading_columns(result, y, metrics.DEFAULT, k, frac, needed=inst["k"].to_numpy())
+    for column in ("required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance"):
+        frame[column] = default[column]
+    for suffix, changes in [("exclude", {"bias": "exclude"}), ("absolute", {"ranking": "absolute"})]:
+        variant = reading_columns(result, y, replace(metrics.DEFAULT, **changes), k, frac,
+                                  needed=inst[f"k_{suffix}"].to_numpy())
+        frame[f"required_pct_{suffix}"] = variant["required_pct"]
+        frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
     frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
-    frame["union_pct"] = 100.0 * metrics.class_topk_union(result, y, k=k, support=sup) / d
-    frame["top_share"] = metrics.top_share(result, y, frac, support=sup)
-    frame["top_share_instance"] = metrics.top_share(result, y, frac, per_instance=True, support=sup)
     frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, support=sup)
     return frame
 
@@ -77,7 +108,7 @@ def profile_table(result: CEResult, y, support: metrics.Supporting | None = None
     sup = support if support is not None else metrics.supporting(result, y)
     n_classes, d = len(result.classes), result.n_terms
     feat_sum, n = metrics._class_sums(sup.cls, result.features, n_classes)
-    sup_sum, n_tp = metrics._class_sums(sup.cls[sup.tp], sup.values[sup.tp], n_classes)
+    sup_sum, n_tp = metrics._class_sums(sup.cls[sup.counted], sup.values[sup.counted], n_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_f = feat_sum / n[:, None]
         mean_s = sup_sum / n_tp[:, None]

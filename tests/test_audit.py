@@ -107,10 +107,33 @@ def test_frequency_magnitude_claim():
     assert audit.claim_frequency_magnitude(classes, rho, DEFAULT).verdict == audit.PARTLY
 
 
-def test_readings_change_the_column_used():
-    t = frame(rows("img", "cnn", "base", {(0, "majority"): 8.0, (1, "minority"): 9.0}, required_pct_exclude=30.0))
+def test_readings_replace_the_per_class_figures():
+    t = frame(rows("img", "cnn", "base", {(0, "majority"): 8.0, (1, "minority"): 9.0}))
+    readings = t[["dataset", "model", "method", "repeat", "class_index"]].assign(
+        reading="bias excluded", n_counted=5, required_pct=30.0, never_crosses=0, union_pct=40.0,
+        top_share=0.5, top_share_instance=0.5)
+    assert audit.under_reading(t, readings, "default") is t
+    excluded = audit.under_reading(t, readings, "bias excluded")
+    assert excluded["required_pct"].eq(30.0).all() and excluded["group"].tolist() == t["group"].tolist()
     assert audit.claim_cnn_few_ce(t, EMPTY_RHO, audit.READINGS["default"]).verdict == audit.HOLDS
-    assert audit.claim_cnn_few_ce(t, EMPTY_RHO, audit.READINGS["bias excluded"]).verdict == audit.FAILS
+    assert audit.claim_cnn_few_ce(excluded, EMPTY_RHO, audit.READINGS["bias excluded"]).verdict == audit.FAILS
+    assert set(audit.READINGS) >= {"positive terms only", "at least one term", "ceil share", "top-10 sets",
+                                   "as released, all instances", "bias excluded", "ranked by |CE|"}
+
+
+def test_base_and_method_are_compared_on_the_same_classes():
+    """Issue 13, item 2: the base model has no TP for class 9; EOS does, with a large value.
+    Unpaired, EOS's minority group would average one more class (shift +3.6 pp)."""
+    base = {(c, "majority" if c == 0 else "minority"): 8.0 for c in range(10)}
+    base[(9, "minority")] = np.nan
+    eos = {**base, (9, "minority"): 40.0}
+    t = frame(rows("img", "cnn", "base", base), rows("img", "cnn", "eos", eos))
+    v = audit.claim_image_oversampling_no_change(t, EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.HOLDS and "img eos minority: +0.0 pp" in v.ours and "1 class cell left out" in v.reason
+    lg_base = rows("a", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): np.nan})
+    lg_smote = rows("a", "lg", "smote", {(0, "majority"): 8.0, (1, "minority"): 20.0})
+    v5 = audit.claim_lg_gap_narrows(frame(lg_base, lg_smote), EMPTY_RHO, DEFAULT)
+    assert v5.verdict == audit.UNTESTABLE and "1 class cell left out" in v5.reason
 
 
 def test_class_level_claim_rests_on_images_when_present():
@@ -126,3 +149,4 @@ def test_cells_without_true_positives_are_left_out():
     ten[(9, "minority")] = np.nan  # no TP for the rarest class
     v = audit.claim_cnn_few_ce(frame(rows("img", "cnn", "base", ten)), EMPTY_RHO, DEFAULT)
     assert v.verdict == audit.HOLDS and "9 of 9" in v.reason and "nan" not in v.reason
+    assert "1 class cell without a true positive left out" in v.reason

@@ -72,6 +72,41 @@ def test_svc_kernel_blocks_do_not_change_features(monkeypatch):
     np.testing.assert_allclose(ce.extract(model, X).features, whole)
 
 
+def test_remix_twin_support_vectors_are_merged():
+    """ReMix emits each mixed row twice with opposite labels: the SVM holds identical support
+    vectors, which must count once (D = distinct vectors), with their dual coefficients summed."""
+    from ceimb_utils.metrics import required_ce
+    from ceimb_utils.tabular import fit_tabular
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (300, 5)), rng.normal(1.2, 1, (20, 5))])
+    y = np.r_[np.zeros(300, int), np.ones(20, int)]
+    fit = fit_tabular("svm", "remix", X, y, seed=0)
+    svc = fit.model[-1]
+    distinct = len(np.unique(svc.support_vectors_, axis=0))
+    assert distinct < len(svc.support_)  # the twins are there
+    result = ce.extract(fit.model, X)
+    assert result.n_terms == distinct
+    assert_invariant(result)
+    np.testing.assert_allclose(result.weights.sum(), svc.dual_coef_.sum(), atol=1e-9)
+    # what the merge corrects: the twins double D while the terms carry the same decision
+    split = ce.CEResult(ce.kernel_features(svc, fit.model[:-1].transform(X)) * svc.dual_coef_[0],
+                        float(svc.intercept_[0]), None, svc.dual_coef_[0], svc.classes_, result.decision)
+    assert_invariant(split)
+    assert split.n_terms > result.n_terms
+
+
+def test_distinct_support_vectors_keep_first_occurrence_order():
+    X = np.array([[0.0, 0], [1, 1], [0, 0], [2, 2], [1, 1], [3, 0]])
+    y = np.array([0, 1, 1, 0, 0, 1])
+    model = SVC(C=100).fit(X, y)
+    first, groups = ce.distinct_support_vectors(model)
+    sv = model.support_vectors_
+    np.testing.assert_array_equal(sv[first], np.unique(sv, axis=0)[np.argsort(np.unique(sv, axis=0, return_index=True)[1])])
+    np.testing.assert_array_equal(sv[first][groups], sv)  # every vector maps to its distinct copy
+    assert_invariant(ce.extract(model, X))
+
+
 def test_pipeline_applies_preprocessing():
     X, y = data()
     X = X * 100 + 5

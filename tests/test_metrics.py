@@ -28,10 +28,13 @@ def test_required_ce_multiclass_hand_example():
     # true class 0; z = [2.5, 2, 1]; runner-up 1; supporting sorted: 3, 1, 0.5, -1
     ce = [[[3, 1, -1, 0.5], [1, 1, 0, 0], [0, 0, 0, 1]]]
     r = multi_result(ce, [-1, 0, 0])
-    # include: 3 - 1 = 2 is not > 2; 3 + 1 - 1 = 3 > 2  -> k = 2
-    assert metrics.required_ce(r, [0]).tolist() == [2]
-    # exclude: 3 > sum(CE[runner-up]) = 2 -> k = 1
-    assert metrics.required_ce(r, [0], bias="exclude").tolist() == [1]
+    # default, the -1 kept whole: 3 - 1 - 1 = 1, 4 - 2 = 2 (not > 2), 4.5 - 2 = 2.5 > 2 -> k = 3
+    assert metrics.required_ce(r, [0]).tolist() == [3]
+    # "positive terms only": 3 - 1 = 2 is not > 2; 3 + 1 - 1 = 3 > 2 -> k = 2
+    assert metrics.required_ce(r, [0], negatives="ranked").tolist() == [2]
+    # bias excluded, -1 kept: 3 - 1 = 2 is not > sum(CE[runner-up]) = 2; 4 - 1 = 3 > 2 -> k = 2
+    assert metrics.required_ce(r, [0], bias="exclude").tolist() == [2]
+    assert metrics.required_ce(r, [0], bias="exclude", negatives="ranked").tolist() == [1]
 
 
 def test_required_ce_binary_hand_examples():
@@ -48,7 +51,9 @@ def test_required_ce_binary_hand_examples():
     assert k[:3].tolist() == [2, 1, metrics.NOT_TP]
     # the last row is not a TP with bias -0.8 (score -1.1); with bias +0.8 it is, and the bias alone decides
     assert k[3] == metrics.NOT_TP
-    assert metrics.required_ce(r4, [1]).tolist() == [1]
+    # the bias alone decides: no supporting term is needed (k = 0, the authors' count)
+    assert metrics.required_ce(r4, [1]).tolist() == [0]
+    assert metrics.required_ce(r4, [1], at_least_one=True).tolist() == [1]
     assert metrics.supporting(r4, [1]).bias_only.tolist() == [True]
     # without the bias the kept 0.2 never beats the opposing -0.5
     assert metrics.required_ce(r4, [1], bias="exclude").tolist() == [metrics.NEVER_CROSSES]
@@ -69,14 +74,45 @@ def test_required_ce_is_at_most_the_number_of_positive_terms():
     y = r.predicted_index
     k = metrics.required_ce(r, y)
     n_pos = (metrics.supporting(r, y).values > 0).sum(1)
-    assert (k >= 1).all() and (k <= np.maximum(n_pos, 1)).all()
+    assert (k >= 0).all() and (k <= n_pos).all()
 
 
-@pytest.mark.parametrize("bad", [{"bias": "both"}, {"ranking": "size"}])
+def test_keeping_negatives_whole_never_needs_fewer_terms():
+    """sum(top-j positives) + negatives <= sum(top-j terms) for every j, so the default k is at
+    least the 'positive terms only' k wherever the default crosses."""
+    rng = np.random.default_rng(4)
+    r = multi_result(rng.normal(0.2, 1, size=(400, 5, 16)), rng.normal(size=5))
+    y = r.predicted_index
+    kept, ranked = metrics.required_ce(r, y), metrics.required_ce(r, y, negatives="ranked")
+    assert (ranked <= kept).all() and (ranked < kept).any()
+
+
+@pytest.mark.parametrize("bad", [{"bias": "both"}, {"ranking": "size"}, {"negatives": "some"},
+                                 {"share_count": "round"}, {"sets": "top-5"}, {"instances": "fp"}])
 def test_required_ce_refuses_unknown_options(bad):
     r = binary_result([[1.0, 2.0]], 0.0)
     with pytest.raises(ValueError, match="choose one of"):
         metrics.required_ce(r, [1], **bad)
+    with pytest.raises(ValueError, match="choose one of"):
+        metrics.Reading(**bad)
+
+
+def test_reading_names():
+    assert metrics.reading_named("default") == metrics.Reading()
+    assert all(isinstance(v, metrics.Reading) for v in metrics.READINGS.values())
+    with pytest.raises(ValueError, match="Unknown reading 'paper'"):
+        metrics.reading_named("paper")
+
+
+def test_as_released_counts_misclassified_instances_with_their_predicted_class():
+    # a class-0 instance predicted as 1 (scores 1 vs 3): counted under "as released", with CE[1]
+    ce = [[[1, 0, 0], [2, 1, 0]], [[3, 1, 0], [0, 0, 1]]]
+    r = multi_result(ce, [0, 0])
+    assert metrics.required_ce(r, [0, 0]).tolist() == [metrics.NOT_COUNTED, 1]
+    released = metrics.required_ce(r, [0, 0], instances="all")
+    # instance 0: supporting CE[1] = 2, 1, 0; bias of its label b[0] = 0; next logit 1 -> 2 > 1: k = 1
+    assert released.tolist() == [1, 1]
+    assert metrics.supporting(r, [0, 0], "all").counted.all()
 
 
 def test_labels_outside_classes_are_refused():
@@ -97,11 +133,18 @@ def union_example():
     return binary_result(ce, 0.0), [1, 1, 0]
 
 
+TOP_K = metrics.Reading(sets="top-k")
+
+
 def test_class_topk_union_hand_example():
     r, y = union_example()
-    assert metrics.class_topk_union(r, y, k=2).tolist() == [2, 3]
+    # default: each TP's required set; every TP here needs its single largest term
+    assert metrics.required_ce(r, y).tolist() == [1, 1, 1]
+    assert metrics.class_topk_union(r, y, k=2).tolist() == [1, 2]
+    # reading "top-k": class 1 {0, 2} and {1, 2}, class 0 {0, 1}
+    assert metrics.class_topk_union(r, y, k=2, reading=TOP_K).tolist() == [2, 3]
     # k larger than D: every positive term of every TP
-    assert metrics.class_topk_union(r, y, k=10).tolist() == [2, 4]
+    assert metrics.class_topk_union(r, y, k=10, reading=TOP_K).tolist() == [2, 4]
 
 
 def test_topk_ties_broken_by_feature_index():
@@ -117,7 +160,9 @@ def test_topk_keeps_only_positive_terms():
 def test_class_without_tp():
     r, _ = union_example()
     y = [1, 1, 1]  # the class-0 instance is now a false negative; class 0 has no TP
-    assert metrics.class_topk_union(r, y, k=2).tolist() == [0, 3]
+    union = metrics.class_topk_union(r, y, k=2)
+    assert math.isnan(union[0]) and union[1] == 2  # NaN, never 0, like every per-class metric
+    assert math.isnan(metrics.class_topk_union(r, y, k=2, reading=TOP_K)[0])
     share = metrics.top_share(r, y)
     assert math.isnan(share[0]) and not math.isnan(share[1])
     fm = metrics.frequency_magnitude(r, y, k=2)
@@ -134,6 +179,17 @@ def test_top_share_hand_example():
     np.testing.assert_allclose(metrics.top_share(r, y, per_instance=True), [0.5, (5 / 9 + 0.5) / 2])
     # |CE|: class 1 mean |s| = [2.5, 2, 3.5, 0.5, 0.5] -> 3.5 / 9
     np.testing.assert_allclose(metrics.top_share(r, y, absolute=True), [0.5, 3.5 / 9])
+    # 30% of D = 5 is 1.5 entries: int() takes 1 (the authors), the ceiling 2
+    np.testing.assert_allclose(metrics.top_share(r, y, frac=0.3), [0.5, 3.5 / 8.5])
+    np.testing.assert_allclose(metrics.top_share(r, y, frac=0.3, reading=metrics.Reading(share_count="ceil")),
+                               [1.0, 6 / 8.5])
+
+
+@pytest.mark.parametrize("d, frac, count, expected", [(5, 0.1, "floor", 1), (64, 0.1, "floor", 6),
+                                                      (64, 0.1, "ceil", 7), (30, 0.1, "ceil", 3),
+                                                      (1042, 0.1, "floor", 104), (1042, 0.1, "ceil", 105)])
+def test_number_of_top_entries(d, frac, count, expected):
+    assert metrics.n_top(d, frac, count) == expected  # 0.1 x 30 is 3.0000000000000004: still 3
 
 
 def test_share_all_negative_is_nan_and_negatives_count_zero():
@@ -145,12 +201,18 @@ def test_share_all_negative_is_nan_and_negatives_count_zero():
 # ---------------------------------------------------------------- frequency_magnitude
 def test_frequency_magnitude_hand_example():
     r, y = union_example()
+    # default: the required sets {0} and {1} of class 1's two TPs
     fm = metrics.frequency_magnitude(r, y, k=2)
-    np.testing.assert_allclose(fm.freq[1], [0.5, 0.5, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(fm.freq[1], [0.5, 0.5, 0.0, 0.0, 0.0])
     np.testing.assert_allclose(fm.mag[1], [2.5, 2.0, 3.5, 0.5, -0.5])
     np.testing.assert_allclose(fm.mag_features[1], [2.5, 2.0, 3.5, 0.5, -0.5])  # F = CE in this fixture
+    # ranks: freq (4.5, 4.5, 2, 2, 2), mag (4, 3, 5, 2, 1): Pearson of ranks = 2.5 / sqrt(7.5 * 10)
+    assert fm.spearman[1] == pytest.approx(2.5 / math.sqrt(75))
+    # reading "top-k": the top-2 sets {0, 2} and {1, 2}
+    top = metrics.frequency_magnitude(r, y, k=2, reading=TOP_K)
+    np.testing.assert_allclose(top.freq[1], [0.5, 0.5, 1.0, 0.0, 0.0])
     # ranks: freq (3.5, 3.5, 5, 1.5, 1.5), mag (4, 3, 5, 2, 1): Pearson of ranks = 9 / sqrt(9 * 10)
-    assert fm.spearman[1] == pytest.approx(9 / math.sqrt(90))
+    assert top.spearman[1] == pytest.approx(9 / math.sqrt(90))
 
 
 def test_bootstrap_interval_brackets_a_strong_relation():
@@ -176,11 +238,19 @@ def test_binary_metrics_match_the_loop(data, n, d):
     ce = data.draw(arrays(np.float64, (n, d), elements=values))
     bias = data.draw(values)
     y = data.draw(arrays(np.int64, n, elements=st.integers(0, 1)))
-    r = binary_result(ce, bias)
-    for mode in ("include", "exclude"):
-        np.testing.assert_array_equal(metrics.required_ce(r, y, bias=mode), reference.required_ce_loop(r, y, mode))
-    np.testing.assert_array_equal(metrics.class_topk_union(r, y, k=3), reference.class_topk_union_loop(r, y, k=3))
-    np.testing.assert_allclose(metrics.top_share(r, y, 0.3), reference.top_share_loop(r, y, 0.3), equal_nan=True)
+    _assert_metrics_match_the_loop(binary_result(ce, bias), y, k=3)
+
+
+def _assert_metrics_match_the_loop(r, y, k):
+    for name, reading in metrics.READINGS.items():
+        np.testing.assert_array_equal(metrics.required_ce(r, y, reading), reference.required_ce_loop(r, y, reading),
+                                      err_msg=name)
+        np.testing.assert_array_equal(metrics.class_topk_union(r, y, k, reading),
+                                      reference.class_topk_union_loop(r, y, k, reading), err_msg=name)
+        np.testing.assert_allclose(metrics.top_share(r, y, 0.3, reading=reading),
+                                   reference.top_share_loop(r, y, 0.3, reading), equal_nan=True, err_msg=name)
+        np.testing.assert_allclose(metrics.frequency_magnitude(r, y, k, reading=reading).freq,
+                                   reference.frequency_loop(r, y, k, reading), equal_nan=True, err_msg=name)
 
 
 @settings(max_examples=60, deadline=None)
@@ -189,11 +259,7 @@ def test_multiclass_metrics_match_the_loop(data, n, c, d):
     ce = data.draw(arrays(np.float64, (n, c, d), elements=values))
     bias = data.draw(arrays(np.float64, c, elements=values))
     y = data.draw(arrays(np.int64, n, elements=st.integers(0, c - 1)))
-    r = multi_result(ce, bias)
-    for mode in ("include", "exclude"):
-        np.testing.assert_array_equal(metrics.required_ce(r, y, bias=mode), reference.required_ce_loop(r, y, mode))
-    np.testing.assert_array_equal(metrics.class_topk_union(r, y, k=4), reference.class_topk_union_loop(r, y, k=4))
-    np.testing.assert_allclose(metrics.top_share(r, y), reference.top_share_loop(r, y), equal_nan=True)
+    _assert_metrics_match_the_loop(multi_result(ce, bias), y, k=4)
 
 
 def test_blocks_do_not_change_results(monkeypatch):
@@ -207,9 +273,10 @@ def test_blocks_do_not_change_results(monkeypatch):
 
 
 def test_required_ce_multiclass_without_positive_support():
-    # no supporting term is positive: the raw sum of the top-1 term still beats the runner-up
+    # no supporting term is positive: -3 + 0 already beats the runner-up's -6 without any term
     r = multi_result([[[-1, -2], [-3, -3]]], [0, 0])
-    assert metrics.required_ce(r, [0]).tolist() == [1]
+    assert metrics.required_ce(r, [0]).tolist() == [0]
+    assert metrics.required_ce(r, [0], negatives="ranked", at_least_one=True).tolist() == [1]
     # a tie of logits is predicted as class 0 by argmax, but no kept sum is strictly larger
     tie = multi_result([[[-1.0], [-1.0]]], [0, 0])
     assert metrics.required_ce(tie, [0]).tolist() == [metrics.NEVER_CROSSES]
@@ -220,3 +287,25 @@ def test_supporting_is_remembered_per_labels():
     first = metrics.supporting(r, y)
     assert metrics.supporting(r, list(y)) is first
     assert metrics.supporting(r, [1, 1, 1]) is not first
+
+
+def test_class_without_tp_is_nan_in_every_per_class_table_column():
+    """Issue 13, item 1: a class that is never predicted has no value anywhere (NaN, not 0), so
+    group means of the instance- and class-level counts average over the same classes."""
+    from ceimb_utils import summaries
+
+    rng = np.random.default_rng(5)
+    ce = rng.normal(0, 1, size=(90, 3, 20))
+    ce[:, 2] -= 5.0  # class 2 is never predicted
+    r = multi_result(ce, [0.0, 0.0, 0.0])
+    y = np.repeat([0, 1, 2], 30)
+    table = summaries.class_table(r, y, train_counts=[100, 10, 1])
+    assert table.loc[2, "n_tp"] == 0 and table.loc[:1, "n_tp"].gt(0).all()
+    columns = ["required_pct", "union_pct", "top_share", "top_share_instance", "top_share_absolute",
+               "required_pct_exclude", "required_pct_absolute"]
+    assert table.loc[2, columns].isna().all() and table.loc[:1, columns].notna().all().all()
+    readings = summaries.reading_table(r, y)
+    tp_only = readings[readings["reading"] != "as released, all instances"]
+    assert tp_only.loc[tp_only["class_index"] == 2, ["required_pct", "union_pct", "top_share"]].isna().all().all()
+    released = readings[(readings["reading"] == "as released, all instances") & (readings["class_index"] == 2)]
+    assert released["n_counted"].item() == 30  # the released loops count it all the same
