@@ -51,6 +51,9 @@ runs: setup
 html: setup
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@test -f _build/html/index.html
+	@# A warning printed by a notebook is a defect of the page that shows it.
+	@if grep -rlE --include=*.html 'IProgress|[A-Za-z]+Warning: ' _build/html; then \
+		echo "error: the pages above show a Python warning" >&2; exit 1; fi
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/

@@ -29,6 +29,12 @@ def main(argv=None) -> int:
     run.add_argument("--cluster", help="local:N (a LocalCluster of N workers) or tcp://host:port")
     run.add_argument("--no-notebooks", action="store_true", help="only fill the run cache")
     sub.add_parser("list", help="profiles, data sets and questions")
+    health = sub.add_parser("health", help="did each cached model learn? (train/test balanced accuracy, "
+                            "zero-recall classes, final loss)")
+    health.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
+    health.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
+    health.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for run")
+    health.add_argument("--json", action="store_true", help="one JSON object per run")
     sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
     args = parser.parse_args(argv)
 
@@ -42,6 +48,27 @@ def main(argv=None) -> int:
         print("data sets:", ", ".join(f"{n} ({s.kind}{', offline' if s.offline else ''})" for n, s in DATASETS.items()))
         print("questions:", ", ".join(QUESTIONS))
         return 0
+    if args.command == "health":
+        from .health import as_json_lines, health
+
+        try:
+            datasets = [d for d in args.datasets.split(",") if d] if args.datasets else None
+            if datasets:
+                from .config import check_names
+
+                check_names("health", datasets, list(DATASETS), "data set")
+            table, missing = health(args.profile, datasets, _overrides(args.set))
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for name in missing:
+            print(f"note: {name} has runs missing from the cache; run `python -m ceimb_utils run --profile "
+                  f"{args.profile} --datasets {name}` first.", file=sys.stderr)
+        if args.json:
+            print(as_json_lines(table))
+        else:
+            print(table.to_string(index=False, line_width=200) if len(table) else "no cached runs")
+        return 0 if len(table) else 1
     from . import runner
 
     if args.command == "golden":

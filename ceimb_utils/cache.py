@@ -35,6 +35,7 @@ PRESENTATION_ONLY = {
     "bench.py": "speed measurements, never part of a run",
     "dask_executor.py": "where runs are computed, not what they compute",
     "executors.py": "where runs are computed, not what they compute",
+    "health.py": "reads cached records and tables to say whether each model learned",
     "plots.py": "figures drawn from cached tables",
     "progress.py": "progress bars",
     "regression.py": "compares cached numbers with the golden file",

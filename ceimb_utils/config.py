@@ -48,7 +48,7 @@ _NULLABLE = {
     "image.classes": list,
 }
 _POSITIVE = {
-    "threads", "jobs", "metrics.topk", "metrics.bootstrap", "tabular.splits", "tabular.max_rows",
+    "threads", "jobs", "metrics.topk", "metrics.bootstrap", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",
     "tabular.remix_batch", "tabular.lg_max_iter", "image.epochs", "image.n_max",
     "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",
     "image.eos_k", "image.dsm_k", "image.eval_batch", "image.lr", "image.head_lr",

@@ -75,14 +75,26 @@ def required_ce_bars(study: Study):
         labels = lambda part: {i: f"class {i} ({g})" for i, g in zip(part["class_index"], part["group"])}
     else:  # one colour per class, as in Figure 1
         colours, labels = None, lambda part: dict(zip(part["class_index"], part["class"]))
-    return method_bars(study, table, "class_index", "required_pct_mean", "required_pct_std", colours=colours,
-                       labels=labels, ylabel="CE needed per TP (% of D)", width=5.5 if study.kind == "tabular" else 10.0,
-                       legend_columns=1 if study.kind == "tabular" else 2)
+    fig = method_bars(study, table, "class_index", "required_pct_mean", "required_pct_std", colours=colours,
+                      labels=labels, ylabel="CE needed per TP (% of D)", width=5.5 if study.kind == "tabular" else 10.0,
+                      legend_columns=1 if study.kind == "tabular" else 2)
+    if "svm" in study.models:  # the ceiling the definition imposes, beside the bars it caps
+        ceiling = reports.mean_sd(study.classes, ["model", "method", "class_index"], ["ceiling_pct"])
+        ax = fig.axes[study.models.index("svm")]
+        part = ceiling[ceiling["model"] == "svm"]
+        n_classes = part["class_index"].nunique()
+        width = 0.8 / max(n_classes, 1)
+        for _, r in part.iterrows():
+            x = study.methods.index(r["method"]) - 0.4 + width * (r["class_index"] + 0.5)
+            ax.hlines(r["ceiling_pct_mean"], x - width / 2, x + width / 2, color="black", lw=1.5,
+                      label="ceiling: SVs of the class's sign / D" if (r["method"], r["class_index"]) == (study.methods[0], 0) else None)
+        ax.legend(fontsize=7)
+    return fig
 
 
 def required_ce_distribution(study: Study):
     """RQ1: the spread of per-instance required CE (box plots by group and method)."""
-    inst = study.instances[study.instances["k"] > 0]
+    inst = study.instances[study.instances["k"] >= 0]  # k = 0: the bias and opposing terms decide alone
     d = study.runs.set_index(["model", "method", "repeat"])["D"]
     pct = 100 * inst["k"] / d.reindex(pd.MultiIndex.from_frame(inst[["model", "method", "repeat"]])).to_numpy()
     inst = inst.assign(pct=pct)
@@ -108,7 +120,7 @@ def required_ce_distribution(study: Study):
 
 
 def instance_vs_class(study: Study):
-    """Paper Figure 4: CE needed per instance vs distinct CE in the union of the class's top-10."""
+    """Paper Figure 4: CE needed per instance vs distinct CE in the union of the class's required sets."""
     table = reports.required_ce_groups(study)
     rows = []
     for _, r in table.iterrows():
@@ -117,7 +129,7 @@ def instance_vs_class(study: Study):
         rows.append({"model": r["model"], "method": r["method"], "bar": ("class", r["group"]),
                      "value": r["union_pct_mean"], "err": r["union_pct_std"]})
     frame = pd.DataFrame(rows)
-    labels = {k: f"{k[1]}, {'one instance' if k[0] == 'instance' else 'whole class (top-10 union)'}" for k in FIG4_COLOURS}
+    labels = {k: f"{k[1]}, {'one instance' if k[0] == 'instance' else 'whole class (union of required sets)'}" for k in FIG4_COLOURS}
     return method_bars(study, frame, "bar", "value", "err", colours=FIG4_COLOURS, labels=labels,
                        order_hue=list(FIG4_COLOURS), ylabel="% of D")
 
@@ -173,7 +185,8 @@ def frequency_magnitude_top(study: Study, methods=None, model: str | None = None
 
 
 def spearman_intervals(study: Study):
-    """RQ3: Spearman of frequency vs magnitude per class and method, with bootstrap intervals."""
+    """RQ3: Spearman of frequency vs magnitude per class and method, with bootstrap intervals
+    (points) and the central 95% of the feature-exchangeable null (grey bars behind them)."""
     table = reports.spearman(study)
     fig, panels = _per_model(study, width=6.0 if study.kind == "tabular" else 10.0)
     for model, ax in panels:
@@ -185,13 +198,16 @@ def spearman_intervals(study: Study):
             pos = np.arange(len(classes)) + (j - (len(methods) - 1) / 2) * 0.15
             low = (rows["spearman"] - rows["ci_low"]).clip(lower=0).fillna(0)
             high = (rows["ci_high"] - rows["spearman"]).clip(lower=0).fillna(0)
+            ax.bar(pos, (rows["null_high"] - rows["null_low"]).to_numpy(dtype=float), 0.13,
+                   bottom=rows["null_low"].to_numpy(dtype=float), color="lightgrey", zorder=0,
+                   label="exchangeable null, 95%" if j == 0 else None)
             ax.errorbar(pos, rows["spearman"], yerr=[low, high], fmt="o", ms=4, capsize=2, label=method)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(np.arange(len(classes)), classes, rotation=30, fontsize=7)
         ax.set_ylim(-1.05, 1.05)
         ax.set_ylabel("Spearman (frequency, magnitude)")
         ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7, ncol=len(methods))
+        ax.legend(fontsize=7, ncol=len(methods) + 1)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import os
 
-from tqdm.auto import tqdm
+try:  # widgets in Jupyter when ipywidgets is there; tqdm.auto without it warns into every notebook
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm import tqdm
 
 
 def enabled() -> bool:

@@ -71,7 +71,7 @@ def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1) -> pd.Dat
 
 def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
                 support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
-                class_names=None) -> pd.DataFrame:
+                class_names=None, null_permutations: int = 200, seed: int = 0) -> pd.DataFrame:
     """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3 under
     the default reading, with the bias-excluded and |CE| variants of the required count."""
     sup = support if support is not None else metrics.supporting(result, y)
@@ -100,7 +100,28 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
         frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
     frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
     frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, support=sup)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, support=sup)
+    low, high = null.range("union")
+    frame["union_null_low"], frame["union_null_high"] = 100.0 * low / d, 100.0 * high / d
+    frame["null_permutations"] = len(null.union)
+    frame["ceiling_pct"] = ceiling_pct(result)
     return frame
+
+
+def ceiling_pct(result: CEResult) -> np.ndarray:
+    """Per class, the largest share of CE that can support it, in percent (SPEC 2.8).
+
+    With non-negative features (RBF kernel values, pooled ReLU features) a term supports a
+    class only when its weight has that class's sign: an SVM's class-0 TPs can use at most the
+    support vectors with negative dual coefficients. NaN where features take both signs.
+    """
+    n_classes = len(result.classes)
+    if result.features is None or (result.features < 0).any():
+        return np.full(n_classes, np.nan)
+    w = np.asarray(result.weights)
+    if result.binary:
+        return 100.0 * np.array([(w < 0).sum(), (w > 0).sum()]) / w.shape[-1]
+    return 100.0 * (w > 0).sum(1) / w.shape[-1]
 
 
 def profile_table(result: CEResult, y, support: metrics.Supporting | None = None) -> pd.DataFrame:
@@ -121,9 +142,12 @@ def profile_table(result: CEResult, y, support: metrics.Supporting | None = None
 
 
 def frequency_tables(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: float = 0.95,
-                     seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table."""
+                     seed: int = 0, null_permutations: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
+    its bootstrap interval and the feature-exchangeable null's central range."""
     fm = metrics.frequency_magnitude(result, y, k=k, bootstrap=bootstrap, ci=ci, seed=seed)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed)
+    null_low, null_high = null.range("spearman", ci)
     n_classes, d = fm.freq.shape
     long = pd.DataFrame({
         "class_index": np.repeat(np.arange(n_classes), d),
@@ -138,6 +162,9 @@ def frequency_tables(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: f
         "spearman": fm.spearman,
         "ci_low": fm.ci_low,
         "ci_high": fm.ci_high,
+        "null_low": null_low,
+        "null_high": null_high,
+        "null_permutations": len(null.spearman),
     })
     return long, rho
 

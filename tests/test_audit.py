@@ -16,7 +16,8 @@ def rows(dataset, family, method, values, repeats=(0, 1), **extra):
             row = {"dataset": dataset, "family": family, "model": family if family != "cnn" else "resnet32",
                    "method": method, "repeat": repeat, "class_index": ci, "group": group, "required_pct": req,
                    "required_pct_exclude": req, "required_pct_absolute": req, "union_pct": req * 3,
-                   "top_share": 0.65, "top_share_instance": 0.65, "top_share_absolute": 0.5}
+                   "top_share": 0.65, "top_share_instance": 0.65, "top_share_absolute": 0.5,
+                   "union_null_low": req * 6, "union_null_high": req * 8, "ceiling_pct": 80.0}
             row.update(extra)
             out.append(row)
     return out
@@ -26,7 +27,8 @@ def frame(*groups):
     return pd.DataFrame([r for g in groups for r in g])
 
 
-EMPTY_RHO = pd.DataFrame(columns=["dataset", "family", "model", "method", "class_index", "spearman", "ci_low", "ci_high"])
+EMPTY_RHO = pd.DataFrame(columns=["dataset", "family", "model", "method", "class_index", "spearman", "ci_low", "ci_high",
+                                  "null_low", "null_high"])
 
 
 def test_share_rule_thresholds():
@@ -86,25 +88,82 @@ def test_svm_claim_two_parts():
 def test_class_level_and_top_share():
     t = frame(rows("a", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): 30.0}),
               rows("b", "svm", "base", {(0, "majority"): 50.0, (1, "minority"): 40.0}, top_share=0.3))
-    assert audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT).verdict == audit.HOLDS
+    v7 = audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT)
+    assert v7.verdict == audit.UNTESTABLE and "tabular only" in v7.ours  # Figure 4 is about images
     v = audit.claim_top_share(t, EMPTY_RHO, DEFAULT)
     assert v.verdict == audit.HOLDS and "LG 65.0% (paper 62.8%)" in v.ours and "SVM 30.0%" in v.ours
     far = frame(rows("a", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): 30.0}, top_share=0.95))
     assert audit.claim_top_share(far, EMPTY_RHO, DEFAULT).verdict == audit.FAILS
 
 
-def test_frequency_magnitude_claim():
+def rho_rows(dataset, family, methods, spearman, null_high, n=5):
+    model = "resnet32" if family == "cnn" else family
+    return [{"dataset": dataset, "family": family, "model": model, "method": m, "class_index": c, "repeat": 0,
+             "spearman": spearman[c] if isinstance(spearman, list) else spearman, "ci_low": 0.4, "ci_high": 0.9,
+             "null_low": 0.3, "null_high": null_high} for m in methods for c in range(n)]
+
+
+@pytest.mark.parametrize("cnn_rho, tab_rho, expected", [
+    (0.8, 0.5, audit.HOLDS),                         # CNN above its null, tabular within it
+    (0.8, 0.9, audit.PARTLY),                        # tabular above its null too
+    ([0.8, 0.8, 0.5, 0.5, 0.5], 0.5, audit.PARTLY),  # CNN above the null for 2 of 5 classes only
+    (0.5, 0.9, audit.FAILS),                         # the reverse of the paper
+])
+def test_frequency_magnitude_claim_against_the_null(cnn_rho, tab_rho, expected):
     classes = frame(rows("img", "cnn", "base", {(0, "majority"): 5.0}))
-    rho = pd.DataFrame([
-        {"dataset": "img", "family": "cnn", "model": "resnet32", "method": m, "class_index": c, "repeat": 0,
-         "spearman": 0.8, "ci_low": 0.6, "ci_high": 0.9} for m in ("base", "eos") for c in range(5)
-    ] + [
-        {"dataset": "tab", "family": "lg", "model": "lg", "method": "base", "class_index": c, "repeat": 0,
-         "spearman": 0.1, "ci_low": -0.2, "ci_high": 0.3} for c in range(2)
-    ])
-    assert audit.claim_frequency_magnitude(classes, rho, DEFAULT).verdict == audit.HOLDS
-    rho.loc[rho["family"] == "lg", "ci_low"] = 0.4  # tabular shows the relation too
-    assert audit.claim_frequency_magnitude(classes, rho, DEFAULT).verdict == audit.PARTLY
+    rho = pd.DataFrame(rho_rows("img", "cnn", ("base", "eos"), cnn_rho, 0.6) + rho_rows("tab", "lg", ("base",), tab_rho, 0.7, 2))
+    assert audit.claim_frequency_magnitude(classes, rho, DEFAULT).verdict == expected
+
+
+def test_noise_never_shows_frequency_and_magnitude_declining_together():
+    """i.i.d. CE, the same for every feature: Spearman near 0.6 with a bootstrap interval above 0
+    (the old rule said 'holds'), but inside the feature-exchangeable null."""
+    from ceimb_utils import summaries
+    from ceimb_utils.ce import CEResult
+
+    rng = np.random.default_rng(0)
+    ce = rng.normal(size=(600, 3, 64))
+    result = CEResult(ce, np.zeros(3), np.ones((600, 64)), np.ones((3, 64)), np.arange(3), ce.sum(-1))
+    _, rho = summaries.frequency_tables(result, result.predicted_index, bootstrap=200, null_permutations=200)
+    assert (rho["ci_low"] > 0).all()  # what the old verdict counted
+    cnn = pd.concat([rho.assign(method=m) for m in ("base", "eos")]).assign(
+        dataset="noise", family="cnn", model="resnet32", repeat=0)
+    classes = frame(rows("noise", "cnn", "base", {(0, "majority"): 5.0}))
+    v = audit.claim_frequency_magnitude(classes, cnn, DEFAULT)
+    assert v.verdict in (audit.FAILS, audit.PARTLY) and v.verdict != audit.HOLDS
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (6.0, 8.0, audit.HOLDS),    # union 3x the instance level, far below the null's 6x to 8x
+    (2.0, 4.0, audit.FAILS),    # the union random assignment would give: the excess shows nothing
+])
+def test_class_level_claim_against_the_null(low, high, expected):
+    img = rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0})
+    t = frame(img).assign(union_null_low=lambda f: f["required_pct"] * low,
+                          union_null_high=lambda f: f["required_pct"] * high)
+    assert audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT).verdict == expected
+
+
+def test_class_level_claim_partly():
+    t = frame(rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0}))
+    t.loc[t["group"] == "minority", ["union_null_low", "union_null_high"]] = [10.0, 24.0]  # 18 is inside
+    v = audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.PARTLY and "outside the null in 1" in v.reason
+
+
+def test_class_level_claim_has_no_null_under_other_sets():
+    t = frame(rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0}))
+    v = audit.claim_class_exceeds_instance(t, EMPTY_RHO, audit.READINGS["top-10 sets"])
+    assert v.verdict == audit.UNTESTABLE and "null" in v.reason
+
+
+def test_svm_claim_against_its_ceiling():
+    base = rows("a", "svm", "base", {(0, "majority"): 72.0, (1, "minority"): 60.0}, ceiling_pct=78.0)
+    smote = rows("a", "svm", "smote", {(0, "majority"): 42.0, (1, "minority"): 38.0}, ceiling_pct=78.0)
+    t = frame(base, smote)
+    v = audit.claim_svm(t, EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.PARTLY and "ceiling n_SV0 / D: 78.0%" in v.ours and "a 78.0%" in v.reason
+    assert audit.claim_svm(t, EMPTY_RHO, audit.READINGS["SVM against its ceiling"]).verdict == audit.HOLDS
 
 
 def test_readings_replace_the_per_class_figures():
@@ -140,8 +199,9 @@ def test_class_level_claim_rests_on_images_when_present():
     img = rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0})  # union = 3 x instance
     tab = rows("t", "lg", "base", {(0, "majority"): 5.0, (1, "minority"): 30.0}, union_pct=4.0)
     v = audit.claim_class_exceeds_instance(frame(img, tab), EMPTY_RHO, DEFAULT)
-    assert v.verdict == audit.HOLDS and "2 of 2 image" in v.reason and "tabular" in v.reason and ": 0 of 2" in v.reason
-    assert audit.claim_class_exceeds_instance(frame(tab), EMPTY_RHO, DEFAULT).verdict == audit.FAILS
+    assert v.verdict == audit.HOLDS and "images: class level above instance level in 2 of 2" in v.reason
+    assert "reported, not judged: tabular: class level above instance level in 0 of 2" in v.reason
+    assert audit.claim_class_exceeds_instance(frame(tab), EMPTY_RHO, DEFAULT).verdict == audit.UNTESTABLE
 
 
 def test_cells_without_true_positives_are_left_out():

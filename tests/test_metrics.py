@@ -309,3 +309,40 @@ def test_class_without_tp_is_nan_in_every_per_class_table_column():
     assert tp_only.loc[tp_only["class_index"] == 2, ["required_pct", "union_pct", "top_share"]].isna().all().all()
     released = readings[(readings["reading"] == "as released, all instances") & (readings["class_index"] == 2)]
     assert released["n_counted"].item() == 30  # the released loops count it all the same
+
+
+# ---------------------------------------------------------------- null and ceiling (SPEC 2.8)
+def test_exchangeable_null_separates_shared_features_from_random_ones():
+    rng = np.random.default_rng(6)
+    shared = np.zeros((200, 40))
+    shared[:, :4] = 5 + rng.random((200, 4))  # every TP rests on the same four features
+    shared[:, 4:] = rng.normal(0, 0.1, (200, 36))
+    r = binary_result(shared, 0.0)
+    y = np.ones(200, dtype=int)
+    observed = metrics.class_topk_union(r, y)[1]  # required sets: the first shared term or two
+    null = metrics.exchangeable_null(r, y, permutations=50, seed=1)
+    low, high = null.range("union")
+    assert observed <= 4 < low[1]  # the model's instances share features; random assignment would not
+    assert len(null.union) == 50 and math.isnan(low[0])  # class 0 has no TP
+    again = metrics.exchangeable_null(r, y, permutations=50, seed=1)
+    np.testing.assert_array_equal(again.spearman, null.spearman)  # seeded
+
+
+def test_null_draws_fewer_permutations_for_wide_models():
+    assert metrics.null_permutations(1000, 64, 200) == 200
+    assert metrics.null_permutations(2800, 1000, 200) == metrics.MIN_PERMUTATIONS
+    assert metrics.null_permutations(500, 500, 200, budget=10**7) == 40
+
+
+def test_ceiling_from_weight_signs_with_non_negative_features():
+    from ceimb_utils import summaries
+
+    feats = np.abs(np.random.default_rng(7).normal(size=(10, 5)))
+    w = np.array([-1.0, -2.0, 0.5, -0.1, 3.0])  # an SVM: 3 support vectors of class 0, 2 of class 1
+    r = CEResult(feats * w, 0.0, feats, w, np.array([0, 1]), (feats * w).sum(1))
+    np.testing.assert_allclose(summaries.ceiling_pct(r), [60.0, 40.0])
+    signed = CEResult(-feats * w, 0.0, -feats, w, np.array([0, 1]), (-feats * w).sum(1))
+    assert np.isnan(summaries.ceiling_pct(signed)).all()  # standardised inputs: no ceiling
+    k = metrics.required_ce(r, r.predicted_index)
+    counted = k >= 0
+    assert (100 * k[counted] / 5 <= summaries.ceiling_pct(r)[r.predicted_index[counted]]).all()

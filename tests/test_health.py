@@ -1,0 +1,57 @@
+"""Training health: the table, the CLI and the audit's marks."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from ceimb_utils import audit, health
+from ceimb_utils.study import load_study
+
+KEYS = {"dataset", "model", "method", "seed", "train_balanced_accuracy", "test_balanced_accuracy",
+        "zero_recall_classes"}
+
+
+def test_floor_is_halfway_from_chance():
+    assert health.balanced_accuracy_floor(2) == 0.75
+    assert health.balanced_accuracy_floor(10) == pytest.approx(0.55)
+
+
+def test_health_of_cached_runs_and_the_command(isolated_results):
+    study = load_study("sylva", "smoke")
+    table = health.health_table(study)
+    assert len(table) == len(study.cached) and KEYS <= set(table.columns)
+    assert (table["floor"] == 0.75).all() and table["final_loss"].isna().all()  # tabular fits log no epochs
+    expected = table["zero_recall_classes"].map(len).eq(0) & table["test_balanced_accuracy"].ge(0.75)
+    assert table["healthy"].tolist() == expected.tolist()
+    out = subprocess.run([sys.executable, "-m", "ceimb_utils", "health", "--profile", "smoke", "--datasets", "sylva",
+                          "--json"], capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == len(table) and all(KEYS <= set(r) for r in rows)
+    assert [r["test_balanced_accuracy"] for r in rows] == pytest.approx(table["test_balanced_accuracy"].tolist())
+
+
+def test_health_command_says_what_is_missing(isolated_results):
+    out = subprocess.run([sys.executable, "-m", "ceimb_utils", "health", "--profile", "smoke", "--datasets", "sylva"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "missing from the cache" in out.stderr
+    bad = subprocess.run([sys.executable, "-m", "ceimb_utils", "health", "--datasets", "mnist"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "Unknown data set 'mnist'" in bad.stderr
+
+
+def test_audit_marks_verdicts_that_rest_on_unhealthy_runs():
+    table = pd.DataFrame([
+        {"dataset": "img", "model": "resnet32", "method": "base", "seed": 0, "test_balanced_accuracy": 0.4,
+         "zero_recall_classes": ["Shirt"], "healthy": False, "floor": 0.55},
+        {"dataset": "img", "model": "resnet32", "method": "eos", "seed": 0, "test_balanced_accuracy": 0.8,
+         "zero_recall_classes": [], "healthy": True, "floor": 0.55},
+    ])
+    verdicts = [audit.Verdict(1, "c", "p", "o", audit.HOLDS, "r", [("rq1", "img")]),
+                audit.Verdict(3, "c", "p", "o", audit.HOLDS, "r", [("rq1", "tab")])]
+    audit.mark_health(verdicts, {"img": table})
+    assert "1 of 2 runs unhealthy" in verdicts[0].health and "zero recall: Shirt" in verdicts[0].health
+    assert "balanced accuracy 0.40 < 0.55" in verdicts[0].health and verdicts[1].health == ""
+    landing = audit.landing_table(verdicts, "audit.html")
+    assert landing["verdict"].tolist() == ["holds *", "holds"]
