@@ -118,14 +118,15 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
     support = summaries.metrics.supporting(test, y_test)
     instances = summaries.instance_table(test, y_test, support)
     seed = rc.get("seed", rc.get("split", 0))
+    readings = summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"])
     classes = summaries.class_table(test, y_test, train_counts, k=m["topk"], frac=m["top_frac"],
                                     support=support, instances=instances, class_names=class_names,
-                                    null_permutations=m["null_permutations"], seed=seed)
+                                    null_permutations=m["null_permutations"], seed=seed, readings=readings)
     freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], bootstrap=m["bootstrap"],
                                            ci=m["ci"], seed=seed, null_permutations=m["null_permutations"])
     writer.table("instances", instances)
     writer.table("classes", classes)
-    writer.table("readings", summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"]))
+    writer.table("readings", readings)
     writer.table("profile", summaries.profile_table(test, y_test, support))
     writer.table("frequency", freq)
     writer.table("spearman", rho)

@@ -1,8 +1,6 @@
 """Tidy pandas tables of the metrics, as the runs store them and the notebooks plot them."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score
@@ -40,23 +38,25 @@ def reading_columns(result: CEResult, y, reading: metrics.Reading = metrics.DEFA
     """Per class under one reading: counted instances, mean required CE in percent, how many
     never cross, the class-level union in percent and the two top shares (NaN without TPs)."""
     sup = metrics.supporting(result, y, reading.instances)
-    n_classes, d = len(result.classes), result.n_terms
     needed = needed if needed is not None else metrics.required_ce(result, y, reading, support=sup)
-    pct = _percent(needed, d)
-    crossing = sup.counted & ~np.isnan(pct)
-    pct_sum, n_crossing = metrics._class_sums(sup.cls[crossing], pct[crossing, None], n_classes)
-    counted = np.bincount(sup.cls[sup.counted], minlength=n_classes)
-    never = np.bincount(sup.cls[needed == metrics.NEVER_CROSSES], minlength=n_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        required = np.where(n_crossing > 0, pct_sum[:, 0] / np.maximum(n_crossing, 1), np.nan)
     return {
-        "n_counted": counted,
-        "required_pct": required,
-        "never_crosses": never,
-        "union_pct": 100.0 * metrics.class_topk_union(result, y, k, reading, sup, needed) / d,
+        **_required_columns(sup, needed, result.n_terms, len(result.classes)),
+        "union_pct": 100.0 * metrics.class_topk_union(result, y, k, reading, sup, needed) / result.n_terms,
         "top_share": metrics.top_share(result, y, frac, reading=reading, support=sup),
         "top_share_instance": metrics.top_share(result, y, frac, per_instance=True, reading=reading, support=sup),
     }
+
+
+def _required_columns(sup: metrics.Supporting, needed: np.ndarray, d: int, n_classes: int) -> dict[str, np.ndarray]:
+    """Per class: counted instances, mean required CE in percent over those that cross, and how
+    many never cross."""
+    pct = _percent(needed, d)
+    crossing = sup.counted & ~np.isnan(pct)
+    pct_sum, n_crossing = metrics._class_sums(sup.cls[crossing], pct[crossing, None], n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        required = np.where(n_crossing > 0, pct_sum[:, 0] / np.maximum(n_crossing, 1), np.nan)
+    return {"n_counted": np.bincount(sup.cls[sup.counted], minlength=n_classes), "required_pct": required,
+            "never_crosses": np.bincount(sup.cls[needed == metrics.NEVER_CROSSES], minlength=n_classes)}
 
 
 def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1) -> pd.DataFrame:
@@ -71,9 +71,11 @@ def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1) -> pd.Dat
 
 def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
                 support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
-                class_names=None, null_permutations: int = 200, seed: int = 0) -> pd.DataFrame:
+                class_names=None, null_permutations: int = 200, seed: int = 0,
+                readings: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3 under
-    the default reading, with the bias-excluded and |CE| variants of the required count."""
+    the default reading (taken from ``readings`` when given), with the bias-excluded and |CE|
+    variants of the required count."""
     sup = support if support is not None else metrics.supporting(result, y)
     inst = instances if instances is not None else instance_table(result, y, sup)
     d = result.n_terms
@@ -90,12 +92,14 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
     })
     frame["recall"] = frame["n_tp"] / frame["n_test"].where(frame["n_test"] > 0)
     frame["group"] = groups(frame["n_train"])
-    default = reading_columns(result, y, metrics.DEFAULT, k, frac, needed=inst["k"].to_numpy())
+    if readings is not None:
+        default = readings[readings["reading"] == "default"].set_index("class_index").reindex(idx)
+    else:
+        default = reading_columns(result, y, metrics.DEFAULT, k, frac, needed=inst["k"].to_numpy())
     for column in ("required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance"):
-        frame[column] = default[column]
-    for suffix, changes in [("exclude", {"bias": "exclude"}), ("absolute", {"ranking": "absolute"})]:
-        variant = reading_columns(result, y, replace(metrics.DEFAULT, **changes), k, frac,
-                                  needed=inst[f"k_{suffix}"].to_numpy())
+        frame[column] = np.asarray(default[column])
+    for suffix in ("exclude", "absolute"):
+        variant = _required_columns(sup, inst[f"k_{suffix}"].to_numpy(), d, n_classes)
         frame[f"required_pct_{suffix}"] = variant["required_pct"]
         frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
     frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
