@@ -32,14 +32,20 @@ MOSTLY, SOME = 0.9, 0.5
 ABOUT_PP = 10.0
 MEANINGFUL_PP = 3.0
 READING_COLUMNS = ("n_counted", "required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance")
-# Every reading of the metrics (``metrics.READINGS``, stored per run in the ``readings`` table),
-# and the per-instance share, which is a choice of column rather than of metric.
-READINGS = {name: {"metrics": name, "required": "required_pct", "share": "top_share"} for name in metrics.READINGS}
-READINGS["per-instance share"] = {"metrics": "default", "required": "required_pct", "share": "top_share_instance"}
-READINGS["SVM against its ceiling"] = {"metrics": "default", "required": "required_pct", "share": "top_share",
-                                       "svm_target": "ceiling"}
-for _name, _entry in READINGS.items():  # the null is drawn under the default sets only
-    _entry["null"] = replace(metrics.READINGS[_entry["metrics"]], share_count="floor") == metrics.DEFAULT
+
+
+def _reading(name: str, share: str = "top_share", **extra) -> dict:
+    """An audit reading: a reading of the metrics, the share column, and whether the
+    feature-exchangeable null (drawn under the default sets only) applies to it."""
+    default_sets = replace(metrics.READINGS[name], share_count="floor") == metrics.DEFAULT
+    return {"metrics": name, "required": "required_pct", "share": share, "null": default_sets, **extra}
+
+
+# Every reading of the metrics (stored per run in the ``readings`` table), the per-instance
+# share (a choice of column, not of metric) and claim 6 judged against its ceiling.
+READINGS = {name: _reading(name) for name in metrics.READINGS}
+READINGS["per-instance share"] = _reading("default", share="top_share_instance")
+READINGS["SVM against its ceiling"] = _reading("default", svm_target="ceiling")
 
 
 @dataclass

@@ -80,7 +80,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -164,7 +164,7 @@ class RunCache:
             return None
         try:
             record = json.loads(record_path.read_text())
-            ok = all(_sha256(directory / name) == digest for name, digest in record["checksums"].items())
+            ok = all(file_sha256(directory / name) == digest for name, digest in record["checksums"].items())
         except (OSError, ValueError, KeyError):
             ok = False
         if not ok:
@@ -190,7 +190,7 @@ class RunCache:
         try:
             started = time.time()
             extra = dict(compute(RunWriter(tmp)) or {})
-            checksums = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+            checksums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
             record = {
                 "key": run_key(run_config),
                 "config": dict(run_config),

@@ -32,6 +32,8 @@ _CHOICES = {
     "image.methods": IMAGE_METHODS,
     "image.imbalance": IMBALANCES,
     "image.dtype": ("float32", "float64"),
+    "image.selection": ("seeded", "ldam"),
+    "image.checkpoints": ("authors",),
     "datasets": tuple(DATASETS),
 }
 # Types of the keys whose default is null.
@@ -46,6 +48,7 @@ _NULLABLE = {
     "image.n_majority": int,
     "image.test_per_class": int,
     "image.classes": list,
+    "image.checkpoints": str,
 }
 _POSITIVE = {
     "threads", "jobs", "metrics.topk", "metrics.bootstrap", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",

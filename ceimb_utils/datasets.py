@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Image keys a data set may set by default and a profile may override per data set.
-IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "test_per_class", "classes")
+IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "test_per_class", "classes",
+              "selection")
 
 
 @dataclass(frozen=True)

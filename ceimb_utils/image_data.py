@@ -17,7 +17,7 @@ import numpy as np
 from . import paths
 from .config import ConfigError
 from .datasets import dataset_spec
-from .imbalance import class_counts, select_per_class
+from .imbalance import class_counts, ldam_selection, select_per_class
 from .tabular_data import DataNotFoundError
 
 FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")
@@ -214,7 +214,10 @@ def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_dow
     raw = _raw(name, data_dir, allow_download, classes)
     n_classes = len(raw.class_names)
     counts = class_counts(section, n_classes)
-    train_idx = select_per_class(raw.train_y, counts, seed, raw.class_names)
+    if section.get("selection") == "ldam":
+        train_idx = ldam_selection(raw.train_y, counts, seed)
+    else:
+        train_idx = select_per_class(raw.train_y, counts, seed, raw.class_names)
     available = np.bincount(raw.test_y, minlength=n_classes)
     if available.min() == 0:
         raise ConfigError(f"Data set {name!r} has a class without test images.")

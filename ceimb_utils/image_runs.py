@@ -7,8 +7,10 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from . import authors
 from . import ce as ce_module
-from .cache import RunWriter, run_key
+from .cache import RunWriter, file_sha256, run_key
+from .config import ConfigError
 from .datasets import IMAGE_KEYS
 from .device import describe, resolve_device
 from .image_data import ImageData, load_images
@@ -32,6 +34,28 @@ def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], meth
         rc["head"] = {k: section[k] for k in HEAD_KEYS}
         rc["head"]["k"] = section["eos_k" if method == "eos" else "dsm_k"]
     return rc
+
+
+def checkpoint_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], dataset: str, threads: int,
+                           device: str, data_dir) -> list[dict]:
+    """One run per published checkpoint of the methods and seeds asked for: evaluated, not
+    trained. The file's SHA-256 is part of the run key, so a replaced file is a new run."""
+    found = authors.find_checkpoints(dataset, data_dir)
+    out = []
+    for (method, seed), ckpt in found.items():
+        if method not in section["methods"] or seed not in section["seeds"]:
+            continue
+        rc = image_run_config(common, section, method, seed, threads, device)
+        rc.pop("head", None)
+        rc["train"] = {"dtype": "float32"}  # nothing is trained; evaluated in float32
+        rc["model"] = authors.FOLDERS[dataset][1]
+        rc["checkpoint"] = {"file": ckpt.path.name, "sha256": file_sha256(ckpt.path), "selection": ckpt.selection}
+        out.append(rc)
+    if not out:
+        have = ", ".join(f"{m} seed {s}" for m, s in found)
+        raise ConfigError(f"No published checkpoint of {dataset!r} is among the methods {list(section['methods'])} "
+                          f"and seeds {list(section['seeds'])} asked for; there are: {have}.")
+    return out
 
 
 def base_config_of(rc: Mapping[str, Any]) -> dict:
@@ -58,13 +82,20 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
     seed_everything(rc["seed"], threads=rc["threads"])
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
-    model = build_model(rc, data)
     record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
-                              "precision": Precision.of(model, device, rc["train"]["fast"]).describe(),
                               "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
                               "n_test": int(len(data.test_y)), "data_source": data.source}
     started = time.perf_counter()
-    if rc["method"] in ("base", "remix"):
+    trains = "checkpoint" not in rc and rc["method"] in ("base", "remix")
+    if "checkpoint" in rc:  # a published network: nothing to train
+        model = published_model(rc, context, len(data.class_names))
+        record.update(precision="fp32, evaluation only", model_selection=(
+            f"the authors' checkpoint {rc['checkpoint']['file']}, chosen by them as the {rc['checkpoint']['selection']}"))
+    else:
+        model = build_model(rc, data)
+        record.update(precision=Precision.of(model, device, rc["train"]["fast"]).describe(),
+                      model_selection="the last epoch (no selection on the test set)")
+    if trains:
         train = rc["train"]
         checkpoint = context.checkpoint_dir / f"{run_key(rc)}.pt"
         log = train_network(
@@ -74,7 +105,7 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
             checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}")
         record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
                       epoch_seconds=float(np.mean(log.epoch_seconds)) if log.epoch_seconds else None)
-    else:
+    elif "checkpoint" not in rc:  # EOS, DSM: a new head on the trained base network
         base = execute(base_config_of(rc), context)
         model.load_state_dict(torch.load(base.file("model.pt"), map_location="cpu", weights_only=True))
         model.to(device)
@@ -87,9 +118,19 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
     record.update(write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
                                      data.class_names))
     record["class_names"] = data.class_names
-    if rc["method"] in ("base", "remix"):
+    if trains:
         checkpoint.unlink(missing_ok=True)  # the finished run supersedes it
     return record
+
+
+def published_model(rc: Mapping[str, Any], context, num_classes: int) -> torch.nn.Module:
+    """The authors' network of a checkpoint run, refusing a file that changed since the grid
+    was made (its digest is in the run key)."""
+    path = authors.clone_dir(context.data_path) / authors.FOLDERS[rc["dataset"]][0] / rc["checkpoint"]["file"]
+    if not path.exists() or file_sha256(path) != rc["checkpoint"]["sha256"]:
+        raise ConfigError(f"{path} is missing or changed since the run was planned; run the sweep again.")
+    ckpt = authors.parse_name(rc["dataset"], path)
+    return authors.load(ckpt, num_classes)
 
 
 def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:

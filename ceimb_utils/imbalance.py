@@ -33,6 +33,19 @@ def class_counts(section: Mapping, n_classes: int) -> list[int]:
     return counts
 
 
+def ldam_selection(y: np.ndarray, counts, seed: int) -> np.ndarray:
+    """The training subset of Cao et al.'s ``IMBALANCECIFAR10(rand_number=seed)``, which
+    Dablain and Chawla trained their published models on: ``np.random.seed(seed)``, then per
+    class a shuffle of its indices and the first n."""
+    rng = np.random.RandomState(seed)
+    chosen = []
+    for c, wanted in enumerate(counts):
+        rows = np.flatnonzero(y == c)
+        rng.shuffle(rows)
+        chosen.append(rows[:wanted])
+    return np.concatenate(chosen)
+
+
 def select_per_class(y: np.ndarray, counts, seed: int, names=None, what: str = "training") -> np.ndarray:
     """Indices of ``counts[c]`` rows of each class c, drawn without replacement (seeded)."""
     rng = np.random.default_rng(seed)

@@ -168,13 +168,13 @@ def magnitude_profile(study: Study, class_index: int | None = None, method: str 
 
 
 def frequency_magnitude_top(study: Study, methods=None, model: str | None = None, n: int = 5):
-    """Paper Figure 7: per class, the n CE most often in a TP's top-10 and their magnitudes."""
+    """Paper Figure 7: per class, the n CE most often in a TP's required set and their magnitudes."""
     methods = list(methods or study.methods[:2])
     model = model or study.models[0]
     fig, axes = plt.subplots(len(methods), 2, figsize=(12, 3.0 * len(methods)), squeeze=False)
     for row, method in enumerate(methods):
         top = reports.top_frequency(study, method, model, n=n)
-        for col, (column, label) in enumerate((("freq", "frequency in top-10"), ("mag", "mean supporting CE"))):
+        for col, (column, label) in enumerate((("freq", "frequency in the required sets"), ("mag", "mean supporting CE"))):
             grouped_bars(axes[row, col], top, "class", "rank", column, order_x=list(dict.fromkeys(top["class"])))
             axes[row, col].set_title(f"{method}: {label}", fontsize=9)
             axes[row, col].tick_params(axis="x", labelsize=7, rotation=30)

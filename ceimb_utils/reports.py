@@ -57,8 +57,19 @@ def describe(study: Study) -> pd.DataFrame:
         "CE per class (D)": ", ".join(sorted({str(int(d)) for d in runs["D"]}, key=int))
         if study.kind == "image" else f"{int(runs['D'].min())} to {int(runs['D'].max())}",
         "device": ", ".join(sorted(set(runs["device_name"].dropna()) or set(runs["device"]))),
+        "model selection": model_selection(study),
     }
     return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def model_selection(study: Study) -> str:
+    """How the models were chosen: the authors' published checkpoints were picked by their best
+    test epoch, which this study's own runs never are."""
+    chosen = study.runs["model_selection"].dropna().astype(str)
+    if chosen.str.startswith("the authors'").any():
+        return ("the authors' published checkpoints, each chosen by them as its best test epoch "
+                "(our own runs keep the last epoch)")
+    return "the last epoch (no selection on the test set)" if study.kind == "image" else "the fitted model"
 
 
 def required_ce(study: Study) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from . import __version__, paths
 from .cache import atomic_path, git_commit
-from .config import QUESTIONS, ConfigError, check_names, load_profile
+from .config import QUESTIONS, ConfigError, check_names, dataset_config, load_profile
 from .datasets import DATASETS, dataset_spec
 from .progress import bar
 from .regression import GOLDEN_DATASETS
@@ -85,8 +85,6 @@ def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) 
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     section = None
     if dataset is not None:
-        from .config import dataset_config
-
         section = dataset_config(cfg, dataset)
     nb.metadata["ceimb"] = {
         "title": title,
@@ -144,7 +142,22 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
 
     for name in datasets:
         check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
+        if dataset_spec(name).kind == "image" and dataset_config(cfg, name)["checkpoints"] == "authors":
+            check_published(cfg, name)  # the clone and every checkpoint before the data
         check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
+
+
+def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
+    """Every checkpoint the sweep would evaluate exists and converts into our network."""
+    from . import authors
+    from .runs import run_configs
+
+    section = dataset_config(cfg, dataset)
+    num_classes = len(section["classes"]) if section.get("classes") else 10
+    data_dir = Path(cfg["data_dir"]) if cfg.get("data_dir") else paths.data_dir()
+    for rc in run_configs(cfg, dataset):
+        authors.load(authors.parse_name(dataset, authors.clone_dir(data_dir) / authors.FOLDERS[dataset][0]
+                                        / rc["checkpoint"]["file"]), num_classes)
 
 
 def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,

@@ -70,9 +70,12 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
                                 "data": data, "train": train, "threads": threads})
         return out
     from .device import resolve_device
-    from .image_runs import image_run_config
+    from .image_runs import checkpoint_run_configs, image_run_config
 
     device = resolve_device(cfg["device"]).type
+    if section["checkpoints"] == "authors":
+        data_dir = Path(cfg["data_dir"]) if cfg.get("data_dir") else paths.data_dir()
+        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device, data_dir)
     for seed in section["seeds"]:
         for method in section["methods"]:
             out.append(image_run_config(common, section, method, seed, cfg["threads"], device))
@@ -81,7 +84,7 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
 
 def dependencies(run_config: Mapping[str, Any]) -> list[dict]:
     """Runs that must be finished before this one (EOS/DSM need the trained base network)."""
-    if run_config["kind"] == "image" and run_config["method"] in ("eos", "dsm"):
+    if run_config["kind"] == "image" and run_config["method"] in ("eos", "dsm") and "checkpoint" not in run_config:
         from .image_runs import base_config_of
 
         return [base_config_of(run_config)]
