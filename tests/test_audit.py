@@ -210,3 +210,15 @@ def test_cells_without_true_positives_are_left_out():
     v = audit.claim_cnn_few_ce(frame(rows("img", "cnn", "base", ten)), EMPTY_RHO, DEFAULT)
     assert v.verdict == audit.HOLDS and "9 of 9" in v.reason and "nan" not in v.reason
     assert "1 class cell without a true positive left out" in v.reason
+
+
+def test_lg_claims_can_fail():
+    """Claims 3, 4 and 5 each on a table where they do not hold."""
+    outside = rows("a", "lg", "base", {(0, "majority"): 60.0, (1, "minority"): 70.0})  # far above 40%
+    assert audit.claim_lg_range(frame(outside), EMPTY_RHO, DEFAULT).verdict == audit.FAILS
+    reversed_gap = rows("a", "lg", "base", {(0, "majority"): 20.0, (1, "minority"): 5.0})
+    assert audit.claim_lg_minority_needs_more(frame(reversed_gap), EMPTY_RHO, DEFAULT).verdict == audit.FAILS
+    base = rows("a", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): 10.0})
+    wider = rows("a", "lg", "smote", {(0, "majority"): 2.0, (1, "minority"): 25.0})
+    v = audit.claim_lg_gap_narrows(frame(base, wider), EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.FAILS and "+7.0 → +23.0" in v.ours
