@@ -150,11 +150,11 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
 def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
     """Every checkpoint the sweep would evaluate exists and converts into our network."""
     from . import authors
-    from .runs import run_configs
+    from .runs import Context, run_configs
 
     section = dataset_config(cfg, dataset)
     num_classes = len(section["classes"]) if section.get("classes") else 10
-    data_dir = Path(cfg["data_dir"]) if cfg.get("data_dir") else paths.data_dir()
+    data_dir = Context.from_config(cfg).data_path
     for rc in run_configs(cfg, dataset):
         authors.load(authors.parse_name(dataset, authors.clone_dir(data_dir) / authors.FOLDERS[dataset][0]
                                         / rc["checkpoint"]["file"]), num_classes)

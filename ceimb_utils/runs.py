@@ -74,8 +74,8 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
 
     device = resolve_device(cfg["device"]).type
     if section["checkpoints"] == "authors":
-        data_dir = Path(cfg["data_dir"]) if cfg.get("data_dir") else paths.data_dir()
-        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device, data_dir)
+        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device,
+                                      Context.from_config(cfg).data_path)
     for seed in section["seeds"]:
         for method in section["methods"]:
             out.append(image_run_config(common, section, method, seed, cfg["threads"], device))
