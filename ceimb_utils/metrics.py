@@ -447,19 +447,32 @@ def null_permutations(n: int, d: int, permutations: int, budget: int = NULL_BUDG
     return int(min(permutations, max(MIN_PERMUTATIONS, budget // max(n * d, 1))))
 
 
+_ONE = np.uint64(1)
+
+
+def _pack(values: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """float32 values (ranks are all the null needs) and boolean flags, one uint64 word each."""
+    return (values.astype(np.float32).view(np.uint32).astype(np.uint64) << _ONE) | flags.astype(np.uint64)
+
+
+def _unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values = (packed >> _ONE).astype(np.uint32).view(np.float32)
+    return values, (packed & _ONE).astype(np.float32)
+
+
 def exchangeable_null(result: CEResult, y, k: int = 10, permutations: int = 200, seed: int = 0,
                       reading: Reading = DEFAULT, support: Supporting | None = None,
-                      budget: int = NULL_BUDGET) -> ExchangeableNull:
+                      budget: int = NULL_BUDGET, spearman: bool = True) -> ExchangeableNull:
     """The class-level count and the RQ3 Spearman under draws of the feature-exchangeable null
     (seeded by ``seed``), vectorised over instances and features. It draws
-    ``null_permutations(N, D, permutations, budget)`` permutations: wide SVMs get fewer."""
+    ``null_permutations(N, D, permutations, budget)`` permutations: wide SVMs get fewer.
+    ``spearman=False`` leaves the Spearman draws NaN (the class table needs only the count)."""
     sup = support if support is not None else supporting(result, y, reading.instances)
     n_classes = _n_classes(result)
     cls = sup.cls[sup.counted]
     values = sup.values[sup.counted]
     sets = instance_sets(result, y, k, reading, sup) if len(values) else np.zeros(values.shape, dtype=bool)
     permutations = null_permutations(*values.shape, permutations, budget)
-    values = values.astype(np.float32)  # ranks are all the null needs; halves the gathers
     union = np.full((permutations, n_classes), np.nan)
     rho = np.full((permutations, n_classes), np.nan)
     if not len(values):
@@ -469,11 +482,15 @@ def exchangeable_null(result: CEResult, y, k: int = 10, permutations: int = 200,
     onehot[cls, np.arange(len(cls))] = 1.0
     counts = onehot.sum(1)
     present = counts > 0
-    index = np.broadcast_to(np.arange(values.shape[1]), values.shape)
+    packed = _pack(values, sets)
     for p in range(permutations):
-        order = rng.permuted(index, axis=1)  # an independent permutation of the features per instance
-        hits = onehot @ np.take_along_axis(sets, order, axis=1)
-        mags = onehot @ np.take_along_axis(values, order, axis=1)
+        # An independent permutation of the features per instance, moving each CE with its
+        # top-k flag: one shuffle of the packed words instead of an index shuffle and two gathers.
+        drawn_values, drawn_sets = _unpack(rng.permuted(packed, axis=1))
+        hits = onehot @ drawn_sets
         union[p, present] = (hits[present] > 0).sum(1)
-        rho[p, present] = _rowwise_spearman(hits[present] / counts[present, None], mags[present] / counts[present, None])
+        if spearman:
+            mags = onehot @ drawn_values
+            rho[p, present] = _rowwise_spearman(hits[present] / counts[present, None],
+                                                mags[present] / counts[present, None])
     return ExchangeableNull(union, rho)

@@ -99,26 +99,39 @@ def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) 
     nbformat.write(nb, path)
 
 
-def execute_notebook(question: Question, parameters: Mapping[str, Any], out: Path, title: str,
-                     cfg: Mapping[str, Any], dataset: str | None) -> Path:
-    """Execute a template with papermill into ``out``; nothing is written if it fails."""
-    import papermill
+def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int = 1,
+                      desc: str = "notebooks") -> list[Path]:
+    """Execute (question, parameters, out, title, dataset) tasks, ``jobs`` kernels at once
+    (threads only wait on their kernels); returns the paths in task order. A failing
+    notebook writes nothing and its error is raised once the others have finished."""
+    from concurrent.futures import ThreadPoolExecutor
 
     env_before = os.environ.get("CEIMB_PROGRESS")
-    os.environ["CEIMB_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in the book
+    os.environ["CEIMB_PROGRESS"] = "0"  # the kernels inherit it: no progress bars in the book
     try:
-        with atomic_path(out) as tmp:
-            papermill.execute_notebook(
-                str(paths.NOTEBOOKS / question.template), str(tmp),
-                parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
-                progress_bar=False, request_save_on_cell_execute=False,
-            )
-            _stamp(tmp, title, cfg, dataset)
+        with ThreadPoolExecutor(max_workers=max(1, min(int(jobs), len(tasks)))) as pool:
+            futures = [pool.submit(_execute_one, *task, cfg) for task in tasks]
+            for future in bar(futures, desc=desc, unit="nb"):
+                future.exception()  # wait; errors are raised below, in task order
+        return [future.result() for future in futures]
     finally:
         if env_before is None:
             os.environ.pop("CEIMB_PROGRESS", None)
         else:
             os.environ["CEIMB_PROGRESS"] = env_before
+
+
+def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, title: str,
+                 dataset: str | None, cfg: Mapping[str, Any]) -> Path:
+    import papermill
+
+    with atomic_path(out) as tmp:
+        papermill.execute_notebook(
+            str(paths.NOTEBOOKS / question.template), str(tmp),
+            parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
+            progress_bar=False, request_save_on_cell_execute=False,
+        )
+        _stamp(tmp, title, cfg, dataset)
     return out
 
 
@@ -174,16 +187,11 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     if not notebooks:
         return []
     passed = {"profile": profile, "overrides": dict(overrides or {})}
-    written = []
-    jobs = [(QUESTION_INFO[q], ds) for ds in chosen for q in asked]
-    for question, ds in bar(jobs, desc="notebooks", unit="nb"):
-        title = f"{question.title} — {ds}"
-        written.append(execute_notebook(question, {**passed, "dataset": ds}, output_path(question, ds),
-                                        title, cfg, ds))
+    tasks = [(question, {**passed, "dataset": ds}, output_path(question, ds), f"{question.title} — {ds}", ds)
+             for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
     if audit:
-        written.append(execute_notebook(AUDIT, {**passed, "datasets": list(chosen)}, output_path(AUDIT),
-                                        AUDIT.title, cfg, None))
-    return written
+        tasks.append((AUDIT, {**passed, "datasets": list(chosen)}, output_path(AUDIT), AUDIT.title, None))
+    return execute_notebooks(tasks, cfg, jobs=cfg["jobs"])
 
 
 def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
@@ -197,14 +205,12 @@ def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) ->
     check_data(cfg, chosen)
     ensure_runs(cfg, chosen)
     check_templates([], audit=True)
-    written = []
-    for question, ds in bar([(QUESTION_INFO[q], ds) for ds in chosen for q in asked], desc="golden", unit="nb"):
-        out = paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds}.ipynb"
-        written.append(execute_notebook(question, {"profile": profile, "overrides": {}, "dataset": ds}, out,
-                                        f"{question.title} — {ds}", cfg, ds))
-    written.append(execute_notebook(AUDIT, {"profile": profile, "overrides": {}, "datasets": list(chosen)},
-                                    paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb",
-                                    AUDIT.title, cfg, None))
+    passed = {"profile": profile, "overrides": {}}
+    tasks = [(question, {**passed, "dataset": ds}, paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds}.ipynb",
+              f"{question.title} — {ds}", ds) for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
+    tasks.append((AUDIT, {**passed, "datasets": list(chosen)},
+                  paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb", AUDIT.title, None))
+    written = execute_notebooks(tasks, cfg, desc="golden")
     measured = regression.read_spread()
     regression.write_golden(regression.numbers(profile, chosen), measured["rows"]["spread"],
                             f"{measured['measured']}, {measured['machine']}, {len(measured['rows']['variants'])} back-ends")

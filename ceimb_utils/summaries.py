@@ -104,7 +104,7 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
         frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
     frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
     frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, support=sup)
-    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, support=sup)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, support=sup, spearman=False)
     low, high = null.range("union")
     frame["union_null_low"], frame["union_null_high"] = 100.0 * low / d, 100.0 * high / d
     frame["null_permutations"] = len(null.union)

@@ -75,9 +75,11 @@ def test_failing_notebook_writes_nothing(tmp_path, monkeypatch):
     import papermill
 
     with pytest.raises(papermill.PapermillExecutionError, match="broken figure"):
-        runner.run("smoke", "sylva", "rq1", TINY, audit=False)
+        runner.run("smoke", "sylva", "rq1,rq2", {**TINY, "jobs": 2}, audit=False)
     assert not (tmp_path / "book" / "rq1" / "sylva.ipynb").exists()
     assert not list((tmp_path / "book" / "rq1").glob("*"))
+    # the notebook executed beside it, in its own kernel, is finished and whole
+    assert nbformat.read(tmp_path / "book" / "rq2" / "sylva.ipynb", as_version=4).metadata["ceimb"]
 
 
 def test_book_build_fails_on_a_failing_notebook(tmp_path):
