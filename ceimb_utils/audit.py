@@ -23,7 +23,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import methods, metrics
 from .health import unhealthy_summary
 from .study import Study
 
@@ -133,8 +133,14 @@ def left_out(frame: pd.DataFrame, value: str) -> str:
     return f"; {n} class cell{'s' * (n != 1)} without a true positive left out" if n else ""
 
 
-def paired(frame: pd.DataFrame, value: str, keys=("dataset", "model", "class_index", "group")) -> tuple[pd.DataFrame, int]:
-    """Base and every other method side by side on the classes both have a value for.
+def _base_and_oversampling(frame: pd.DataFrame) -> bool:
+    found = set(frame["method"])
+    return "base" in found and any(methods.family(m) == "oversampling" for m in found)
+
+
+def paired(frame: pd.DataFrame, value: str, keys=("dataset", "model", "class_index", "group"),
+           family: str = "oversampling") -> tuple[pd.DataFrame, int]:
+    """Base and every method of ``family`` side by side on the classes both have a value for.
 
     Returns the long table of (keys, method, value, base value) and how many class cells were
     left out because one side had no true positive."""
@@ -142,7 +148,7 @@ def paired(frame: pd.DataFrame, value: str, keys=("dataset", "model", "class_ind
     c = cells(frame, value, keys + ["method"])
     wide = c.pivot_table(index=keys, columns="method", values=value, observed=True, dropna=False)
     rows, dropped = [], 0
-    for method in [m for m in dict.fromkeys(frame["method"]) if m != "base"]:
+    for method in [m for m in dict.fromkeys(frame["method"]) if methods.family(m) == family]:
         if "base" not in wide or method not in wide:
             continue
         pair = wide[["base", method]]
@@ -189,7 +195,7 @@ def claim_cnn_few_ce(classes, rho, reading) -> Verdict:
 def claim_image_oversampling_no_change(classes, rho, reading) -> Verdict:
     col = reading["required"]
     cnn = classes[classes["family"] == "cnn"]
-    if cnn.empty or "base" not in set(cnn["method"]) or cnn["method"].nunique() < 2:
+    if not _base_and_oversampling(cnn):
         return Verdict(2, "Image over-sampling (ReMix, EOS, DSM) does not meaningfully change that percentage",
                        "no meaningful change", "no data", UNTESTABLE,
                        "needs an image data set with the base model and at least one over-sampling method")
@@ -248,7 +254,7 @@ def claim_lg_minority_needs_more(classes, rho, reading) -> Verdict:
 def claim_lg_gap_narrows(classes, rho, reading) -> Verdict:
     col = reading["required"]
     lg = classes[classes["family"] == "lg"]
-    if lg.empty or "base" not in set(lg["method"]) or lg["method"].nunique() < 2:
+    if not _base_and_oversampling(lg):
         return Verdict(5, "LG: over-sampling narrows the majority/minority gap", "narrower with every method",
                        "no data", UNTESTABLE, "needs LG runs with the base model and an over-sampling method")
     pairs, dropped = paired(lg, col)

@@ -14,11 +14,12 @@ import yaml
 
 from . import paths
 from .datasets import DATASETS, IMAGE_KEYS, dataset_spec
+from .methods import names as method_names
 
 QUESTIONS = ("rq1", "rq2", "rq3", "generalisation")
 TABULAR_MODELS = ("lg", "svm")
-TABULAR_METHODS = ("base", "smote", "adasyn", "remix")
-IMAGE_METHODS = ("base", "remix", "eos", "dsm")
+TABULAR_METHODS = method_names("tabular")
+IMAGE_METHODS = method_names("image")
 DEVICES = ("auto", "cpu", "cuda")
 IMBALANCES = ("exponential", "step")
 _ARCH = re.compile(r"^resnet(\d+)$")

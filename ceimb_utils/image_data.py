@@ -84,11 +84,6 @@ def _read_idx(path: Path, offset: int) -> np.ndarray:
         return np.frombuffer(fh.read(), dtype=np.uint8, offset=offset)
 
 
-def _pad_to_32(images: np.ndarray) -> np.ndarray:
-    pad = (IMAGE_SIZE - images.shape[-1]) // 2
-    return np.pad(images, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-
-
 def _load_fashion(data_dir: Path, allow_download: bool) -> RawImages:
     folder = _fashion_folder(data_dir)
     if folder is None and allow_download:
@@ -103,7 +98,7 @@ def _load_fashion(data_dir: Path, allow_download: bool) -> RawImages:
     for split, (images, labels) in FASHION_FILES.items():
         y = _read_idx(_find_idx(folder, labels), 8).astype(np.int64)
         x = _read_idx(_find_idx(folder, images), 16).reshape(len(y), 1, 28, 28)
-        arrays[split] = (_pad_to_32(x), y)
+        arrays[split] = (x, y)  # native 28x28: the CIFAR ResNet pools globally, and 23% fewer pixels to train on
     return RawImages(FASHION_CLASSES, str(folder), arrays["train"][1], arrays["test"][1],
                      arrays["train"][0], arrays["test"][0])
 

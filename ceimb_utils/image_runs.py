@@ -14,6 +14,7 @@ from .config import ConfigError
 from .datasets import IMAGE_KEYS
 from .device import describe, resolve_device
 from .image_data import ImageData, load_images
+from .methods import METHODS
 from .resnet import build_resnet
 from .seeding import seed_everything
 from .train_cnn import Precision, Schedule, train_network
@@ -26,13 +27,14 @@ def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], meth
                      threads: int, device: str) -> dict:
     data = {k: section[k] for k in IMAGE_KEYS if k not in ("arch", "epochs")}
     train = {k: section[k] for k in TRAIN_KEYS}
-    if method == "remix":
-        train["remix_alpha"] = section["remix_alpha"]
+    spec = METHODS[method]
     rc = {**common, "model": section["arch"], "method": method, "seed": int(seed), "data": data,
           "train": train, "eval_batch": section["eval_batch"], "threads": threads, "device": device}
-    if method in ("eos", "dsm"):
+    if spec.rehead:  # the head's settings; the network's are the base run's
         rc["head"] = {k: section[k] for k in HEAD_KEYS}
-        rc["head"]["k"] = section["eos_k" if method == "eos" else "dsm_k"]
+        rc["head"]["k"] = section[spec.keys[0]]
+    else:
+        train.update({k: section[k] for k in spec.keys if k in section})
     return rc
 
 
@@ -86,7 +88,7 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
                               "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
                               "n_test": int(len(data.test_y)), "data_source": data.source}
     started = time.perf_counter()
-    trains = "checkpoint" not in rc and rc["method"] in ("base", "remix")
+    trains = "checkpoint" not in rc and not METHODS[rc["method"]].rehead
     if "checkpoint" in rc:  # a published network: nothing to train
         model = published_model(rc, context, len(data.class_names))
         record.update(precision="fp32, evaluation only", model_selection=(

@@ -19,6 +19,7 @@ from . import paths, summaries
 from .cache import Run, RunCache, RunWriter
 from .config import dataset_config
 from .datasets import dataset_spec
+from .methods import METHODS
 from .seeding import seed_everything
 
 INVARIANT_RTOL = 1e-6
@@ -60,12 +61,11 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
         data = {"test_size": section["test_size"], "max_rows": section["max_rows"]}
         for split in range(section["splits"]):
             for model in section["models"]:
-                for method in section["methods"]:
+                for method in [m for m in section["methods"] if METHODS[m].applies_to("tabular", model)]:
                     train: dict[str, Any] = {}
                     if model == "lg":
                         train["lg_max_iter"] = section["lg_max_iter"]
-                    if method == "remix":
-                        train.update(remix_alpha=section["remix_alpha"], remix_batch=section["remix_batch"])
+                    train.update({k: section[k] for k in METHODS[method].keys})
                     out.append({**common, "model": model, "method": method, "split": split,
                                 "data": data, "train": train, "threads": threads})
         return out
@@ -84,7 +84,7 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
 
 def dependencies(run_config: Mapping[str, Any]) -> list[dict]:
     """Runs that must be finished before this one (EOS/DSM need the trained base network)."""
-    if run_config["kind"] == "image" and run_config["method"] in ("eos", "dsm") and "checkpoint" not in run_config:
+    if run_config["kind"] == "image" and METHODS[run_config["method"]].rehead and "checkpoint" not in run_config:
         from .image_runs import base_config_of
 
         return [base_config_of(run_config)]

@@ -104,7 +104,7 @@ class Precision:
 
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random 32x32 crop of the 4-pixel zero-padded batch and a random horizontal flip."""
+    """A random crop of the 4-pixel zero-padded batch at the images' own size, and a random horizontal flip."""
     n, _, h, w = images.shape
     padded = F.pad(images, (PAD, PAD, PAD, PAD))
     offsets = torch.randint(0, 2 * PAD + 1, (2, n), generator=generator).to(images.device)

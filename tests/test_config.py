@@ -64,3 +64,19 @@ def test_check_arch():
     assert check_arch("resnet32") == 5 and check_arch("resnet56") == 9 and check_arch("resnet8") == 1
     with pytest.raises(ConfigError):
         check_arch("vgg16")
+
+
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+def test_image_schedule_has_a_warm_up_and_both_decays(profile):
+    """Cao et al.'s schedule means something only if the warm-up ramps over several epochs and
+    both decays happen, one after the other, before the last epoch."""
+    from ceimb_utils.train_cnn import Schedule
+
+    section = dataset_config(load_profile(profile), "fashion-lt" if profile == "quick" else "cifar10-lt")
+    schedule = Schedule(section["epochs"], section["lr"], section["warmup_epochs"])
+    first, second = schedule.decays
+    assert schedule.warmup >= 2
+    assert schedule.warmup < first < second < section["epochs"]
+    lrs = [schedule.lr_at(e) for e in range(section["epochs"])]
+    assert lrs[0] < lrs[schedule.warmup] == section["lr"]
+    assert len(set(lrs[first:])) == 2  # x0.01, then x0.0001
