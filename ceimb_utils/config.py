@@ -53,7 +53,7 @@ _NULLABLE = {
 }
 _POSITIVE = {
     "threads", "jobs", "metrics.topk", "metrics.bootstrap", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",
-    "tabular.remix_batch", "tabular.lg_max_iter", "image.epochs", "image.n_max",
+    "tabular.remix_batch", "tabular.lg_max_iter", "tabular.l1_folds", "image.epochs", "image.n_max",
     "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",
     "image.eos_k", "image.dsm_k", "image.eval_batch", "image.lr", "image.head_lr",
     "image.remix_alpha", "tabular.remix_alpha",
@@ -158,6 +158,9 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
         check_arch(value)
     if dotted == "image.ratio" and value < 1:
         raise ConfigError(f"'image.ratio' is an imbalance ratio (largest / smallest class) and must be >= 1, got {value!r}.")
+    if dotted == "tabular.l1_C" and not (value and all(isinstance(c, (int, float)) and not isinstance(c, bool)
+                                                      and c > 0 for c in value)):
+        raise ConfigError(f"'tabular.l1_C' must list positive numbers, got {value!r}.")
     if dotted == "image.seeds" and not all(isinstance(s, int) and not isinstance(s, bool) for s in value):
         raise ConfigError(f"'image.seeds' must be a list of integers, got {value!r}.")
 

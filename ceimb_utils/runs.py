@@ -170,5 +170,5 @@ def _compute_tabular(rc: Mapping[str, Any], context: Context, writer: RunWriter)
     return {**record, "device": "cpu", "device_name": f"CPU ({platform.machine()}, {rc['threads']} threads)",
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
             "n_fit_rows": fit.n_fit_rows, "fit_class_counts": fit.fit_class_counts,
-            "convergence_warnings": fit.warnings, "fit_seconds": round(fitted - started, 3),
+            "convergence_warnings": fit.warnings, "chosen": fit.chosen, "fit_seconds": round(fitted - started, 3),
             "ce_seconds": round(time.perf_counter() - fitted, 3), "data_source": data.source}

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from .config import TABULAR_METHODS, TABULAR_MODELS
+from .methods import METHODS
 from .remix import remix_tabular
 
 
@@ -26,14 +28,25 @@ class FitResult:
     n_fit_rows: int  # rows the classifier saw (after over-sampling)
     fit_class_counts: list[float] = field(default_factory=list)  # weighted, after over-sampling
     warnings: list[str] = field(default_factory=list)
+    chosen: dict = field(default_factory=dict)  # what inner cross-validation picked (l1: C)
 
 
-def make_classifier(model: str, lg_max_iter: int = 10000):
-    if model == "lg":
-        return LogisticRegression(max_iter=lg_max_iter)
+def make_classifier(model: str, lg_max_iter: int = 10000, method: str = "base", seed: int = 0,
+                    l1_C=(0.01, 0.1, 1.0), l1_folds: int = 3):
+    """The classifier of a model and method; interventions change the classifier, not the data."""
+    if model not in TABULAR_MODELS:
+        raise ValueError(f"Unknown tabular model {model!r}; choose one of {', '.join(TABULAR_MODELS)}.")
+    if not METHODS[method].applies_to("tabular", model):
+        raise ValueError(f"Method {method!r} does not apply to model {model!r}.")
+    weight = "balanced" if method == "balanced" else None
     if model == "svm":
-        return SVC()
-    raise ValueError(f"Unknown tabular model {model!r}; choose one of {', '.join(TABULAR_MODELS)}.")
+        return SVC(class_weight=weight)
+    if method == "l1":  # C chosen on folds of the training split only, by balanced accuracy
+        folds = StratifiedKFold(l1_folds, shuffle=True, random_state=seed)
+        return LogisticRegressionCV(Cs=list(l1_C), cv=folds, l1_ratios=(1.0,), solver="liblinear",
+                                    scoring="balanced_accuracy", max_iter=lg_max_iter, random_state=seed,
+                                    use_legacy_attributes=False)  # liblinear draws at random: seeded
+    return LogisticRegression(max_iter=lg_max_iter, class_weight=weight)
 
 
 def _neighbours(n_minority: int, wanted: int, method: str) -> int:
@@ -49,7 +62,7 @@ def _neighbours(n_minority: int, wanted: int, method: str) -> int:
 def resample(method: str, X: np.ndarray, y: np.ndarray, seed: int, remix_alpha: float = 0.1,
              remix_batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Over-sample the (scaled) training split. Returns X, y and sample weights (or None)."""
-    if method == "base":
+    if METHODS[method].family != "oversampling":
         return X, y, None
     if method == "remix":
         return remix_tabular(X, y, remix_alpha, remix_batch, np.random.default_rng(seed))
@@ -70,9 +83,10 @@ def resample(method: str, X: np.ndarray, y: np.ndarray, seed: int, remix_alpha: 
 
 
 def fit_tabular(model: str, method: str, X_train: np.ndarray, y_train: np.ndarray, seed: int,
-                lg_max_iter: int = 10000, remix_alpha: float = 0.1, remix_batch: int = 128) -> FitResult:
+                lg_max_iter: int = 10000, remix_alpha: float = 0.1, remix_batch: int = 128,
+                l1_C=(0.01, 0.1, 1.0), l1_folds: int = 3) -> FitResult:
     """Scale, over-sample and fit; ConvergenceWarnings are recorded, not hidden."""
-    clf = make_classifier(model, lg_max_iter)
+    clf = make_classifier(model, lg_max_iter, method, seed, l1_C, l1_folds)
     scaler = StandardScaler().fit(X_train)
     Xr, yr, weights = resample(method, scaler.transform(X_train), y_train, seed, remix_alpha, remix_batch)
     with warnings.catch_warnings(record=True) as caught:
@@ -80,4 +94,5 @@ def fit_tabular(model: str, method: str, X_train: np.ndarray, y_train: np.ndarra
         clf.fit(Xr, yr, sample_weight=weights)
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     counts = np.bincount(yr, weights=weights, minlength=2).tolist()
-    return FitResult(Pipeline([("scale", scaler), ("clf", clf)]), len(yr), counts, messages)
+    chosen = {"C": float(np.ravel(clf.C_)[0])} if isinstance(clf, LogisticRegressionCV) else {}
+    return FitResult(Pipeline([("scale", scaler), ("clf", clf)]), len(yr), counts, messages, chosen)
