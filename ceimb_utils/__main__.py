@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
     args = parser.parse_args(argv)
 
-    from .config import QUESTIONS, ConfigError, profile_names
+    from .config import ConfigError, profile_names
+    from .questions import QUESTIONS
     from .datasets import DATASETS
     from .study import SweepError
     from .tabular_data import DataNotFoundError

@@ -86,15 +86,20 @@ def family_of(study: Study, model: str) -> str:
     return "cnn" if study.kind == "image" else model
 
 
+def _paper_methods(frame: pd.DataFrame) -> pd.DataFrame:
+    """The paper's claims are about base and over-sampling: interventions (RQ4) are left out."""
+    return frame[frame["method"].map(methods.family) != "intervention"]
+
+
 def joined(studies: Mapping[str, Study], reading: str = "default") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-class and Spearman tables of every study, with a ``family`` column (cnn, lg, svm);
     the per-class figures are those of ``reading`` (a key of ``READINGS``)."""
     classes, rho, readings = [], [], []
     for study in studies.values():
         fam = {m: family_of(study, m) for m in study.models}
-        classes.append(study.classes.assign(family=study.classes["model"].map(fam)))
-        rho.append(study.spearman.assign(family=study.spearman["model"].map(fam)))
-        readings.append(study.readings)
+        classes.append(_paper_methods(study.classes).assign(family=lambda f: f["model"].map(fam)))
+        rho.append(_paper_methods(study.spearman).assign(family=lambda f: f["model"].map(fam)))
+        readings.append(_paper_methods(study.readings))
     if not classes:
         empty = pd.DataFrame(columns=["dataset", "family", "model", "method", "repeat", "class_index", "group"])
         return empty, empty

@@ -287,5 +287,7 @@ def _extract_torch(model, X, batch_size: int) -> CEResult:
     F = torch.cat(feats).numpy()
     W = head.weight.detach().double().cpu().numpy()
     b = head.bias.detach().double().cpu().numpy() if head.bias is not None else np.zeros(W.shape[0])
+    if hasattr(head, "ce_terms"):  # a head that normalises: the terms of the logit it computes
+        F, W, b = head.ce_terms(F)
     ce = F[:, None, :] * W[None, :, :]
     return CEResult(ce, b, F, W, np.arange(W.shape[0]), torch.cat(logits).numpy())

@@ -14,9 +14,10 @@ import yaml
 
 from . import paths
 from .datasets import DATASETS, IMAGE_KEYS, dataset_spec
+from .methods import in_family
 from .methods import names as method_names
+from .questions import QUESTIONS
 
-QUESTIONS = ("rq1", "rq2", "rq3", "generalisation")
 TABULAR_MODELS = ("lg", "svm")
 TABULAR_METHODS = method_names("tabular")
 IMAGE_METHODS = method_names("image")
@@ -31,6 +32,8 @@ _CHOICES = {
     "tabular.models": TABULAR_MODELS,
     "tabular.methods": TABULAR_METHODS,
     "image.methods": IMAGE_METHODS,
+    "tabular.interventions": tuple(m for m in TABULAR_METHODS if m in in_family("intervention")),
+    "image.interventions": tuple(m for m in IMAGE_METHODS if m in in_family("intervention")),
     "image.imbalance": IMBALANCES,
     "image.dtype": ("float32", "float64"),
     "image.selection": ("seeded", "ldam"),
@@ -56,9 +59,10 @@ _POSITIVE = {
     "tabular.remix_batch", "tabular.lg_max_iter", "tabular.l1_folds", "image.epochs", "image.n_max",
     "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",
     "image.eos_k", "image.dsm_k", "image.eval_batch", "image.lr", "image.head_lr",
-    "image.remix_alpha", "tabular.remix_alpha",
+    "image.remix_alpha", "tabular.remix_alpha", "image.ldam_max_margin", "image.ldam_s", "image.tau_val_per_class",
 }
-_UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size"}
+_MAY_BE_EMPTY = {"datasets", "tabular.interventions", "image.interventions"}
+_UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size", "image.cb_beta", "image.drw_from"}
 
 
 class ConfigError(ValueError):
@@ -148,7 +152,7 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
             raise ConfigError(
                 f"Unknown value {bad[0]!r} for {dotted!r}; allowed: {', '.join(_CHOICES[dotted])}."
             )
-        if isinstance(value, list) and not value and dotted != "datasets":
+        if isinstance(value, list) and not value and dotted not in _MAY_BE_EMPTY:
             raise ConfigError(f"{dotted!r} must list at least one value.")
     if dotted in _POSITIVE and not value > 0:
         raise ConfigError(f"{dotted!r} must be positive, got {value!r}.")
@@ -158,11 +162,16 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
         check_arch(value)
     if dotted == "image.ratio" and value < 1:
         raise ConfigError(f"'image.ratio' is an imbalance ratio (largest / smallest class) and must be >= 1, got {value!r}.")
-    if dotted == "tabular.l1_C" and not (value and all(isinstance(c, (int, float)) and not isinstance(c, bool)
-                                                      and c > 0 for c in value)):
+    if dotted == "tabular.l1_C" and not (value and all(_number(c) and c > 0 for c in value)):
         raise ConfigError(f"'tabular.l1_C' must list positive numbers, got {value!r}.")
+    if dotted == "image.tau_grid" and not (value and all(_number(c) and c >= 0 for c in value)):
+        raise ConfigError(f"'image.tau_grid' must list numbers >= 0, got {value!r}.")
     if dotted == "image.seeds" and not all(isinstance(s, int) and not isinstance(s, bool) for s in value):
         raise ConfigError(f"'image.seeds' must be a list of integers, got {value!r}.")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_arch(arch: str) -> int:

@@ -42,6 +42,13 @@ def expand(configs: Iterable[Mapping[str, Any]]) -> list[dict]:
     return sorted(seen.values(), key=lambda c: bool(dependencies(c)))
 
 
+def longest_first(configs: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """Network trainings first, then everything else in grid order: with a few workers, the
+    long runs overlap each other and the short ones fill in after, instead of one long run
+    starting last."""
+    return sorted(configs, key=lambda c: not (c["kind"] == "image" and not dependencies(c) and "checkpoint" not in c))
+
+
 def run_one(run_config: Mapping[str, Any], context: Context) -> Outcome:
     try:
         run = execute(run_config, context)
@@ -89,7 +96,7 @@ class InProcessExecutor:
             if not ready:
                 continue
             results = Parallel(n_jobs=min(self.jobs, len(ready)), return_as="generator_unordered")(
-                delayed(run_one)(cfg, context) for cfg in ready)
+                delayed(run_one)(cfg, context) for cfg in longest_first(ready))
             for outcome in results:
                 outcomes[run_key(outcome.config)] = outcome
                 progress.update()

@@ -7,20 +7,20 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from . import authors
+from . import authors, tau_norm
 from . import ce as ce_module
 from .cache import RunWriter, file_sha256, run_key
 from .config import ConfigError
 from .datasets import IMAGE_KEYS
 from .device import describe, resolve_device
 from .image_data import ImageData, load_images
+from .losses import objective
 from .methods import METHODS
 from .resnet import build_resnet
 from .seeding import seed_everything
 from .train_cnn import Precision, Schedule, train_network
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "dtype")
-HEAD_KEYS = ("head_epochs", "head_lr", "head_warmup_epochs")
 
 
 def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], method: str, seed: int,
@@ -31,8 +31,7 @@ def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], meth
     rc = {**common, "model": section["arch"], "method": method, "seed": int(seed), "data": data,
           "train": train, "eval_batch": section["eval_batch"], "threads": threads, "device": device}
     if spec.rehead:  # the head's settings; the network's are the base run's
-        rc["head"] = {k: section[k] for k in HEAD_KEYS}
-        rc["head"]["k"] = section[spec.keys[0]]
+        rc["head"] = {k: section[k] for k in spec.keys}
     else:
         train.update({k: section[k] for k in spec.keys if k in section})
     return rc
@@ -74,7 +73,8 @@ def _channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
 
 def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
     mean, std = _channel_stats(data.train_x)
-    model = build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std, rc["seed"])
+    model = build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std, rc["seed"],
+                         head=METHODS[rc["method"]].head)
     return model.to(getattr(torch, rc["train"]["dtype"]))
 
 
@@ -104,7 +104,8 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
             model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
             batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
             seed=rc["seed"], device=device, fast=train["fast"], remix_alpha=train.get("remix_alpha"),
-            checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}")
+            checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}",
+            objective=objective(METHODS[rc["method"]].objective, data.train_counts, train, train["epochs"]))
         record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
                       epoch_seconds=float(np.mean(log.epoch_seconds)) if log.epoch_seconds else None)
     elif "checkpoint" not in rc:  # EOS, DSM: a new head on the trained base network
@@ -136,18 +137,30 @@ def published_model(rc: Mapping[str, Any], context, num_classes: int) -> torch.n
 
 
 def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
-    """EOS / DSM: augment the base network's training features and train a fresh head on them."""
+    """EOS / DSM: augment the base network's training features and train a fresh head on them;
+    tau_norm: rescale the base head's class weights."""
     from .latent_oversampling import dsm, eos, train_head
 
     head_cfg, train = rc["head"], rc["train"]
+    if rc["method"] == "tau_norm":
+        return _tau_normalise(rc, model, data)
     features = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"]).features
     if rc["method"] == "eos":
-        aug = eos(features, data.train_y, head_cfg["k"], np.random.default_rng(rc["seed"]), data.class_names)
+        aug = eos(features, data.train_y, head_cfg["eos_k"], np.random.default_rng(rc["seed"]), data.class_names)
     else:
-        aug = dsm(features, data.train_y, head_cfg["k"], rc["seed"], data.class_names)
+        aug = dsm(features, data.train_y, head_cfg["dsm_k"], rc["seed"], data.class_names)
     model.fc = train_head(aug.features, aug.labels, len(data.class_names), epochs=head_cfg["head_epochs"],
                           lr=head_cfg["head_lr"], warmup_epochs=head_cfg["head_warmup_epochs"],
                           momentum=train["momentum"], weight_decay=train["weight_decay"],
                           batch_size=train["batch_size"], seed=rc["seed"], device=device,
                           dtype=getattr(torch, train["dtype"]))
     return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped}
+
+
+def _tau_normalise(rc: Mapping[str, Any], model, data: ImageData) -> dict:
+    rows = tau_norm.balanced_subset(data.train_y, rc["head"]["tau_val_per_class"], rc["seed"])
+    features = ce_module.extract(model, data.train_x[rows], batch_size=rc["eval_batch"]).features
+    weight = model.fc.weight.detach().double().cpu().numpy()
+    tau, scores = tau_norm.choose_tau(features, data.train_y[rows], weight, rc["head"]["tau_grid"])
+    model.fc = tau_norm.tau_head(weight, tau, dtype=model.fc.weight.dtype)
+    return {"tau": tau, "tau_validation": {"rows": int(len(rows)), "balanced_accuracy": scores}}

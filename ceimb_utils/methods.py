@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FAMILIES = ("baseline", "oversampling", "intervention")
+_HEAD = ("head_epochs", "head_lr", "head_warmup_epochs")  # EOS / DSM: the new head's training
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Method:
     keys: tuple[str, ...] = ()        # settings of the kind's config section it reads into the run config
     models: tuple[str, ...] = ()      # tabular models it applies to (empty: every one)
     rehead: bool = False              # image: a new head on the trained base network (runs after it)
+    objective: str = "ce"             # image: the training loss (losses.OBJECTIVES)
+    head: str = "linear"              # image: the network's head (resnet.HEADS)
 
     def applies_to(self, kind: str, model: str | None = None) -> bool:
         return kind in self.kinds and (kind != "tabular" or not self.models or model in self.models)
@@ -31,12 +34,20 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("smote", "SMOTE", "oversampling", ("tabular",)),
     Method("adasyn", "ADASYN", "oversampling", ("tabular",)),
     Method("remix", "ReMix", "oversampling", ("tabular", "image"), keys=("remix_alpha", "remix_batch")),
-    Method("eos", "EOS", "oversampling", ("image",), keys=("eos_k",), rehead=True),
-    Method("dsm", "DSM", "oversampling", ("image",), keys=("dsm_k",), rehead=True),
+    Method("eos", "EOS", "oversampling", ("image",), keys=_HEAD + ("eos_k",), rehead=True),
+    Method("dsm", "DSM", "oversampling", ("image",), keys=_HEAD + ("dsm_k",), rehead=True),
     # Remedies that act on the decision itself (SPEC: RQ4); never in the over-sampling claims.
     Method("balanced", "class-balanced weights", "intervention", ("tabular",)),
     Method("l1", "L1-regularised LG, C by inner cross-validation", "intervention", ("tabular",),
            keys=("l1_C", "l1_folds"), models=("lg",)),
+    Method("cb_ce", "class-balanced cross-entropy", "intervention", ("image",), keys=("cb_beta",),
+           objective="cb_ce"),
+    Method("logit_adjust", "logit-adjusted loss", "intervention", ("image",), keys=("la_tau",),
+           objective="logit_adjust"),
+    Method("ldam_drw", "LDAM-DRW", "intervention", ("image",),
+           keys=("ldam_max_margin", "ldam_s", "cb_beta", "drw_from"), objective="ldam_drw", head="normed"),
+    Method("tau_norm", "tau-normalised head", "intervention", ("image",), keys=("tau_grid", "tau_val_per_class"),
+           rehead=True),
 ]}
 
 

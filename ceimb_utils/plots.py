@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import reports
+from . import remedies, reports
+from .methods import family
 from .study import Study
 
 GROUP_COLOURS = {"majority": "#1f77b4", "minority": "#8c564b"}
@@ -270,5 +271,60 @@ def audit_headline(classes: pd.DataFrame):
     axes[1].set_title("Share of the largest 10% of CE")
     axes[1].legend(fontsize=7)
     axes[1].tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+FAMILY_MARKERS = {"baseline": "o", "oversampling": "s", "intervention": "^"}
+
+
+def remedy_bars(study: Study):
+    """RQ4: CE needed per TP and the top-10% share per method (base, over-sampling, then
+    interventions), majority and minority side by side; one row per measure, one panel per model."""
+    table = remedies.group_table(study)
+    order = list(dict.fromkeys(table["method"]))
+    models = study.models
+    fig, axes = plt.subplots(2, len(models), figsize=(max(6.0, 0.9 * len(order)) * len(models), 6.4), squeeze=False)
+    for col, model in enumerate(models):
+        part = table[table["model"] == model]
+        for row, (value, label) in enumerate(remedies.CONCENTRATION.items()):
+            ax = axes[row, col]
+            grouped_bars(ax, part, "method", "group", value, f"{value}_sd", SHARE_COLOURS,
+                         order_x=[m for m in order if m in set(part["method"])], order_hue=["majority", "minority"])
+            ax.set_ylabel(label)
+            ax.tick_params(axis="x", labelrotation=30)
+            if row == 0:
+                ax.set_title(f"{study.dataset}: {_model_name(model)}")
+                ax.legend(fontsize=7)
+            _shade_interventions(ax, [m for m in order if m in set(part["method"])])
+    fig.tight_layout()
+    return fig
+
+
+def _shade_interventions(ax, order) -> None:
+    for i, m in enumerate(order):
+        if family(m) == "intervention":
+            ax.axvspan(i - 0.5, i + 0.5, color="0.92", zorder=0)
+
+
+def recall_concentration(study: Study):
+    """RQ4: minority recall against concentration, one point per model, method and seed or
+    split (marker: family), with Spearman's rho and its bootstrap interval in each title."""
+    points = remedies.minority_points(study)
+    table = remedies.correlation_table(study).set_index("concentration")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    cmap = plt.get_cmap("tab10")
+    colours = {m: cmap(i % 10) for i, m in enumerate(dict.fromkeys(points["method"]))}
+    for ax, (value, label) in zip(axes, remedies.CONCENTRATION.items()):
+        for (method, fam), part in points.groupby(["method", "family"], sort=False):
+            ax.scatter(part[value], part["minority_recall"], s=28, marker=FAMILY_MARKERS.get(fam, "o"),
+                       color=colours[method], label=f"{method} ({fam})", edgecolor="black", linewidth=0.3)
+        r = table.loc[value]
+        ax.set_title(f"Spearman {r['rho']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}], n = {int(r['n'])}", fontsize=9)
+        ax.set_xlabel(f"{label}, minority classes")
+        ax.set_ylabel("minority recall")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{study.dataset}: minority recall against concentration (every model, method and repeat)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -59,9 +59,30 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
+class NormedLinear(nn.Linear):
+    """Cao et al.'s LDAM head: the cosine between the feature and each class's weight, no bias."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__(in_features, out_features, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(F.normalize(x, dim=1), F.normalize(self.weight, dim=1))
+
+    def ce_terms(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms of the logit it computes: unit features times unit class weights."""
+        w = self.weight.detach().double().cpu().numpy()
+        unit_w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+        unit_f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        return unit_f, unit_w, np.zeros(w.shape[0])
+
+
+HEADS = {"linear": nn.Linear, "normed": NormedLinear}
+
+
 class CifarResNet(nn.Module):
     def __init__(self, blocks_per_stage: int, num_classes: int = 10, in_channels: int = 3,
-                 mean: Sequence[float] = (0.5,), std: Sequence[float] = (0.25,), seed: int = 0):
+                 mean: Sequence[float] = (0.5,), std: Sequence[float] = (0.25,), seed: int = 0,
+                 head: str = "linear"):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
@@ -73,7 +94,7 @@ class CifarResNet(nn.Module):
                 layers.append(BasicBlock(in_planes, planes, stride if i == 0 else 1))
                 in_planes = planes
         self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(64, num_classes)
+        self.fc = HEADS[head](64, num_classes)
         init_parameters(self, seed)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,9 +112,10 @@ class CifarResNet(nn.Module):
         return self.fc(self.features(x))
 
 
-def build_resnet(arch: str, num_classes: int, in_channels: int, mean=None, std=None, seed: int = 0) -> CifarResNet:
+def build_resnet(arch: str, num_classes: int, in_channels: int, mean=None, std=None, seed: int = 0,
+                 head: str = "linear") -> CifarResNet:
     """``arch`` is resnet<6n+2>; mean/std (per channel, on the 0..1 scale) normalise inputs;
-    ``seed`` draws the initial weights (the same on every CPU)."""
+    ``seed`` draws the initial weights (the same on every CPU); ``head`` is linear or normed."""
     mean = mean if mean is not None else (0.5,) * in_channels
     std = std if std is not None else (0.25,) * in_channels
-    return CifarResNet(check_arch(arch), num_classes, in_channels, mean, std, seed)
+    return CifarResNet(check_arch(arch), num_classes, in_channels, mean, std, seed, head)

@@ -15,26 +15,13 @@ from typing import Any, Mapping, Sequence
 
 from . import __version__, paths
 from .cache import atomic_path, git_commit
-from .config import QUESTIONS, ConfigError, check_names, dataset_config, load_profile
+from .config import ConfigError, check_names, dataset_config, load_profile
 from .datasets import DATASETS, dataset_spec
 from .progress import bar
+from .questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
 from .regression import GOLDEN_DATASETS
 
 
-@dataclass(frozen=True)
-class Question:
-    name: str
-    template: str
-    title: str
-
-
-QUESTION_INFO = {
-    "rq1": Question("rq1", "rq1-required-ce.ipynb", "RQ1: how many CE carry a prediction"),
-    "rq2": Question("rq2", "rq2-magnitude.ipynb", "RQ2: the weight of the largest CE"),
-    "rq3": Question("rq3", "rq3-frequency-magnitude.ipynb", "RQ3: frequency and magnitude"),
-    "generalisation": Question("generalisation", "generalisation.ipynb", "What over-sampling bought"),
-}
-AUDIT = Question("audit", "claims-audit.ipynb", "Claims audit")
 # What the runner passes to every per-data-set template; each must be a parameter of it.
 NOTEBOOK_PARAMETERS = ("dataset", "profile", "overrides")
 KERNEL = "python3"

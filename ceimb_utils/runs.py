@@ -61,7 +61,7 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
         data = {"test_size": section["test_size"], "max_rows": section["max_rows"]}
         for split in range(section["splits"]):
             for model in section["models"]:
-                for method in [m for m in section["methods"] if METHODS[m].applies_to("tabular", model)]:
+                for method in [m for m in grid_methods(section) if METHODS[m].applies_to("tabular", model)]:
                     train: dict[str, Any] = {}
                     if model == "lg":
                         train["lg_max_iter"] = section["lg_max_iter"]
@@ -77,9 +77,14 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
         return checkpoint_run_configs(common, section, dataset, cfg["threads"], device,
                                       Context.from_config(cfg).data_path)
     for seed in section["seeds"]:
-        for method in section["methods"]:
+        for method in grid_methods(section):
             out.append(image_run_config(common, section, method, seed, cfg["threads"], device))
     return out
+
+
+def grid_methods(section: Mapping[str, Any]) -> list[str]:
+    """The section's methods, then its interventions (each once)."""
+    return list(dict.fromkeys([*section["methods"], *section.get("interventions", [])]))
 
 
 def dependencies(run_config: Mapping[str, Any]) -> list[dict]:

@@ -32,7 +32,7 @@ class FitResult:
 
 
 def make_classifier(model: str, lg_max_iter: int = 10000, method: str = "base", seed: int = 0,
-                    l1_C=(0.01, 0.1, 1.0), l1_folds: int = 3):
+                    l1_C=(0.01, 0.1, 1.0), l1_folds: int = 3, n_minority: int | None = None):
     """The classifier of a model and method; interventions change the classifier, not the data."""
     if model not in TABULAR_MODELS:
         raise ValueError(f"Unknown tabular model {model!r}; choose one of {', '.join(TABULAR_MODELS)}.")
@@ -42,7 +42,11 @@ def make_classifier(model: str, lg_max_iter: int = 10000, method: str = "base", 
     if model == "svm":
         return SVC(class_weight=weight)
     if method == "l1":  # C chosen on folds of the training split only, by balanced accuracy
-        folds = StratifiedKFold(l1_folds, shuffle=True, random_state=seed)
+        if n_minority is not None and n_minority < 2:
+            raise ValueError(f"L1's inner cross-validation needs at least 2 minority rows in the training split, "
+                             f"found {n_minority}; use more rows (tabular.max_rows) or another method.")
+        n_folds = min(l1_folds, n_minority or l1_folds)  # every training fold keeps both classes
+        folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
         return LogisticRegressionCV(Cs=list(l1_C), cv=folds, l1_ratios=(1.0,), solver="liblinear",
                                     scoring="balanced_accuracy", max_iter=lg_max_iter, random_state=seed,
                                     use_legacy_attributes=False)  # liblinear draws at random: seeded
@@ -86,7 +90,7 @@ def fit_tabular(model: str, method: str, X_train: np.ndarray, y_train: np.ndarra
                 lg_max_iter: int = 10000, remix_alpha: float = 0.1, remix_batch: int = 128,
                 l1_C=(0.01, 0.1, 1.0), l1_folds: int = 3) -> FitResult:
     """Scale, over-sample and fit; ConvergenceWarnings are recorded, not hidden."""
-    clf = make_classifier(model, lg_max_iter, method, seed, l1_C, l1_folds)
+    clf = make_classifier(model, lg_max_iter, method, seed, l1_C, l1_folds, int(np.bincount(y_train).min()))
     scaler = StandardScaler().fit(X_train)
     Xr, yr, weights = resample(method, scaler.transform(X_train), y_train, seed, remix_alpha, remix_batch)
     with warnings.catch_warnings(record=True) as caught:

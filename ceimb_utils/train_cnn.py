@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .cache import atomic_path
+from .losses import Objective
 from .progress import bar
 from .remix import remix_indices, remix_lambda
 
@@ -130,15 +131,15 @@ class Trainer:
     """One training step as the study (and the benchmark) runs it."""
 
     def __init__(self, model, optimizer, precision: Precision, device: torch.device,
-                 num_classes: int, remix_alpha: float | None = None):
+                 num_classes: int, remix_alpha: float | None = None, objective: Objective = Objective()):
         self.model, self.optimizer, self.precision, self.device = model, optimizer, precision, device
-        self.num_classes, self.remix_alpha = num_classes, remix_alpha
+        self.num_classes, self.remix_alpha, self.objective = num_classes, remix_alpha, objective
         self.scaler = torch.amp.GradScaler("cuda") if precision.autocast_dtype == torch.float16 else None
         if precision.channels_last:
             self.model.to(memory_format=torch.channels_last)
 
     def step(self, images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-             rng: np.random.Generator) -> torch.Tensor:
+             rng: np.random.Generator, epoch: int = 0) -> torch.Tensor:
         """Augment, (ReMix,) forward, backward, update; returns the loss on the device."""
         x = augment(images.to(self.device, non_blocking=True), generator)
         y = labels.to(self.device, non_blocking=True)
@@ -154,7 +155,8 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
         with self.precision.autocast():
             logits = self.model(x)
-        loss = soft_cross_entropy(logits, target) if self.remix_alpha is not None else F.cross_entropy(at_least_fp32(logits), y)
+        loss = (soft_cross_entropy(logits, target) if self.remix_alpha is not None
+                else self.objective(at_least_fp32(logits), y, epoch))
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -173,12 +175,13 @@ def make_optimizer(model, lr: float, momentum: float, weight_decay: float):
 def train_network(model, images: np.ndarray, labels: np.ndarray, *, schedule: Schedule, batch_size: int,
                   momentum: float, weight_decay: float, seed: int, device: torch.device, fast: bool = True,
                   remix_alpha: float | None = None, checkpoint: Path | None = None,
-                  desc: str = "train") -> TrainLog:
+                  desc: str = "train", objective: Objective = Objective()) -> TrainLog:
     """Train ``model`` in place; resumes from ``checkpoint`` when one is there."""
     model.to(device)
     precision = Precision.of(model, device, fast)
     optimizer = make_optimizer(model, schedule.lr, momentum, weight_decay)
-    trainer = Trainer(model, optimizer, precision, device, int(labels.max()) + 1 if remix_alpha else 0, remix_alpha)
+    trainer = Trainer(model, optimizer, precision, device, int(labels.max()) + 1 if remix_alpha else 0, remix_alpha,
+                      objective)
     x_all = torch.from_numpy(np.ascontiguousarray(images))
     y_all = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     if device.type == "cuda":
@@ -198,7 +201,7 @@ def train_network(model, images: np.ndarray, labels: np.ndarray, *, schedule: Sc
         order = torch.randperm(len(y_all), generator=generator)
         total = torch.zeros((), device=device)
         for batch in order.split(batch_size):
-            total += trainer.step(x_all[batch], y_all[batch], generator, rng) * len(batch)
+            total += trainer.step(x_all[batch], y_all[batch], generator, rng, epoch) * len(batch)
         log.losses.append(float(total) / len(y_all))  # the one host sync of the epoch
         log.lrs.append(lr)
         log.epoch_seconds.append(time.perf_counter() - began)

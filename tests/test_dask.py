@@ -16,6 +16,7 @@ from ceimb_utils.runs import Context, run_configs
 from ceimb_utils.study import SweepError, ensure_runs
 
 OVERRIDES = {"threads": 1, "tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
+             "tabular.interventions": [], "image.interventions": [],
              "image.methods": ["base", "eos", "dsm"], "image.epochs": 1, "image.n_max": 40, "image.ratio": 10,
              "image.test_per_class": 8, "metrics.bootstrap": 10}
 DATASETS = ["sylva", "fashion-lt"]
@@ -51,7 +52,7 @@ def test_cluster_results_equal_in_process(tmp_path, cluster):
 def test_failed_run_is_reported_and_others_carry_on(tmp_path, cluster):
     # 40 rows of sylva leave too few minority rows for SMOTE; the base runs still finish
     cfg = load_profile("smoke", {"tabular.max_rows": 40, "tabular.methods": ["base", "smote"],
-                                 "tabular.models": ["lg"], "tabular.splits": 1})
+                                 "tabular.interventions": [], "tabular.models": ["lg"], "tabular.splits": 1})
     for name, executor in (("local", InProcessExecutor(1)), ("dask", cluster)):
         context = Context(results_dir=str(tmp_path / name), progress=False)
         with pytest.raises(SweepError) as err:
@@ -95,3 +96,16 @@ def test_lost_worker_run_is_redone_once(tmp_path):
     # a rerun finds everything and computes nothing
     again = InProcessExecutor(1).run(run_configs(cfg, "fashion-lt"), context)
     assert [o.path for o in again] == [o.path for o in outcomes]
+
+
+def test_network_trainings_are_dispatched_first():
+    from ceimb_utils.executors import expand, longest_first
+    from ceimb_utils.runs import dependencies
+
+    cfg = load_profile("smoke")
+    grid = expand([rc for ds in ("sylva", "fashion-lt") for rc in run_configs(cfg, ds)])
+    first_wave = [c for c in grid if not dependencies(c)]
+    ordered = longest_first(first_wave)
+    n_train = sum(c["kind"] == "image" for c in first_wave)
+    assert n_train == 2 and all(c["kind"] == "image" for c in ordered[:n_train])
+    assert [c for c in ordered if c["kind"] == "tabular"] == [c for c in first_wave if c["kind"] == "tabular"]

@@ -46,7 +46,7 @@ def test_grid_applies_each_method_to_its_models_only():
 def test_image_rehead_methods_depend_on_the_base_run():
     cfg = load_profile("smoke")
     needs = {rc["method"]: dependencies(rc) for rc in run_configs(cfg, "fashion-lt")}
-    assert {m for m, deps in needs.items() if deps} == {m for m in needs if methods.METHODS[m].rehead} == {"eos", "dsm"}
+    assert {m for m, deps in needs.items() if deps} == {m for m in needs if methods.METHODS[m].rehead} == {"eos", "dsm", "tau_norm"}
     assert all(d[0]["method"] == "base" for d in needs.values() if d)
 
 
@@ -104,3 +104,13 @@ def test_over_sampling_claims_ignore_interventions():
     pairs, _ = audit.paired(frame, "required_pct", keys=("dataset", "model", "class_index", "group"),
                             family="intervention")
     assert set(pairs["method"]) == {"balanced"}
+
+
+def test_l1_with_few_minority_rows_uses_fewer_folds_or_says_why_not():
+    X, y = imbalanced(n=200)
+    keep = np.r_[np.flatnonzero(y == 0)[:60], np.flatnonzero(y == 1)[:2]]
+    fit = fit_tabular("lg", "l1", X[keep], y[keep], seed=0, l1_folds=5)  # 2 minority rows: 2 folds
+    assert fit.chosen["C"] > 0
+    keep = np.r_[np.flatnonzero(y == 0)[:60], np.flatnonzero(y == 1)[:1]]
+    with pytest.raises(ValueError, match="needs at least 2 minority rows in the training split, found 1"):
+        fit_tabular("lg", "l1", X[keep], y[keep], seed=0)

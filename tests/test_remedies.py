@@ -1,0 +1,67 @@
+"""RQ4 tables: change from base, the recall-concentration correlation, and the question registry."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ceimb_utils import paths, remedies
+from ceimb_utils.questions import QUESTION_INFO
+from ceimb_utils.study import Study
+
+
+def study_of(rows) -> Study:
+    classes = pd.DataFrame(rows, columns=["model", "method", "repeat", "class_index", "group", "required_pct",
+                                          "top_share", "recall"])
+    runs = classes.drop_duplicates(["model", "method", "repeat"])[["model", "method", "repeat"]]
+    return Study("sylva", {"metrics": {"bootstrap": 200, "ci": 0.95}}, [], {"classes": classes, "runs": runs})
+
+
+def test_change_from_base_is_per_model_in_the_minority_group():
+    rows = []
+    for model, offset in (("lg", 0.0), ("svm", 10.0)):
+        for method, shift in (("base", 0.0), ("smote", 2.0), ("balanced", -3.0)):
+            for repeat in (0, 1):
+                rows.append((model, method, repeat, 0, "majority", 50.0, 0.5, 0.9))
+                rows.append((model, method, repeat, 1, "minority", 20.0 + offset + shift, 0.6, 0.5 + shift / 100))
+    shift = remedies.against_base(study_of(rows)).set_index(["model", "method"])
+    assert shift.loc[("lg", "smote"), "required_pct_change"] == pytest.approx(2.0)
+    assert shift.loc[("svm", "balanced"), "required_pct_change"] == pytest.approx(-3.0)
+    assert shift.loc[("svm", "balanced"), "recall_change"] == pytest.approx(-0.03)
+    assert shift.loc[("lg", "balanced"), "family"] == "intervention"
+    assert shift.loc[("lg", "smote"), "family"] == "oversampling"
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_correlation_follows_a_monotone_relation(sign):
+    concentration = np.linspace(0.3, 0.9, 8)
+    points = pd.DataFrame({"minority_recall": 0.5 + sign * concentration ** 2, "top_share": concentration})
+    r = remedies.recall_vs_concentration(points, "top_share", bootstrap=200)
+    assert r["rho"] == pytest.approx(sign) and r["n"] == 8
+    assert r["ci_low"] == pytest.approx(sign) == pytest.approx(r["ci_high"])
+
+
+def test_correlation_is_undefined_with_too_few_points():
+    points = pd.DataFrame({"minority_recall": [0.1, 0.2], "top_share": [0.5, 0.6]})
+    r = remedies.recall_vs_concentration(points, "top_share")
+    assert np.isnan(r["rho"]) and np.isnan(r["ci_low"]) and r["n"] == 2
+
+
+def test_summary_says_when_the_interval_spans_zero():
+    rng = np.random.default_rng(0)
+    rows = [("lg", m, rep, 1, "minority", 10.0, rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.9))
+            for m in ("base", "smote", "balanced") for rep in range(2)]
+    text = remedies.summary(study_of(rows))
+    assert "**oversampling** (smote)" in text and "**intervention** (balanced)" in text
+    assert "cannot tell" in text or "goes with" in text
+
+
+def test_every_question_has_a_template_a_chapter_and_a_toc_entry():
+    toc = yaml.safe_load(Path(paths.ROOT / "_toc.yml").read_text())
+    chapters = {c["file"]: c for part in toc["parts"] for c in part["chapters"]}
+    for q in QUESTION_INFO.values():
+        assert (paths.NOTEBOOKS / q.template).exists(), q.name
+        assert (paths.BOOK / f"{q.chapter}.md").exists(), q.name
+        entry = chapters[f"book/{q.chapter}"]
+        assert entry["sections"] == [{"glob": f"book/results/{q.name}/*"}], q.name
