@@ -6,6 +6,9 @@ import sys
 
 import yaml
 
+from .methods import FAMILIES, METHODS
+from .questions import QUESTION_INFO, QUESTIONS
+
 
 def _overrides(pairs: list[str]) -> dict:
     out = {}
@@ -23,12 +26,13 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="compute a profile's runs and execute the notebooks into book/results")
     run.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
     run.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
-    run.add_argument("--questions", help="comma-separated questions: rq1,rq2,rq3,generalisation")
+    run.add_argument("--questions", help="comma-separated questions: " + ", ".join(
+        f"{q.name} ({q.title.split(': ')[-1]})" for q in QUESTION_INFO.values()))
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a configuration key, e.g. --set image.epochs=5 --set data_dir=/data")
     run.add_argument("--cluster", help="local:N (a LocalCluster of N workers) or tcp://host:port")
     run.add_argument("--no-notebooks", action="store_true", help="only fill the run cache")
-    sub.add_parser("list", help="profiles, data sets and questions")
+    sub.add_parser("list", help="profiles, data sets, methods and questions")
     health = sub.add_parser("health", help="did each cached model learn? (train/test balanced accuracy, "
                             "zero-recall classes, final loss)")
     health.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
@@ -39,7 +43,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from .config import ConfigError, profile_names
-    from .questions import QUESTIONS
     from .datasets import DATASETS
     from .study import SweepError
     from .tabular_data import DataNotFoundError
@@ -47,6 +50,9 @@ def main(argv=None) -> int:
     if args.command == "list":
         print("profiles:", ", ".join(profile_names()))
         print("data sets:", ", ".join(f"{n} ({s.kind}{', offline' if s.offline else ''})" for n, s in DATASETS.items()))
+        for family in FAMILIES:
+            print(f"{family} methods:", ", ".join(f"{m.name} ({'/'.join(m.kinds)})" for m in METHODS.values()
+                                                  if m.family == family))
         print("questions:", ", ".join(QUESTIONS))
         return 0
     if args.command == "health":

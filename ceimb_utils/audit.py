@@ -23,7 +23,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import methods, metrics
+from . import methods, metrics, paper
 from .health import unhealthy_summary
 from .study import Study
 
@@ -185,16 +185,17 @@ def claim_cnn_few_ce(classes, rho, reading) -> Verdict:
     col = reading["required"]
     cnn = classes[classes["family"] == "cnn"]
     c = cells(cnn, col) if not cnn.empty else cnn
-    frac = (c[col] <= 12.0).mean() if len(c) else np.nan
+    limit = paper.CNN_REQUIRED_MAX_PCT
+    frac = (c[col] <= limit).mean() if len(c) else np.nan
     worst = c.sort_values(col).tail(1) if len(c) else c
-    reason = (f"{(c[col] <= 12.0).sum()} of {len(c)} class x method cells need 12% of CE or fewer"
+    reason = (f"{(c[col] <= limit).sum()} of {len(c)} class x method cells need {limit:.0f}% of CE or fewer"
               + (f"; the largest is {worst[col].iloc[0]:.1f}% (class {int(worst['class_index'].iloc[0])}, "
                  f"{worst['method'].iloc[0]}, {worst['dataset'].iloc[0]})" if len(c) else "") + left_out(cnn, col)
               if len(c) else "no image data set in this profile")
     return Verdict(1, "CNN: about 12% or fewer of CE carry a TP prediction, majority and minority classes alike",
                    "≤ 12% for every class but CIFAR-10 'cat'", per_dataset(cnn, col), share_verdict(frac), reason,
                    _links(cnn, "rq1"),
-                   short=f"{c[col].mean():.1f}% per TP; ≤ 12% in {int((c[col] <= 12.0).sum())}/{len(c)} cells" if len(c) else "")
+                   short=f"{c[col].mean():.1f}% per TP; ≤ {limit:.0f}% in {int((c[col] <= limit).sum())}/{len(c)} cells" if len(c) else "")
 
 
 def claim_image_oversampling_no_change(classes, rho, reading) -> Verdict:
@@ -223,7 +224,8 @@ def claim_lg_range(classes, rho, reading) -> Verdict:
     col = reading["required"]
     lg = classes[classes["family"] == "lg"]
     c = cells(lg, col) if not lg.empty else lg
-    inside = c[col].between(2.5 / 1.2, 40 * 1.2) if len(c) else pd.Series(dtype=bool)
+    low, high = paper.LG_REQUIRED_RANGE_PCT
+    inside = c[col].between(low / 1.2, high * 1.2) if len(c) else pd.Series(dtype=bool)
     frac = inside.mean() if len(c) else np.nan
     reason = (f"{int(inside.sum())} of {len(c)} data set x method x class cells lie in 2.1% to 48%; ours range "
               f"{c[col].min():.1f}% to {c[col].max():.1f}%" + left_out(lg, col)) if len(c) else "no tabular data set in this profile"
@@ -289,9 +291,9 @@ def claim_svm(classes, rho, reading) -> Verdict:
     support vectors with negative dual coefficients (``ceiling_pct``)."""
     col = reading["required"]
     svm = classes[classes["family"] == "svm"]
-    paper = "≈100% (base majority); ≈40% (SMOTE, ADASYN)"
+    paper_says = "≈100% (base majority); ≈40% (SMOTE, ADASYN)"
     if svm.empty:
-        return Verdict(6, SVM_TITLE, paper, "no data", UNTESTABLE, "no tabular data set in this profile")
+        return Verdict(6, SVM_TITLE, paper_says, "no data", UNTESTABLE, "no tabular data set in this profile")
     g = cells(svm, col, ("dataset", "method", "group"))
     base_major = g.query("method == 'base' and group == 'majority'")
     base_ceiling = pd.Series(dtype=float)
@@ -300,16 +302,16 @@ def claim_svm(classes, rho, reading) -> Verdict:
         base_ceiling = ceiling.query("method == 'base' and group == 'majority'").set_index("dataset")["ceiling_pct"]
     against_ceiling = reading.get("svm_target") == "ceiling"
     target = (base_ceiling.reindex(base_major["dataset"]).to_numpy() if against_ceiling
-              else np.full(len(base_major), 100.0))
+              else np.full(len(base_major), paper.SVM_BASE_MAJORITY_PCT))
     part_a = share_verdict((base_major[col].to_numpy() >= target - ABOUT_PP).mean()) if len(base_major) else UNTESTABLE
     resampled = g[g["method"].isin(["smote", "adasyn"])]
-    part_b = share_verdict(((resampled[col] - 40).abs() <= ABOUT_PP).mean()) if len(resampled) else UNTESTABLE
+    part_b = share_verdict(((resampled[col] - paper.SVM_RESAMPLED_PCT).abs() <= ABOUT_PP).mean()) if len(resampled) else UNTESTABLE
     ceiling_text = (f" (ceiling n_SV0 / D: {base_ceiling.mean():.1f}%)" if len(base_ceiling) else "")
     ours = (f"base majority {base_major[col].mean():.1f}%{ceiling_text}" if len(base_major) else "no base model") + "; " + (
         f"SMOTE/ADASYN {resampled[col].min():.1f}% to {resampled[col].max():.1f}%" if len(resampled) else "no SMOTE/ADASYN")
     per_set = "; ".join(f"{ds} {c:.1f}%" for ds, c in base_ceiling.items())
     what = "within 10 pp of its ceiling" if against_ceiling else "≥ 90%"
-    return Verdict(6, SVM_TITLE, paper, ours, combine(part_a, part_b),
+    return Verdict(6, SVM_TITLE, paper_says, ours, combine(part_a, part_b),
                    f"base majority {what}: {part_a}; SMOTE/ADASYN within 30% to 50%: {part_b}. A class-0 TP can use "
                    f"at most the support vectors with negative dual coefficients: that ceiling, per data set, is "
                    f"{per_set or 'not available'}" + left_out(svm, col),
@@ -326,11 +328,11 @@ def claim_class_exceeds_instance(classes, rho, reading) -> Verdict:
     also lies outside the feature-exchangeable null's 95% range: the union the same instances
     would give if their CE were assigned to features at random."""
     col = reading["required"]
-    paper = "true everywhere (Figure 4, images)"
+    paper_says = "true everywhere (Figure 4, images)"
     if classes.empty:
-        return Verdict(7, CLASS_TITLE, paper, "no data", UNTESTABLE, "no data set")
+        return Verdict(7, CLASS_TITLE, paper_says, "no data", UNTESTABLE, "no data set")
     if not reading.get("null", True) or "union_null_low" not in classes:
-        return Verdict(7, CLASS_TITLE, paper, "no null", UNTESTABLE,
+        return Verdict(7, CLASS_TITLE, paper_says, "no null", UNTESTABLE,
                        "the feature-exchangeable null is computed under the default reading of the sets only")
     keys = ["dataset", "model", "method", "group"]
     g = cells(classes, col, keys)
@@ -350,20 +352,20 @@ def claim_class_exceeds_instance(classes, rho, reading) -> Verdict:
                 f"{int(part['below_null'].sum())}: the class's TPs share CE more than random assignment would)")
     figure = lambda part: f"{ratio(part):.1f}x (null {null_ratio[0](part):.1f}x to {null_ratio[1](part):.1f}x)"
     if images.empty:
-        return Verdict(7, CLASS_TITLE, paper, f"tabular only: {figure(tabular)}", UNTESTABLE,
+        return Verdict(7, CLASS_TITLE, paper_says, f"tabular only: {figure(tabular)}", UNTESTABLE,
                        "the paper's Figure 4 covers image data sets and this profile has none; " + summary(tabular, "tabular"),
                        _links(classes, "rq1"), short=f"no image data (tabular {figure(tabular)})")
     reason = summary(images, "images") + (f"; reported, not judged: {summary(tabular, 'tabular')}" if len(tabular) else "")
-    return Verdict(7, CLASS_TITLE, paper, "class-level ÷ instance-level, images " + figure(images),
+    return Verdict(7, CLASS_TITLE, paper_says, "class-level ÷ instance-level, images " + figure(images),
                    share_verdict(images["holds"].mean()), reason, _links(classes, "rq1"),
                    short=f"{figure(images)}; outside null {int(images['outside'].sum())}/{len(images)}")
 
 
 def claim_top_share(classes, rho, reading) -> Verdict:
     col = reading["share"]
-    paper = {"cnn": 66.7, "lg": 62.8, "svm": 31.6}
     parts, ours = [], []
-    for fam, target in paper.items():
+    for fam, share in paper.TOP_SHARE.items():
+        target = paper.pct(share)
         part = classes[classes["family"] == fam]
         if part.empty:
             continue
@@ -372,9 +374,10 @@ def claim_top_share(classes, rho, reading) -> Verdict:
         ours.append(f"{fam.upper()} {mean:.1f}% (paper {target}%)")
     in_range = classes[classes["family"].isin(["cnn", "lg"])]
     range_c = cells(in_range, col) if not in_range.empty else in_range
-    range_verdict = share_verdict((100 * range_c[col]).between(40, 80).mean()) if len(range_c) else UNTESTABLE
+    low, high = (paper.pct(s) for s in paper.TOP_SHARE_RANGE)
+    range_verdict = share_verdict((100 * range_c[col]).between(low, high).mean()) if len(range_c) else UNTESTABLE
     if len(range_c):
-        ours.append(f"LG/CNN cells in 40% to 80%: {int((100 * range_c[col]).between(40, 80).sum())} of {len(range_c)}")
+        ours.append(f"LG/CNN cells in {low:.0f}% to {high:.0f}%: {int((100 * range_c[col]).between(low, high).sum())} of {len(range_c)}")
     averages = combine(*parts) if parts else UNTESTABLE
     short = ", ".join(o.split(" (paper")[0] for o in ours if "(paper" in o)
     return Verdict(8, "Top-10% share: images about 66.7%, LG about 62.8%, SVM about 31.6%; LG and CNN between "
@@ -394,9 +397,9 @@ def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
     in a set chosen by value) and magnitude (the mean of the same values) correlate by
     construction, so a class shows the relation only when its Spearman lies above the null's
     95% range, and lacks it otherwise."""
-    paper = "clear for CIFAR-10; absent for tabular data"
+    paper_says = "clear for CIFAR-10; absent for tabular data"
     if rho.empty:
-        return Verdict(9, FREQ_TITLE, paper, "no data", UNTESTABLE, "no data set")
+        return Verdict(9, FREQ_TITLE, paper_says, "no data", UNTESTABLE, "no data set")
     per = rho.groupby(["dataset", "family", "model", "method", "class_index"], observed=True)[
         ["spearman", "null_low", "null_high"]].mean().reset_index().dropna(subset=["spearman", "null_high"])
     per["above"] = per["spearman"] > per["null_high"]
@@ -410,7 +413,7 @@ def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
             ours.append(f"{name} ρ {part['spearman'].mean():.2f}, null up to {part['null_high'].mean():.2f}: above it "
                         f"for {int(part['above'].sum())} of {len(part)} classes")
             short.append(f"{name} above null {int(part['above'].sum())}/{len(part)}")
-    return Verdict(9, FREQ_TITLE, paper, "; ".join(ours), combine(cnn_v, tab_v),
+    return Verdict(9, FREQ_TITLE, paper_says, "; ".join(ours), combine(cnn_v, tab_v),
                    f"CNN, Spearman above the feature-exchangeable null: {cnn_v}; tabular, not above it: {tab_v}. "
                    "The null keeps each TP's CE values and permutes its features; noise alone gives a Spearman "
                    "near 0.6 with a bootstrap interval above 0, so 0 is no reference",

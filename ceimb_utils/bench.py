@@ -16,7 +16,9 @@ import time
 import numpy as np
 import torch
 
+from .config import check_arch
 from .device import describe, resolve_device
+from .errors import ConfigError
 from .resnet import build_resnet
 from .seeding import seed_everything
 from .train_cnn import Precision, Trainer, make_optimizer
@@ -72,8 +74,6 @@ def main(argv=None) -> int:
     train.add_argument("--threads", type=int, default=None)
     train.add_argument("--json", action="store_true", help="print one JSON line (the default prints it too)")
     args = parser.parse_args(argv)
-    from .config import ConfigError, check_arch
-
     try:
         check_arch(args.model)
     except ConfigError as err:

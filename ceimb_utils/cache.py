@@ -36,6 +36,7 @@ PRESENTATION_ONLY = {
     "dask_executor.py": "where runs are computed, not what they compute",
     "executors.py": "where runs are computed, not what they compute",
     "health.py": "reads cached records and tables to say whether each model learned",
+    "paper.py": "the paper's figures that the book compares with",
     "plots.py": "figures drawn from cached tables",
     "progress.py": "progress bars",
     "questions.py": "the names, templates and titles of the book's questions",

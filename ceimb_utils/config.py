@@ -14,6 +14,7 @@ import yaml
 
 from . import paths
 from .datasets import DATASETS, IMAGE_KEYS, dataset_spec
+from .errors import ConfigError
 from .methods import in_family
 from .methods import names as method_names
 from .questions import QUESTIONS
@@ -63,10 +64,6 @@ _POSITIVE = {
 }
 _MAY_BE_EMPTY = {"datasets", "tabular.interventions", "image.interventions"}
 _UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size", "image.cb_beta", "image.drw_from"}
-
-
-class ConfigError(ValueError):
-    """A configuration value or name a user gave is not allowed."""
 
 
 def _read_yaml(path) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .cache import run_key
+from .errors import ConfigError
 from .executors import Outcome, expand, run_one
 from .progress import bar
 from .runs import Context, dependencies
@@ -31,8 +32,6 @@ class DaskExecutor:
     def from_spec(cls, spec: str) -> "DaskExecutor":
         """``local:N`` starts a LocalCluster of N worker processes; ``tcp://host:port`` joins a scheduler."""
         from dask.distributed import Client, LocalCluster
-
-        from .config import ConfigError
 
         if spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0:
             cluster = LocalCluster(n_workers=int(spec[6:]), threads_per_worker=1, processes=True,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
+
 # Image keys a data set may set by default and a profile may override per data set.
 IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "test_per_class", "classes",
               "selection")
@@ -63,8 +65,6 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def dataset_spec(name: str) -> DatasetSpec:
-    from .config import ConfigError  # late: config imports this module
-
     if name not in DATASETS:
         raise ConfigError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
     return DATASETS[name]

@@ -1,11 +1,11 @@
 """Device choice: ``auto`` takes CUDA when present and the CPU otherwise."""
 from __future__ import annotations
 
+from .config import DEVICES, ConfigError
+
 
 def resolve_device(name: str = "auto"):
-    import torch
-
-    from .config import DEVICES, ConfigError
+    import torch  # late: checking a configuration should not import torch
 
     if name not in DEVICES:
         raise ConfigError(f"Unknown device {name!r}; choose one of {', '.join(DEVICES)}.")

@@ -1,7 +1,7 @@
 """How the runs of a sweep are carried out: the one seam between the grid and the machines.
 
-``InProcessExecutor`` (the default) runs ``jobs`` runs at once in joblib processes, runs that
-need another run (EOS, DSM) after it; ``DaskExecutor`` submits every run to a ``dask.distributed`` cluster.
+``InProcessExecutor`` (the default) runs ``jobs`` runs at once in loky processes, a run that
+needs another (EOS, DSM, tau-norm) as soon as that one is finished; ``DaskExecutor`` submits every run to a ``dask.distributed`` cluster.
 Both return one ``Outcome`` per run: a failing run is reported with its config and traceback
 while the others carry on.
 """
@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import traceback
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+
+from joblib.externals.loky import get_reusable_executor
 
 from .cache import run_key
 from .progress import bar
@@ -65,12 +68,16 @@ def _blocked(cfg: dict, outcomes: Mapping[str, Outcome]) -> Outcome | None:
 
 
 class InProcessExecutor:
+    """``jobs`` runs at once in loky worker processes (in this process when ``jobs`` is 1).
+
+    A run that needs another (EOS, DSM, tau-norm need the base network) starts as soon as that
+    one is finished, ahead of the runs still queued, so a re-head never waits for the whole grid.
+    """
+
     def __init__(self, jobs: int = 1):
         self.jobs = max(1, int(jobs))
 
     def run(self, configs: Iterable[Mapping[str, Any]], context: Context) -> list[Outcome]:
-        from joblib import Parallel, delayed
-
         todo = expand(configs)
         cache = context.cache()
         outcomes: dict[str, Outcome] = {}
@@ -83,22 +90,40 @@ class InProcessExecutor:
                 progress.update()
             else:
                 pending.append(cfg)
-        # two waves: runs that need nothing, then runs that need a finished run (EOS, DSM)
-        for wave in ([c for c in pending if not dependencies(c)], [c for c in pending if dependencies(c)]):
-            ready = []
-            for cfg in wave:
+        ready = longest_first([c for c in pending if not dependencies(c)])
+        waiting = [c for c in pending if dependencies(c)]
+
+        def finish(outcome: Outcome) -> None:
+            outcomes[run_key(outcome.config)] = outcome
+            progress.update()
+
+        def release() -> None:
+            released = []
+            for cfg in [c for c in waiting if all(run_key(d) in outcomes for d in dependencies(c))]:
+                waiting.remove(cfg)
                 blocked = _blocked(cfg, outcomes)
                 if blocked is not None:
-                    outcomes[run_key(cfg)] = blocked
-                    progress.update()
+                    finish(blocked)
                 else:
-                    ready.append(cfg)
-            if not ready:
-                continue
-            results = Parallel(n_jobs=min(self.jobs, len(ready)), return_as="generator_unordered")(
-                delayed(run_one)(cfg, context) for cfg in longest_first(ready))
-            for outcome in results:
-                outcomes[run_key(outcome.config)] = outcome
-                progress.update()
+                    released.append(cfg)
+            ready[:0] = released  # ahead of the queue, in grid order
+
+        pool = get_reusable_executor(max_workers=self.jobs) if self.jobs > 1 and len(pending) > 1 else None
+        running: dict = {}
+        release()
+        while ready or running:
+            while ready and len(running) < self.jobs:
+                cfg = ready.pop(0)
+                if pool is None:
+                    finish(run_one(cfg, context))
+                    release()
+                else:
+                    running[pool.submit(run_one, cfg, context)] = cfg
+            if running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    finish(future.result())
+                release()
         progress.close()
         return [outcomes[run_key(c)] for c in todo]

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .config import load_profile
 from .study import Study, SweepError, load_study
 
 COLUMNS = ("dataset", "model", "method", "seed", "train_balanced_accuracy", "test_balanced_accuracy",
@@ -56,8 +57,6 @@ def health_table(study: Study) -> pd.DataFrame:
 def health(profile: str, datasets: Iterable[str] | None = None,
            overrides: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Health of every cached run of ``profile``; also the data sets whose runs are not cached."""
-    from .config import load_profile
-
     cfg = load_profile(profile, overrides)
     frames, missing = [], []
     for dataset in (datasets if datasets is not None else cfg["datasets"]):

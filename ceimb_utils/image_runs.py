@@ -9,11 +9,13 @@ import torch
 
 from . import authors, tau_norm
 from . import ce as ce_module
+from .artifacts import write_ce_artifacts
 from .cache import RunWriter, file_sha256, run_key
 from .config import ConfigError
 from .datasets import IMAGE_KEYS
 from .device import describe, resolve_device
 from .image_data import ImageData, load_images
+from .latent_oversampling import dsm, eos, train_head
 from .losses import objective
 from .methods import METHODS
 from .resnet import build_resnet
@@ -78,9 +80,9 @@ def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
     return model.to(getattr(torch, rc["train"]["dtype"]))
 
 
-def compute_image(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
-    from .runs import execute, write_ce_artifacts
-
+def compute_image(rc: Mapping[str, Any], context, writer: RunWriter, execute) -> dict:
+    """Train, re-head or load the run's network and store its CE; ``execute`` gives a finished
+    run (the base network of a re-head)."""
     seed_everything(rc["seed"], threads=rc["threads"])
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
@@ -139,8 +141,6 @@ def published_model(rc: Mapping[str, Any], context, num_classes: int) -> torch.n
 def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
     """EOS / DSM: augment the base network's training features and train a fresh head on them;
     tau_norm: rescale the base head's class weights."""
-    from .latent_oversampling import dsm, eos, train_head
-
     head_cfg, train = rc["head"], rc["train"]
     if rc["method"] == "tau_norm":
         return _tau_normalise(rc, model, data)

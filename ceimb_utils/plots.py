@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import remedies, reports
+from . import paper, remedies, reports
+from .audit import cells
 from .methods import family
 from .study import Study
 
@@ -244,8 +245,6 @@ def recall_by_class(study: Study):
 
 def audit_headline(classes: pd.DataFrame):
     """The landing figure: CE needed per TP and top-10% share per data set and model family."""
-    from .audit import cells
-
     frame = classes.assign(label=classes["dataset"] + "\n" + classes["family"].str.upper())
     required = cells(frame, "required_pct", ("label", "group"))
     union = cells(frame, "union_pct", ("label", "group"))
@@ -257,14 +256,16 @@ def audit_headline(classes: pd.DataFrame):
     colours = {"majority, one instance": "#1f77b4", "minority, one instance": "#2ca02c",
                "majority, whole class": "#ff7f0e", "minority, whole class": "#d62728"}
     grouped_bars(axes[0], rows, "label", "bar", "value", colours=colours, order_x=labels, order_hue=list(colours))
-    axes[0].axhline(12, color="black", ls="--", lw=0.8, label="paper: CNN ≤ 12% per instance")
+    axes[0].axhline(paper.CNN_REQUIRED_MAX_PCT, color="black", ls="--", lw=0.8,
+                    label=f"paper: CNN ≤ {paper.CNN_REQUIRED_MAX_PCT:.0f}% per instance")
     axes[0].set_ylabel("% of D (mean over methods)")
     axes[0].set_title("CE that carry a TP prediction")
     axes[0].legend(fontsize=7)
     axes[0].tick_params(axis="x", labelsize=7)
     grouped_bars(axes[1], share.assign(value=100 * share["top_share"]), "label", "group", "value", colours=SHARE_COLOURS,
                  order_x=labels, order_hue=["majority", "minority"])
-    for fam, target, style in (("CNN", 66.7, "--"), ("LG", 62.8, ":"), ("SVM", 31.6, "-.")):
+    for fam, style in (("CNN", "--"), ("LG", ":"), ("SVM", "-.")):
+        target = paper.pct(paper.TOP_SHARE[fam.lower()])
         axes[1].axhline(target, color="black", ls=style, lw=0.8, label=f"paper, {fam}: {target}%")
     axes[1].set_ylim(0, 100)
     axes[1].set_ylabel("% of the supporting sum")

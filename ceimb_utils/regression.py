@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import paths
+from .cache import atomic_path
 from .study import Study, load_study
 
 NUMBERS_FILE = paths.GOLDEN / "numbers.json"
@@ -133,8 +134,6 @@ def read_spread() -> dict:
 def write_golden(values: Mapping[str, float | None], spread_by_quantity: Mapping[str, float],
                  measured_on: str) -> None:
     """Write ``numbers.json``: the values, the measured spread and the tolerances derived from it."""
-    from .cache import atomic_path
-
     missing = sorted({quantity(n) for n in values} - set(spread_by_quantity))
     if missing:
         raise ValueError(f"No measured spread for {missing[0]}; run benchmarks/golden_spread.py.")

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import paper
 from .study import Study
 
-# The paper's headline figures that the notebooks compare against (section 5).
+# The paper's headline figures that the notebooks compare against (ceimb_utils.paper).
 PAPER = {
-    "cnn_required_max_pct": 12.0,
-    "lg_required_range_pct": (2.5, 40.0),
-    "svm_resampled_pct": 40.0,
-    "top_share_image": 0.667,
-    "top_share_lg": 0.628,
-    "top_share_svm": 0.316,
+    "cnn_required_max_pct": paper.CNN_REQUIRED_MAX_PCT,
+    "lg_required_range_pct": paper.LG_REQUIRED_RANGE_PCT,
+    "svm_resampled_pct": paper.SVM_RESAMPLED_PCT,
+    "top_share_image": paper.TOP_SHARE["cnn"],
+    "top_share_lg": paper.TOP_SHARE["lg"],
+    "top_share_svm": paper.TOP_SHARE["svm"],
 }
 ROUND = 2
 

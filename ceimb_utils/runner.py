@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from . import __version__, paths
+from . import __version__, authors, paths, regression
 from .cache import atomic_path, git_commit
 from .config import ConfigError, check_names, dataset_config, load_profile
 from .datasets import DATASETS, dataset_spec
+from .device import describe, resolve_device
+from .image_data import check_available as image_available
 from .progress import bar
 from .questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
 from .regression import GOLDEN_DATASETS
-
+from .runs import Context, run_configs
+from .study import ensure_runs
+from .tabular_data import check_available as tabular_available
 
 # What the runner passes to every per-data-set template; each must be a parameter of it.
 NOTEBOOK_PARAMETERS = ("dataset", "profile", "overrides")
@@ -59,8 +63,6 @@ def output_path(question: Question, dataset: str | None = None) -> Path:
 def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) -> None:
     """Retitle, mark as already executed for the book, and record what produced it."""
     import nbformat
-
-    from .device import describe, resolve_device
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -137,9 +139,6 @@ def plan(profile: str, datasets: str | Sequence[str] | None = None,
 
 def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
     """Fail fast, with one sentence, for the first data set that cannot be had."""
-    from .image_data import check_available as image_available
-    from .tabular_data import check_available as tabular_available
-
     for name in datasets:
         check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
         if dataset_spec(name).kind == "image" and dataset_config(cfg, name)["checkpoints"] == "authors":
@@ -149,9 +148,6 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
 
 def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
     """Every checkpoint the sweep would evaluate exists and converts into our network."""
-    from . import authors
-    from .runs import Context, run_configs
-
     section = dataset_config(cfg, dataset)
     num_classes = len(section["classes"]) if section.get("classes") else 10
     data_dir = Context.from_config(cfg).data_path
@@ -163,8 +159,6 @@ def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
 def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
         executor=None, notebooks: bool = True, audit: bool = True) -> list[Path]:
     """The whole sweep; returns the notebooks written."""
-    from .study import ensure_runs
-
     cfg, chosen, asked = plan(profile, datasets, questions, overrides)
     audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
     if notebooks:
@@ -184,9 +178,6 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
 def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
     """Regenerate tests/golden: every template executed on the smoke profile, per data set, and
     ``numbers.json`` with tolerances from the spread that ``benchmarks/golden_spread.py`` measured."""
-    from . import regression
-    from .study import ensure_runs
-
     cfg, chosen, asked = plan(profile, list(datasets), None, None)
     check_templates(asked, audit=False)
     check_data(cfg, chosen)

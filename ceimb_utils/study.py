@@ -9,6 +9,7 @@ import pandas as pd
 from .cache import Run
 from .config import load_profile
 from .datasets import dataset_spec
+from .executors import InProcessExecutor
 from .runs import Context, run_configs
 
 TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
@@ -23,7 +24,6 @@ class SweepError(RuntimeError):
 
 def ensure_runs(cfg: Mapping[str, Any], datasets, executor=None, context: Context | None = None):
     """Compute every missing run of ``datasets``; raise SweepError listing any that failed."""
-    from .executors import InProcessExecutor
 
     context = context or Context.from_config(cfg)
     executor = executor or InProcessExecutor(cfg["jobs"])

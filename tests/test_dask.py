@@ -53,7 +53,7 @@ def test_failed_run_is_reported_and_others_carry_on(tmp_path, cluster):
     # 40 rows of sylva leave too few minority rows for SMOTE; the base runs still finish
     cfg = load_profile("smoke", {"tabular.max_rows": 40, "tabular.methods": ["base", "smote"],
                                  "tabular.interventions": [], "tabular.models": ["lg"], "tabular.splits": 1})
-    for name, executor in (("local", InProcessExecutor(1)), ("dask", cluster)):
+    for name, executor in (("local", InProcessExecutor(2)), ("dask", cluster)):  # 2: through the worker pool
         context = Context(results_dir=str(tmp_path / name), progress=False)
         with pytest.raises(SweepError) as err:
             ensure_runs(cfg, ["sylva"], executor, context)
@@ -109,3 +109,24 @@ def test_network_trainings_are_dispatched_first():
     n_train = sum(c["kind"] == "image" for c in first_wave)
     assert n_train == 2 and all(c["kind"] == "image" for c in ordered[:n_train])
     assert [c for c in ordered if c["kind"] == "tabular"] == [c for c in first_wave if c["kind"] == "tabular"]
+
+
+def test_a_rehead_starts_as_soon_as_its_base_is_done(tmp_path, monkeypatch):
+    from ceimb_utils import executors
+    from ceimb_utils.runs import dependencies
+
+    cfg = load_profile("smoke")
+    grid = [rc for ds in ("sylva", "fashion-lt") for rc in run_configs(cfg, ds)]
+    order = []
+
+    def record(run_config, context):
+        order.append(run_config)
+        return executors.Outcome(dict(run_config), True, "here")
+
+    monkeypatch.setattr(executors, "run_one", record)
+    outcomes = InProcessExecutor(1).run(grid, Context(results_dir=str(tmp_path), progress=False))
+    assert all(o.ok for o in outcomes) and len(order) == len(grid)
+    first_tabular = next(i for i, c in enumerate(order) if c["kind"] == "tabular")
+    reheads = [i for i, c in enumerate(order) if dependencies(c)]
+    base = next(i for i, c in enumerate(order) if c["kind"] == "image" and c["method"] == "base")
+    assert reheads and all(base < i < first_tabular for i in reheads)
