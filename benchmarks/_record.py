@@ -14,7 +14,8 @@ MEASURED = Path(__file__).resolve().parent / "measured"
 def save(name: str, rows: list[dict]) -> Path:
     import torch
 
-    from ceimb_utils.cache import atomic_path, git_commit
+    from ceimb_utils.files import atomic_path
+    from ceimb_utils.pipeline.cache import git_commit
 
     path = MEASURED / f"{name}.json"
     record = {

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/ce_metrics.py [--n 10000] [--classes 10] [--d 64] [--repeats 5]
 
-Times required_ce + class_topk_union + top_share (ceimb_utils.metrics) and the straightforward
-loops of ceimb_utils.reference on the same CE, checks they agree, prints both times and the ratio.
+Times required_ce + class_topk_union + top_share (ceimb_utils.ce.metrics) and the straightforward
+loops of ceimb_utils.ce.reference on the same CE, checks they agree, prints both times and the ratio.
 """
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import json
 import time
 
 import numpy as np
-
 from _record import save
-from ceimb_utils import metrics, reference
-from ceimb_utils.ce import CEResult
+
+from ceimb_utils.ce import CEResult, metrics, reference
 
 
 def problem(n: int, c: int, d: int, seed: int = 0):

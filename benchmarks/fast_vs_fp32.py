@@ -12,7 +12,8 @@ import argparse
 import json
 
 from _record import save
-from ceimb_utils.study import load_study
+
+from ceimb_utils.pipeline.study import load_study
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import save  # noqa: E402
 
-from ceimb_utils import regression  # noqa: E402
+from ceimb_utils.pipeline import regression  # noqa: E402
 
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 VARIANTS = {

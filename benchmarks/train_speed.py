@@ -4,7 +4,7 @@
 
 Conventional: PIL images through torchvision transforms (RandomCrop with padding 4,
 RandomHorizontalFlip, ToTensor, Normalize) in a DataLoader, fp32 NCHW, ``loss.item()`` every
-step. Fast (ceimb_utils.bench, the study's own Trainer): uint8 tensors augmented per batch,
+step. Fast (ceimb_utils.models.bench, the study's own Trainer): uint8 tensors augmented per batch,
 channels_last, bf16 autocast on CPUs with native bf16 (AMP on CUDA), one host sync at the end.
 Prints one JSON line per path and the ratio.
 """
@@ -16,13 +16,13 @@ import time
 
 import torch
 import torch.nn.functional as F
+from _record import save
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from _record import save
-from ceimb_utils.bench import synthetic_images, train_bench
-from ceimb_utils.resnet import build_resnet
+from ceimb_utils.models.bench import synthetic_images, train_bench
+from ceimb_utils.models.resnet import build_resnet
 from ceimb_utils.seeding import seed_everything
 
 

@@ -44,8 +44,8 @@ def main(argv=None) -> int:
 
     from .config import ConfigError, profile_names
     from .datasets import DATASETS
-    from .study import SweepError
-    from .tabular_data import DataNotFoundError
+    from .errors import DataNotFoundError
+    from .pipeline.study import SweepError
 
     if args.command == "list":
         print("profiles:", ", ".join(profile_names()))
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
         print("questions:", ", ".join(QUESTIONS))
         return 0
     if args.command == "health":
-        from .health import as_json_lines, health
+        from .report.health import as_json_lines, health
 
         try:
             datasets = [d for d in args.datasets.split(",") if d] if args.datasets else None
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         else:
             print(table.to_string(index=False, line_width=200) if len(table) else "no cached runs")
         return 0 if len(table) else 1
-    from . import runner
+    from .pipeline import runner
 
     if args.command == "golden":
         for path in runner.golden():
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     executor = None
     try:
         if args.cluster:
-            from .dask_executor import DaskExecutor
+            from .pipeline.dask_executor import DaskExecutor
 
             executor = DaskExecutor.from_spec(args.cluster)
         written = runner.run(args.profile, args.datasets, args.questions, _overrides(args.set),

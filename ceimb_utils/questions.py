@@ -23,6 +23,7 @@ QUESTION_INFO: dict[str, Question] = {q.name: q for q in [
     Question("rq3", "rq3-frequency-magnitude.ipynb", "RQ3: frequency and magnitude", "rq3"),
     Question("generalisation", "generalisation.ipynb", "What over-sampling bought", "generalisation"),
     Question("rq4", "rq4-interventions.ipynb", "RQ4: remedies that act on the decision", "rq4"),
+    Question("authors", "authors-vs-ours.ipynb", "The authors' networks beside ours", "authors"),
 ]}
 QUESTIONS = tuple(QUESTION_INFO)
 AUDIT = Question("audit", "claims-audit.ipynb", "Claims audit")

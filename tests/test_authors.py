@@ -8,9 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ceimb_utils import authors, imbalance
 from ceimb_utils.config import ConfigError
-from ceimb_utils.resnet import build_resnet
+from ceimb_utils.data import imbalance
+from ceimb_utils.models import authors
+from ceimb_utils.models.resnet import build_resnet
 
 
 def their_layout(model, blocks_per_stage: int) -> dict:
@@ -104,8 +105,8 @@ SMALL = {"image.n_max": 12, "image.ratio": 3.0, "image.test_per_class": 4, "imag
 
 
 def test_authors_profile_evaluates_published_networks(tmp_path, isolated_results):
-    from ceimb_utils import runner
-    from ceimb_utils.study import load_study
+    from ceimb_utils.pipeline import runner
+    from ceimb_utils.pipeline.study import load_study
 
     fake_places(tmp_path)
     overrides = {**SMALL, "data_dir": str(tmp_path)}
@@ -119,7 +120,7 @@ def test_authors_profile_evaluates_published_networks(tmp_path, isolated_results
 
 
 def test_authors_profile_fails_before_any_work(tmp_path, isolated_results):
-    from ceimb_utils import runner
+    from ceimb_utils.pipeline import runner
 
     with pytest.raises(ConfigError, match="git clone .*Hidden_Influence"):
         runner.run("authors", ["places5"], overrides={**SMALL, "data_dir": str(tmp_path)}, notebooks=False)

@@ -12,7 +12,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, NuSVC
 
 from ceimb_utils import ce
-from ceimb_utils.resnet import build_resnet
+from ceimb_utils.ce import extraction
+from ceimb_utils.models.resnet import build_resnet
 
 
 def assert_invariant(result, atol=1e-9):
@@ -68,15 +69,14 @@ def test_svc_kernel_blocks_do_not_change_features(monkeypatch):
     X, y = data(n=200)
     model = SVC().fit(X, y)
     whole = ce.extract(model, X).features
-    monkeypatch.setattr(ce, "KERNEL_BLOCK_ELEMENTS", 7)
+    monkeypatch.setattr(extraction, "KERNEL_BLOCK_ELEMENTS", 7)
     np.testing.assert_allclose(ce.extract(model, X).features, whole)
 
 
 def test_remix_twin_support_vectors_are_merged():
     """ReMix emits each mixed row twice with opposite labels: the SVM holds identical support
     vectors, which must count once (D = distinct vectors), with their dual coefficients summed."""
-    from ceimb_utils.metrics import required_ce
-    from ceimb_utils.tabular import fit_tabular
+    from ceimb_utils.models.tabular import fit_tabular
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (300, 5)), rng.normal(1.2, 1, (20, 5))])

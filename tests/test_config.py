@@ -70,7 +70,7 @@ def test_check_arch():
 def test_image_schedule_has_a_warm_up_and_both_decays(profile):
     """Cao et al.'s schedule means something only if the warm-up ramps over several epochs and
     both decays happen, one after the other, before the last epoch."""
-    from ceimb_utils.train_cnn import Schedule
+    from ceimb_utils.models.train_cnn import Schedule
 
     section = dataset_config(load_profile(profile), "fashion-lt" if profile == "quick" else "cifar10-lt")
     schedule = Schedule(section["epochs"], section["lr"], section["warmup_epochs"])

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ceimb_utils.cache import RunCache
 from ceimb_utils.config import load_profile
-from ceimb_utils.dask_executor import DaskExecutor
-from ceimb_utils.executors import InProcessExecutor, expand
-from ceimb_utils.runs import Context, run_configs
-from ceimb_utils.study import SweepError, ensure_runs
+from ceimb_utils.pipeline.cache import RunCache
+from ceimb_utils.pipeline.dask_executor import DaskExecutor
+from ceimb_utils.pipeline.executors import InProcessExecutor, expand
+from ceimb_utils.pipeline.runs import Context, run_configs
+from ceimb_utils.pipeline.study import SweepError, ensure_runs
 
 OVERRIDES = {"threads": 1, "tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
              "tabular.interventions": [], "image.interventions": [],
@@ -99,8 +99,8 @@ def test_lost_worker_run_is_redone_once(tmp_path):
 
 
 def test_network_trainings_are_dispatched_first():
-    from ceimb_utils.executors import expand, longest_first
-    from ceimb_utils.runs import dependencies
+    from ceimb_utils.pipeline.executors import expand, longest_first
+    from ceimb_utils.pipeline.runs import dependencies
 
     cfg = load_profile("smoke")
     grid = expand([rc for ds in ("sylva", "fashion-lt") for rc in run_configs(cfg, ds)])
@@ -112,8 +112,8 @@ def test_network_trainings_are_dispatched_first():
 
 
 def test_a_rehead_starts_as_soon_as_its_base_is_done(tmp_path, monkeypatch):
-    from ceimb_utils import executors
-    from ceimb_utils.runs import dependencies
+    from ceimb_utils.pipeline import executors
+    from ceimb_utils.pipeline.runs import dependencies
 
     cfg = load_profile("smoke")
     grid = [rc for ds in ("sylva", "fashion-lt") for rc in run_configs(cfg, ds)]

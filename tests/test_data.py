@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from ceimb_utils.config import ConfigError, dataset_config, load_profile
-from ceimb_utils.image_data import check_available as image_available
-from ceimb_utils.image_data import load_images
-from ceimb_utils.imbalance import exponential_counts, select_per_class, step_counts
-from ceimb_utils.tabular_data import DataNotFoundError, load_tabular
-from ceimb_utils.tabular_data import check_available as tabular_available
+from ceimb_utils.data.images import check_available as image_available
+from ceimb_utils.data.images import load_images
+from ceimb_utils.data.imbalance import exponential_counts, select_per_class, step_counts
+from ceimb_utils.data.tabular import DataNotFoundError, load_tabular
+from ceimb_utils.data.tabular import check_available as tabular_available
 
 
 def test_exponential_counts_match_cao_et_al():

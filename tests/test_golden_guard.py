@@ -1,7 +1,8 @@
 """The golden-number check catches real changes of a result, not only that cells run."""
 import pytest
 
-from ceimb_utils import metrics, regression
+from ceimb_utils.ce import metrics
+from ceimb_utils.pipeline import regression
 
 
 def _golden_for(dataset: str) -> dict:

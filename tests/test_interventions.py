@@ -4,10 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ceimb_utils import ce, losses, methods, tau_norm
+from ceimb_utils import ce, methods
 from ceimb_utils.config import ConfigError, load_profile
-from ceimb_utils.resnet import NormedLinear, build_resnet
-from ceimb_utils.runs import Context, dependencies, execute, run_configs
+from ceimb_utils.models import losses, tau_norm
+from ceimb_utils.models.resnet import NormedLinear, build_resnet
+from ceimb_utils.pipeline.runs import Context, dependencies, execute, run_configs
 
 COUNTS = np.array([500, 120, 30, 5])
 

@@ -1,36 +1,107 @@
-"""The package's layout: no import hidden in a function to dodge a cycle, every module importable on its own."""
+"""The package's layout: layers that import only downwards, no import hidden in a function to
+dodge a cycle, every module importable on its own, the public API at the top."""
 import ast
 import subprocess
 import sys
+
+import pytest
 
 from ceimb_utils import paths
 
 # Entry points import late so that `python -m ceimb_utils --help` stays instant.
 LATE_IMPORTS_ALLOWED = {"__main__.py"}
+# Lowest first. Top-level modules are the foundation; data, models and ce sit side by side
+# and import only the foundation; the pipeline may use all three; the report reads the pipeline.
+LAYERS = {"": 0, "data": 1, "models": 1, "ce": 1, "pipeline": 2, "report": 3}
+
+
+def _files():
+    return sorted(p for p in paths.PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _dotted(path):
+    parts = list(path.relative_to(paths.PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(["ceimb_utils", *parts])
+
+
+def _subpackage(dotted: str) -> str:
+    """'' for a top-level module, else the subpackage a module belongs to."""
+    parts = dotted.split(".")[1:]
+    return parts[0] if parts and (paths.PACKAGE / parts[0]).is_dir() else ""
+
+
+def _imported(path):
+    """(line, module) for every package module that ``path`` imports."""
+    here = _dotted(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            if node.module:
+                yield node.lineno, f"{base}.{node.module}"
+            else:
+                for alias in node.names:
+                    yield node.lineno, f"{base}.{alias.name}"
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            for name in names:
+                if name and name.split(".")[0] == "ceimb_utils":
+                    yield node.lineno, name
+
+
+def test_layers_import_only_downwards():
+    found = []
+    for path in _files():
+        if path.name in LATE_IMPORTS_ALLOWED:
+            continue
+        own = _subpackage(_dotted(path))
+        for line, target in _imported(path):
+            other = _subpackage(target)
+            if other != own and (LAYERS[other] > LAYERS[own] or (LAYERS[other] == LAYERS[own] and own)):
+                found.append(f"{path.relative_to(paths.PACKAGE)}:{line} imports {target}")
+    assert not found, "imports against the layering: " + ", ".join(found)
+
+
+def test_every_subpackage_has_a_layer():
+    subpackages = {p.name for p in paths.PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert subpackages == set(LAYERS) - {""}
+
+
+def test_the_layering_test_catches_an_upward_import(tmp_path, monkeypatch):
+    package = tmp_path / "ceimb_utils"
+    (package / "data").mkdir(parents=True)
+    (package / "report").mkdir()
+    (package / "data" / "loader.py").write_text("from ..report import plots\n")
+    monkeypatch.setattr(paths, "PACKAGE", package)
+    assert [t for _, t in _imported(package / "data" / "loader.py")] == ["ceimb_utils.report"]
+    with pytest.raises(AssertionError, match="data/loader.py:1 imports ceimb_utils.report"):
+        test_layers_import_only_downwards()
 
 
 def test_no_package_import_inside_a_function():
     found = []
-    for path in sorted(paths.PACKAGE.glob("*.py")):
+    for path in _files():
         if path.name in LATE_IMPORTS_ALLOWED:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for inner in ast.walk(node):
-                    if isinstance(inner, ast.ImportFrom) and inner.level > 0:
-                        found.append(f"{path.name}:{inner.lineno} in {node.name}()")
+                    if isinstance(inner, ast.ImportFrom) and (inner.level > 0 or (inner.module or "").startswith("ceimb_utils")):
+                        found.append(f"{path.relative_to(paths.PACKAGE)}:{inner.lineno} in {node.name}()")
     assert not found, "package imports inside functions (a hidden cycle?): " + ", ".join(found)
 
 
 def test_every_module_imports_first():
     """Each module imported first, in a clean package namespace: a cycle fails here."""
-    names = sorted(p.stem for p in paths.PACKAGE.glob("*.py") if p.stem != "__main__")
+    names = [_dotted(p) for p in _files() if p.name != "__main__.py"]
     script = (
         "import importlib, sys\n"
         f"for name in {names!r}:\n"
         "    for loaded in [m for m in sys.modules if m == 'ceimb_utils' or m.startswith('ceimb_utils.')]:\n"
         "        del sys.modules[loaded]\n"
-        "    importlib.import_module('ceimb_utils.' + name if name != '__init__' else 'ceimb_utils')\n"
+        "    importlib.import_module(name)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=paths.ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -38,7 +109,8 @@ def test_every_module_imports_first():
 
 def test_public_api_is_exported():
     import ceimb_utils
-    from ceimb_utils import ce, config, methods, questions, runner, study
+    from ceimb_utils import ce, config, methods, questions
+    from ceimb_utils.pipeline import runner, study
 
     assert ceimb_utils.extract is ce.extract and ceimb_utils.load_profile is config.load_profile
     assert ceimb_utils.load_study is study.load_study and ceimb_utils.run is runner.run

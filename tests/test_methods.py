@@ -3,10 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ceimb_utils import audit, ce, methods
+from ceimb_utils import ce, methods
 from ceimb_utils.config import ConfigError, load_profile
-from ceimb_utils.runs import dependencies, run_configs
-from ceimb_utils.tabular import fit_tabular
+from ceimb_utils.models.tabular import fit_tabular
+from ceimb_utils.pipeline.runs import dependencies, run_configs
+from ceimb_utils.report import audit
 
 
 def imbalanced(n=400, d=10, seed=0):

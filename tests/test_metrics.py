@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ceimb_utils import metrics, reference
-from ceimb_utils.ce import CEResult
+from ceimb_utils.ce import CEResult, metrics, reference
 
 
 def binary_result(ce, bias):
@@ -292,7 +291,7 @@ def test_supporting_is_remembered_per_labels():
 def test_class_without_tp_is_nan_in_every_per_class_table_column():
     """Issue 13, item 1: a class that is never predicted has no value anywhere (NaN, not 0), so
     group means of the instance- and class-level counts average over the same classes."""
-    from ceimb_utils import summaries
+    from ceimb_utils.ce import summaries
 
     rng = np.random.default_rng(5)
     ce = rng.normal(0, 1, size=(90, 3, 20))
@@ -335,7 +334,7 @@ def test_null_draws_fewer_permutations_for_wide_models():
 
 
 def test_ceiling_from_weight_signs_with_non_negative_features():
-    from ceimb_utils import summaries
+    from ceimb_utils.ce import summaries
 
     feats = np.abs(np.random.default_rng(7).normal(size=(10, 5)))
     w = np.array([-1.0, -2.0, 0.5, -0.1, 3.0])  # an SVM: 3 support vectors of class 0, 2 of class 1

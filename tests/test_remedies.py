@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from ceimb_utils import paths, remedies
+from ceimb_utils import paths
+from ceimb_utils.pipeline.study import Study
 from ceimb_utils.questions import QUESTION_INFO
-from ceimb_utils.study import Study
+from ceimb_utils.report import remedies
 
 
 def study_of(rows) -> Study:

@@ -1,5 +1,4 @@
 """The runner: bad input stops before any work; notebooks are written atomically and stamped."""
-import json
 import shutil
 import subprocess
 import sys
@@ -7,9 +6,10 @@ import sys
 import nbformat
 import pytest
 
-from ceimb_utils import paths, runner
+from ceimb_utils import paths
 from ceimb_utils.config import ConfigError
-from ceimb_utils.tabular_data import DataNotFoundError
+from ceimb_utils.data.tabular import DataNotFoundError
+from ceimb_utils.pipeline import runner
 
 TINY = {"tabular.models": ["lg"], "tabular.methods": ["base", "smote"], "tabular.splits": 1}
 

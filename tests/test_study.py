@@ -3,8 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ceimb_utils import paths
-from ceimb_utils.study import load_study
+from ceimb_utils.pipeline.study import load_study
 
 TABULAR = {"tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.interventions": [], "tabular.splits": 1,
            "metrics.bootstrap": 20}

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from ceimb_utils import train_cnn
-from ceimb_utils.latent_oversampling import dsm, eos, train_head
-from ceimb_utils.remix import remix_indices, remix_tabular
-from ceimb_utils.resnet import build_resnet
-from ceimb_utils.tabular import fit_tabular, resample
-from ceimb_utils.train_cnn import Schedule, augment, train_network
+from ceimb_utils.models import train_cnn
+from ceimb_utils.models.latent_oversampling import dsm, eos, train_head
+from ceimb_utils.models.remix import remix_indices, remix_tabular
+from ceimb_utils.models.resnet import build_resnet
+from ceimb_utils.models.tabular import fit_tabular, resample
+from ceimb_utils.models.train_cnn import Schedule, augment, train_network
 
 
 # ---------------------------------------------------------------- ReMix
@@ -221,13 +221,13 @@ def test_bench_prints_one_json_line():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "ceimb_utils.bench", "train", "--model", "resnet8", "--batch", "16",
+    done = subprocess.run([sys.executable, "-m", "ceimb_utils.models.bench", "train", "--model", "resnet8", "--batch", "16",
                            "--steps", "2", "--warmup", "1", "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1
     row = json.loads(lines[0])
     assert row["images_per_s"] > 0 and row["steps"] == 2 and row["model"] == "resnet8"
-    bad = subprocess.run([sys.executable, "-m", "ceimb_utils.bench", "train", "--model", "resnet9"],
+    bad = subprocess.run([sys.executable, "-m", "ceimb_utils.models.bench", "train", "--model", "resnet9"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "depth 6n+2" in bad.stderr

@@ -1,5 +1,5 @@
 """Every number the golden notebooks show, within the tolerance measured across CPU back-ends."""
-from ceimb_utils import regression
+from ceimb_utils.pipeline import regression
 
 
 def test_smoke_numbers_match_the_golden_file():

@@ -1,0 +1,183 @@
+"""Tidy pandas tables of the metrics, as the runs store them and the notebooks plot them."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import balanced_accuracy_score, f1_score
+
+from . import metrics
+from .extraction import CEResult
+
+
+def groups(train_counts) -> np.ndarray:
+    """'majority' for the classes with the largest training count, 'minority' for the rest."""
+    counts = np.asarray(train_counts)
+    return np.where(counts == counts.max(), "majority", "minority")
+
+
+def _percent(k: np.ndarray, d: int) -> np.ndarray:
+    """k / D in percent for counted instances that cross; NaN for the rest."""
+    return np.where(k >= 0, 100.0 * k / d, np.nan)
+
+
+def instance_table(result: CEResult, y, support: metrics.Supporting | None = None) -> pd.DataFrame:
+    """One row per test instance: class, TP flag and required CE under three readings."""
+    sup = support if support is not None else metrics.supporting(result, y)
+    frame = pd.DataFrame({
+        "class_index": sup.cls,
+        "tp": sup.tp,
+        "bias_only": sup.bias_only,
+    })
+    for column, changes in [("k", {}), ("k_exclude", {"bias": "exclude"}), ("k_absolute", {"ranking": "absolute"})]:
+        frame[column] = metrics.required_ce(result, y, support=sup, **changes)
+    return frame
+
+
+def reading_columns(result: CEResult, y, reading: metrics.Reading = metrics.DEFAULT, k: int = 10,
+                    frac: float = 0.1, needed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per class under one reading: counted instances, mean required CE in percent, how many
+    never cross, the class-level union in percent and the two top shares (NaN without TPs)."""
+    sup = metrics.supporting(result, y, reading.instances)
+    needed = needed if needed is not None else metrics.required_ce(result, y, reading, support=sup)
+    return {
+        **_required_columns(sup, needed, result.n_terms, len(result.classes)),
+        "union_pct": 100.0 * metrics.class_topk_union(result, y, k, reading, sup, needed) / result.n_terms,
+        "top_share": metrics.top_share(result, y, frac, reading=reading, support=sup),
+        "top_share_instance": metrics.top_share(result, y, frac, per_instance=True, reading=reading, support=sup),
+    }
+
+
+def _required_columns(sup: metrics.Supporting, needed: np.ndarray, d: int, n_classes: int) -> dict[str, np.ndarray]:
+    """Per class: counted instances, mean required CE in percent over those that cross, and how
+    many never cross."""
+    pct = _percent(needed, d)
+    crossing = sup.counted & ~np.isnan(pct)
+    pct_sum, n_crossing = metrics._class_sums(sup.cls[crossing], pct[crossing, None], n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        required = np.where(n_crossing > 0, pct_sum[:, 0] / np.maximum(n_crossing, 1), np.nan)
+    return {"n_counted": np.bincount(sup.cls[sup.counted], minlength=n_classes), "required_pct": required,
+            "never_crosses": np.bincount(sup.cls[needed == metrics.NEVER_CROSSES], minlength=n_classes)}
+
+
+def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1) -> pd.DataFrame:
+    """``reading_columns`` under every reading of ``metrics.READINGS``, one row per reading and
+    class: what the audit's sensitivity table reads, all from the same CE."""
+    n_classes = len(result.classes)
+    frames = [pd.DataFrame({"reading": name, "class_index": np.arange(n_classes),
+                            **reading_columns(result, y, reading, k, frac)})
+              for name, reading in metrics.READINGS.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
+                support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
+                class_names=None, null_permutations: int = 200, seed: int = 0,
+                readings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3 under
+    the default reading (taken from ``readings`` when given), with the bias-excluded and |CE|
+    variants of the required count."""
+    sup = support if support is not None else metrics.supporting(result, y)
+    inst = instances if instances is not None else instance_table(result, y, sup)
+    d = result.n_terms
+    n_classes = len(result.classes)
+    idx = pd.RangeIndex(n_classes)
+    by_class = inst.groupby("class_index")
+    frame = pd.DataFrame({
+        "class_index": np.arange(n_classes),
+        "class": [str(c) for c in (result.classes if class_names is None else class_names)],
+        "n_train": np.asarray(train_counts, dtype=np.int64),
+        "n_test": by_class.size().reindex(idx, fill_value=0).to_numpy(),
+        "n_tp": by_class["tp"].sum().reindex(idx, fill_value=0).to_numpy(),
+        "D": d,
+    })
+    frame["recall"] = frame["n_tp"] / frame["n_test"].where(frame["n_test"] > 0)
+    frame["group"] = groups(frame["n_train"])
+    if readings is not None:
+        default = readings[readings["reading"] == "default"].set_index("class_index").reindex(idx)
+    else:
+        default = reading_columns(result, y, metrics.DEFAULT, k, frac, needed=inst["k"].to_numpy())
+    for column in ("required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance"):
+        frame[column] = np.asarray(default[column])
+    for suffix in ("exclude", "absolute"):
+        variant = _required_columns(sup, inst[f"k_{suffix}"].to_numpy(), d, n_classes)
+        frame[f"required_pct_{suffix}"] = variant["required_pct"]
+        frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
+    frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
+    frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, support=sup)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, support=sup, spearman=False)
+    low, high = null.range("union")
+    frame["union_null_low"], frame["union_null_high"] = 100.0 * low / d, 100.0 * high / d
+    frame["null_permutations"] = len(null.union)
+    frame["ceiling_pct"] = ceiling_pct(result)
+    return frame
+
+
+def ceiling_pct(result: CEResult) -> np.ndarray:
+    """Per class, the largest share of CE that can support it, in percent (SPEC 2.8).
+
+    With non-negative features (RBF kernel values, pooled ReLU features) a term supports a
+    class only when its weight has that class's sign: an SVM's class-0 TPs can use at most the
+    support vectors with negative dual coefficients. NaN where features take both signs.
+    """
+    n_classes = len(result.classes)
+    if result.features is None or (result.features < 0).any():
+        return np.full(n_classes, np.nan)
+    w = np.asarray(result.weights)
+    if result.binary:
+        return 100.0 * np.array([(w < 0).sum(), (w > 0).sum()]) / w.shape[-1]
+    return 100.0 * (w > 0).sum(1) / w.shape[-1]
+
+
+def profile_table(result: CEResult, y, support: metrics.Supporting | None = None) -> pd.DataFrame:
+    """Per class and CE index: mean feature over the class's instances and mean supporting CE over its TPs."""
+    sup = support if support is not None else metrics.supporting(result, y)
+    n_classes, d = len(result.classes), result.n_terms
+    feat_sum, n = metrics._class_sums(sup.cls, result.features, n_classes)
+    sup_sum, n_tp = metrics._class_sums(sup.cls[sup.counted], sup.values[sup.counted], n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_f = feat_sum / n[:, None]
+        mean_s = sup_sum / n_tp[:, None]
+    return pd.DataFrame({
+        "class_index": np.repeat(np.arange(n_classes), d),
+        "d": np.tile(np.arange(d), n_classes),
+        "mean_feature": mean_f.ravel(),
+        "mean_supporting": mean_s.ravel(),
+    })
+
+
+def frequency_tables(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: float = 0.95,
+                     seed: int = 0, null_permutations: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
+    its bootstrap interval and the feature-exchangeable null's central range."""
+    fm = metrics.frequency_magnitude(result, y, k=k, bootstrap=bootstrap, ci=ci, seed=seed)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed)
+    null_low, null_high = null.range("spearman", ci)
+    n_classes, d = fm.freq.shape
+    long = pd.DataFrame({
+        "class_index": np.repeat(np.arange(n_classes), d),
+        "d": np.tile(np.arange(d), n_classes),
+        "freq": fm.freq.ravel(),
+        "mag": fm.mag.ravel(),
+        "mag_feature": fm.mag_features.ravel(),
+    })
+    rho = pd.DataFrame({
+        "class_index": np.arange(n_classes),
+        "n_train_tp": fm.n_tp,
+        "spearman": fm.spearman,
+        "ci_low": fm.ci_low,
+        "ci_high": fm.ci_high,
+        "null_low": null_low,
+        "null_high": null_high,
+        "null_permutations": len(null.spearman),
+    })
+    return long, rho
+
+
+def generalisation(result: CEResult, y) -> dict:
+    """Balanced accuracy and macro-F1 of the model on these instances (per-class recall is in class_table)."""
+    pred = result.predict()
+    return {
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "macro_f1": float(f1_score(y, pred, average="macro", labels=result.classes, zero_division=0)),
+        "accuracy": float(np.mean(pred == np.asarray(y))),
+    }

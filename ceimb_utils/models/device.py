@@ -1,0 +1,27 @@
+"""Device choice: ``auto`` takes CUDA when present and the CPU otherwise."""
+from __future__ import annotations
+
+from ..config import DEVICES, ConfigError
+
+
+def resolve_device(name: str = "auto"):
+    import torch  # late: checking a configuration should not import torch
+
+    if name not in DEVICES:
+        raise ConfigError(f"Unknown device {name!r}; choose one of {', '.join(DEVICES)}.")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("Device 'cuda' was asked for but torch sees no CUDA device; use 'auto' or 'cpu'.")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def describe(device) -> str:
+    """A human description of the device, for run records and the book."""
+    import platform
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

@@ -1,0 +1,54 @@
+"""What every run stores: its CE, checked against the model's own decision, and the metric
+tables of SPEC section 2."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import ce as ce_module
+from ..ce import summaries
+from .cache import RunWriter
+
+INVARIANT_RTOL = 1e-6
+
+
+def check_invariant(result: ce_module.CEResult, rows: int = 64) -> float:
+    """Refuse to store CE that do not add up to the model's own decision (checked on up to
+    ``rows`` evenly spaced instances); returns the largest error."""
+    n = result.ce.shape[0]
+    idx = np.unique(np.linspace(0, n - 1, min(rows, n)).astype(int)) if n else np.arange(0)
+    decision = result.decision_of(idx)
+    scale = max(1.0, float(np.abs(decision).max(initial=0.0)))
+    err = float(np.abs(result.scores[idx] - decision).max(initial=0.0))
+    if err > INVARIANT_RTOL * scale * 10:
+        raise AssertionError(f"CE do not sum to the decision function (max error {err:.3g}).")
+    return err
+
+
+def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module.CEResult, y_test,
+                       train: ce_module.CEResult, y_train, train_counts, class_names=None) -> dict:
+    """Store the test CE and every metric table of SPEC section 2; return record fields."""
+    invariant_error = max(check_invariant(test), check_invariant(train))
+    m = rc["metrics"]
+    support = summaries.metrics.supporting(test, y_test)
+    instances = summaries.instance_table(test, y_test, support)
+    seed = rc.get("seed", rc.get("split", 0))
+    readings = summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"])
+    classes = summaries.class_table(test, y_test, train_counts, k=m["topk"], frac=m["top_frac"],
+                                    support=support, instances=instances, class_names=class_names,
+                                    null_permutations=m["null_permutations"], seed=seed, readings=readings)
+    freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], bootstrap=m["bootstrap"],
+                                           ci=m["ci"], seed=seed, null_permutations=m["null_permutations"])
+    writer.table("instances", instances)
+    writer.table("classes", classes)
+    writer.table("readings", readings)
+    writer.table("profile", summaries.profile_table(test, y_test, support))
+    writer.table("frequency", freq)
+    writer.table("spearman", rho)
+    stored = test.astype(np.float32)
+    writer.arrays("ce_test", ce=stored.ce, features=stored.features, weights=stored.weights,
+                  bias=np.asarray(stored.bias, dtype=np.float32), y=np.asarray(y_test),
+                  classes=np.asarray(test.classes))
+    return {"D": int(test.n_terms), "invariant_max_error": invariant_error, **summaries.generalisation(test, y_test),
+            "train_balanced_accuracy": summaries.generalisation(train, y_train)["balanced_accuracy"]}

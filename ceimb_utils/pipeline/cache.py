@@ -1,0 +1,224 @@
+"""The run cache: one directory per run, keyed by a hash of everything that shapes its result.
+
+A run is written into a private temporary directory; ``record.json`` (with a SHA-256 of every
+artifact) is written last and the directory is renamed into place, so a killed run leaves
+nothing that looks finished. A run whose artifacts no longer match their checksums is treated
+as missing and recomputed. If two workers finish the same run, the first rename wins and the
+second copy is discarded: artifacts land exactly once.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .. import __version__, paths
+from ..files import file_sha256
+
+RECORD = "record.json"
+# Modules that never shape a cached number, each with the reason. Every other module of the
+# package (subpackages included) enters the code fingerprint, so a new module is covered the
+# day it is written; leaving one out takes an entry here.
+PRESENTATION_ONLY = {
+    "__main__.py": "the command line: parses arguments and calls the runner",
+    "report/": "tables, figures, health and verdicts computed from cached tables when a notebook runs",
+    "models/bench.py": "speed measurements, never part of a run",
+    "pipeline/dask_executor.py": "where runs are computed, not what they compute",
+    "pipeline/executors.py": "where runs are computed, not what they compute",
+    "paper.py": "the paper's figures that the book compares with",
+    "progress.py": "progress bars",
+    "questions.py": "the names, templates and titles of the book's questions",
+    "pipeline/regression.py": "compares cached numbers with the golden file",
+    "ce/reference.py": "slow loop versions of the metrics for tests and benchmarks; no run calls them",
+    "pipeline/runner.py": "plans sweeps and executes notebooks, which only read the cache",
+    "pipeline/study.py": "joins cached tables for the notebooks",
+}
+
+
+def presentation_only(name: str) -> bool:
+    """Whether the module at ``name`` (relative to the package; a folder entry ends in '/') is left out."""
+    return name in PRESENTATION_ONLY or any(name.startswith(entry) for entry in PRESENTATION_ONLY if entry.endswith("/"))
+
+
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(package: Path = paths.PACKAGE) -> str:
+    """Digest of every module of ``package`` that shapes a result (once per process).
+
+    Modules are hashed by their path relative to the package and their bytes, in sorted order,
+    so renaming, adding or editing a result-computing module changes the digest.
+    """
+    package = Path(package)
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        if presentation_only(name) or "__pycache__" in path.parts:
+            continue
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def run_key(run_config: Mapping[str, Any]) -> str:
+    payload = {"config": run_config, "version": __version__, "code": code_fingerprint()}
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(paths.ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Run:
+    """A finished run in the cache: its record and lazy access to its artifacts."""
+
+    def __init__(self, directory: Path, record: dict):
+        self.path = Path(directory)
+        self.record = record
+
+    @property
+    def config(self) -> dict:
+        return self.record["config"]
+
+    def table(self, name: str):
+        import pandas as pd
+
+        return pd.read_parquet(self.path / f"{name}.parquet")
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        with np.load(self.path / f"{name}.npz", allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+
+class RunWriter:
+    """Where a run's compute function puts its artifacts (inside the temporary directory)."""
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory)
+
+    def table(self, name: str, frame) -> None:
+        frame.to_parquet(self.path / f"{name}.parquet", index=False)
+
+    def arrays(self, name: str, **arrays: np.ndarray) -> None:
+        np.savez(self.path / f"{name}.npz", **arrays)  # float CE barely compress; zlib only costs time
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+
+def run_dir_name(run_config: Mapping[str, Any], key: str) -> str:
+    index = run_config.get("seed", run_config.get("split", 0))
+    tag = "split" if "split" in run_config else "seed"
+    return f"{run_config['model']}-{run_config['method']}-{tag}{index}-{key[:12]}"
+
+
+class RunCache:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else paths.runs_dir()
+
+    def directory(self, run_config: Mapping[str, Any]) -> Path:
+        key = run_key(run_config)
+        return self.root / str(run_config["dataset"]) / run_dir_name(run_config, key)
+
+    def load(self, run_config: Mapping[str, Any]) -> Run | None:
+        """The finished run, or None when missing or corrupted (a corrupted one is removed)."""
+        directory = self.directory(run_config)
+        record_path = directory / RECORD
+        if not record_path.exists():
+            return None
+        try:
+            record = json.loads(record_path.read_text())
+            ok = all(file_sha256(directory / name) == digest for name, digest in record["checksums"].items())
+        except (OSError, ValueError, KeyError):
+            ok = False
+        if not ok:
+            shutil.rmtree(directory, ignore_errors=True)
+            return None
+        return Run(directory, record)
+
+    def get_or_compute(
+        self, run_config: Mapping[str, Any], compute: Callable[[RunWriter], Mapping[str, Any]]
+    ) -> Run:
+        """Return the cached run, computing it with ``compute(writer)`` when missing.
+
+        ``compute`` writes artifacts through the writer and returns extra record fields
+        (timings, device, warnings). Only a run that finished completely becomes visible.
+        """
+        found = self.load(run_config)
+        if found is not None:
+            return found
+        final = self.directory(run_config)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp@{final.name}@{socket.gethostname()}@{os.getpid()}@{uuid.uuid4().hex[:6]}"
+        tmp.mkdir()
+        try:
+            started = time.time()
+            extra = dict(compute(RunWriter(tmp)) or {})
+            checksums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+            record = {
+                "key": run_key(run_config),
+                "config": dict(run_config),
+                "version": __version__,
+                "code": code_fingerprint(),
+                "git_commit": git_commit(),
+                "host": socket.gethostname(),
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seconds": round(time.time() - started, 3),
+                **extra,
+                "checksums": checksums,
+            }
+            (tmp / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True, default=str))
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if self.load(run_config) is None:  # not a concurrent finish: a real failure
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        run = self.load(run_config)
+        if run is None:
+            raise RuntimeError(f"Run {final} vanished right after it was written.")
+        return run
+
+    def prune_partial(self) -> int:
+        """Remove temporary directories left by killed runs of this host; returns how many."""
+        host = socket.gethostname()
+        removed = 0
+        for tmp in self.root.glob("*/.tmp@*"):
+            parts = tmp.name.split("@")
+            if len(parts) != 5 or parts[2] != host:
+                continue
+            pid = int(parts[3]) if parts[3].isdigit() else -1
+            if pid > 0 and _pid_alive(pid):
+                continue
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed += 1
+        return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

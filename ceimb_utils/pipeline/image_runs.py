@@ -1,0 +1,167 @@
+"""Image runs: train a CIFAR ResNet (base, ReMix) or re-head a trained base network (EOS, DSM)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from .. import ce as ce_module
+from ..config import ConfigError
+from ..data.images import ImageData, load_images
+from ..datasets import IMAGE_KEYS
+from ..files import file_sha256
+from ..methods import METHODS
+from ..models import authors, tau_norm
+from ..models.device import describe, resolve_device
+from ..models.latent_oversampling import dsm, eos, train_head
+from ..models.losses import objective
+from ..models.resnet import build_resnet
+from ..models.train_cnn import Precision, Schedule, train_network
+from ..seeding import seed_everything
+from .artifacts import write_ce_artifacts
+from .cache import RunWriter, run_key
+
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "dtype")
+
+
+def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], method: str, seed: int,
+                     threads: int, device: str) -> dict:
+    data = {k: section[k] for k in IMAGE_KEYS if k not in ("arch", "epochs")}
+    train = {k: section[k] for k in TRAIN_KEYS}
+    spec = METHODS[method]
+    rc = {**common, "model": section["arch"], "method": method, "seed": int(seed), "data": data,
+          "train": train, "eval_batch": section["eval_batch"], "threads": threads, "device": device}
+    if spec.rehead:  # the head's settings; the network's are the base run's
+        rc["head"] = {k: section[k] for k in spec.keys}
+    else:
+        train.update({k: section[k] for k in spec.keys if k in section})
+    return rc
+
+
+def checkpoint_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], dataset: str, threads: int,
+                           device: str, data_dir) -> list[dict]:
+    """One run per published checkpoint of the methods and seeds asked for: evaluated, not
+    trained. The file's SHA-256 is part of the run key, so a replaced file is a new run."""
+    found = authors.find_checkpoints(dataset, data_dir)
+    out = []
+    for (method, seed), ckpt in found.items():
+        if method not in section["methods"] or seed not in section["seeds"]:
+            continue
+        rc = image_run_config(common, section, method, seed, threads, device)
+        rc.pop("head", None)
+        rc["train"] = {"dtype": "float32"}  # nothing is trained; evaluated in float32
+        rc["model"] = authors.FOLDERS[dataset][1]
+        rc["checkpoint"] = {"file": ckpt.path.name, "sha256": file_sha256(ckpt.path), "selection": ckpt.selection}
+        out.append(rc)
+    if not out:
+        have = ", ".join(f"{m} seed {s}" for m, s in found)
+        raise ConfigError(f"No published checkpoint of {dataset!r} is among the methods {list(section['methods'])} "
+                          f"and seeds {list(section['seeds'])} asked for; there are: {have}.")
+    return out
+
+
+def base_config_of(rc: Mapping[str, Any]) -> dict:
+    """The base run whose network an EOS / DSM run re-heads."""
+    base = {k: v for k, v in rc.items() if k != "head"}
+    base["method"] = "base"
+    return base
+
+
+def _channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
+    scaled = images.astype(np.float64) / 255
+    return scaled.mean(axis=(0, 2, 3)).tolist(), scaled.std(axis=(0, 2, 3)).tolist()
+
+
+def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
+    mean, std = _channel_stats(data.train_x)
+    model = build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std, rc["seed"],
+                         head=METHODS[rc["method"]].head)
+    return model.to(getattr(torch, rc["train"]["dtype"]))
+
+
+def compute_image(rc: Mapping[str, Any], context, writer: RunWriter, execute) -> dict:
+    """Train, re-head or load the run's network and store its CE; ``execute`` gives a finished
+    run (the base network of a re-head)."""
+    seed_everything(rc["seed"], threads=rc["threads"])
+    device = resolve_device(rc["device"])
+    data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
+    record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
+                              "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
+                              "n_test": int(len(data.test_y)), "data_source": data.source}
+    started = time.perf_counter()
+    trains = "checkpoint" not in rc and not METHODS[rc["method"]].rehead
+    if "checkpoint" in rc:  # a published network: nothing to train
+        model = published_model(rc, context, len(data.class_names))
+        record.update(precision="fp32, evaluation only", model_selection=(
+            f"the authors' checkpoint {rc['checkpoint']['file']}, chosen by them as the {rc['checkpoint']['selection']}"))
+    else:
+        model = build_model(rc, data)
+        record.update(precision=Precision.of(model, device, rc["train"]["fast"]).describe(),
+                      model_selection="the last epoch (no selection on the test set)")
+    if trains:
+        train = rc["train"]
+        checkpoint = context.checkpoint_dir / f"{run_key(rc)}.pt"
+        log = train_network(
+            model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
+            batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
+            seed=rc["seed"], device=device, fast=train["fast"], remix_alpha=train.get("remix_alpha"),
+            checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}",
+            objective=objective(METHODS[rc["method"]].objective, data.train_counts, train, train["epochs"]))
+        record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
+                      epoch_seconds=float(np.mean(log.epoch_seconds)) if log.epoch_seconds else None)
+    elif "checkpoint" not in rc:  # EOS, DSM: a new head on the trained base network
+        base = execute(base_config_of(rc), context)
+        model.load_state_dict(torch.load(base.file("model.pt"), map_location="cpu", weights_only=True))
+        model.to(device)
+        record.update(_rehead(rc, model, data, device), base_run=str(base.path.name))
+    record["train_seconds"] = round(time.perf_counter() - started, 3)
+    model.to(device).eval()
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, writer.file("model.pt"))
+    test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
+    train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"])
+    record.update(write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
+                                     data.class_names))
+    record["class_names"] = data.class_names
+    if trains:
+        checkpoint.unlink(missing_ok=True)  # the finished run supersedes it
+    return record
+
+
+def published_model(rc: Mapping[str, Any], context, num_classes: int) -> torch.nn.Module:
+    """The authors' network of a checkpoint run, refusing a file that changed since the grid
+    was made (its digest is in the run key)."""
+    path = authors.clone_dir(context.data_path) / authors.FOLDERS[rc["dataset"]][0] / rc["checkpoint"]["file"]
+    if not path.exists() or file_sha256(path) != rc["checkpoint"]["sha256"]:
+        raise ConfigError(f"{path} is missing or changed since the run was planned; run the sweep again.")
+    ckpt = authors.parse_name(rc["dataset"], path)
+    return authors.load(ckpt, num_classes)
+
+
+def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
+    """EOS / DSM: augment the base network's training features and train a fresh head on them;
+    tau_norm: rescale the base head's class weights."""
+    head_cfg, train = rc["head"], rc["train"]
+    if rc["method"] == "tau_norm":
+        return _tau_normalise(rc, model, data)
+    features = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"]).features
+    if rc["method"] == "eos":
+        aug = eos(features, data.train_y, head_cfg["eos_k"], np.random.default_rng(rc["seed"]), data.class_names)
+    else:
+        aug = dsm(features, data.train_y, head_cfg["dsm_k"], rc["seed"], data.class_names)
+    model.fc = train_head(aug.features, aug.labels, len(data.class_names), epochs=head_cfg["head_epochs"],
+                          lr=head_cfg["head_lr"], warmup_epochs=head_cfg["head_warmup_epochs"],
+                          momentum=train["momentum"], weight_decay=train["weight_decay"],
+                          batch_size=train["batch_size"], seed=rc["seed"], device=device,
+                          dtype=getattr(torch, train["dtype"]))
+    return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped}
+
+
+def _tau_normalise(rc: Mapping[str, Any], model, data: ImageData) -> dict:
+    rows = tau_norm.balanced_subset(data.train_y, rc["head"]["tau_val_per_class"], rc["seed"])
+    features = ce_module.extract(model, data.train_x[rows], batch_size=rc["eval_batch"]).features
+    weight = model.fc.weight.detach().double().cpu().numpy()
+    tau, scores = tau_norm.choose_tau(features, data.train_y[rows], weight, rc["head"]["tau_grid"])
+    model.fc = tau_norm.tau_head(weight, tau, dtype=model.fc.weight.dtype)
+    return {"tau": tau, "tau_validation": {"rows": int(len(rows)), "balanced_accuracy": scores}}

@@ -1,0 +1,224 @@
+"""The sweep: every run a profile needs, then each question's notebook once per data set.
+
+Everything the user can get wrong (profile, data set, question, override, template parameter,
+missing data) is checked before any run starts. Runs go through an executor into the run
+cache; notebooks only read the cache. Executed notebooks are written atomically to
+``book/results/<question>/<dataset>.ipynb``, retitled, stamped so the book does not execute
+them again, and carry their full configuration.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .. import __version__, paths
+from ..config import ConfigError, check_names, dataset_config, load_profile, profile_names
+from ..data.images import check_available as image_available
+from ..data.tabular import check_available as tabular_available
+from ..datasets import DATASETS, dataset_spec
+from ..files import atomic_path
+from ..models import authors
+from ..models.device import describe, resolve_device
+from ..progress import bar
+from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
+from . import regression
+from .cache import git_commit
+from .regression import GOLDEN_DATASETS
+from .runs import Context, run_configs
+from .study import ensure_runs
+
+# What the runner passes to every per-data-set template; each must be a parameter of it.
+NOTEBOOK_PARAMETERS = ("dataset", "profile", "overrides")
+KERNEL = "python3"
+
+
+def template_parameters(template: Path) -> set[str]:
+    import papermill
+
+    return set(papermill.inspect_notebook(str(template)))
+
+
+def check_templates(questions: Sequence[str], audit: bool) -> None:
+    """Refuse to start when a template lacks a parameter the runner passes to it."""
+    wanted = [(QUESTION_INFO[q], NOTEBOOK_PARAMETERS) for q in questions]
+    if audit:
+        wanted.append((AUDIT, ("profile", "datasets", "overrides")))
+    for question, names in wanted:
+        template = paths.NOTEBOOKS / question.template
+        if not template.exists():
+            raise ConfigError(f"Template {template} of question {question.name!r} is missing.")
+        missing = set(names) - template_parameters(template)
+        if missing:
+            raise ConfigError(
+                f"Template {template.name} has no parameter {sorted(missing)[0]!r} in its cell tagged "
+                f"'parameters'; it takes {sorted(template_parameters(template))}."
+            )
+
+
+def output_path(question: Question, dataset: str | None = None) -> Path:
+    if dataset is None:
+        return paths.BOOK_RESULTS / f"{question.template.removesuffix('.ipynb')}.ipynb"
+    return paths.BOOK_RESULTS / question.name / f"{dataset}.ipynb"
+
+
+def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) -> None:
+    """Retitle, mark as already executed for the book, and record what produced it."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            first, _, rest = cell.source.lstrip().partition("\n")
+            cell.source = f"# {title}\n{rest}"
+            break
+    nb.metadata["mystnb"] = {"execution_mode": "off"}
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    section = None
+    if dataset is not None:
+        section = dataset_config(cfg, dataset)
+    nb.metadata["ceimb"] = {
+        "title": title,
+        "dataset": dataset,
+        "config": dict(cfg),
+        "dataset_config": section,
+        "seeds": section.get("seeds", list(range(section.get("splits", 0)))) if section else None,
+        "version": __version__,
+        "git_commit": git_commit(),
+        "device": describe(resolve_device(cfg["device"])),
+    }
+    nbformat.write(nb, path)
+
+
+def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int = 1,
+                      desc: str = "notebooks") -> list[Path]:
+    """Execute (question, parameters, out, title, dataset) tasks, ``jobs`` kernels at once
+    (threads only wait on their kernels); returns the paths in task order. A failing
+    notebook writes nothing and its error is raised once the others have finished."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env_before = os.environ.get("CEIMB_PROGRESS")
+    os.environ["CEIMB_PROGRESS"] = "0"  # the kernels inherit it: no progress bars in the book
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(int(jobs), len(tasks)))) as pool:
+            futures = [pool.submit(_execute_one, *task, cfg) for task in tasks]
+            for future in bar(futures, desc=desc, unit="nb"):
+                future.exception()  # wait; errors are raised below, in task order
+        return [future.result() for future in futures]
+    finally:
+        if env_before is None:
+            os.environ.pop("CEIMB_PROGRESS", None)
+        else:
+            os.environ["CEIMB_PROGRESS"] = env_before
+
+
+def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, title: str,
+                 dataset: str | None, cfg: Mapping[str, Any]) -> Path:
+    import papermill
+
+    with atomic_path(out) as tmp:
+        papermill.execute_notebook(
+            str(paths.NOTEBOOKS / question.template), str(tmp),
+            parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
+            progress_bar=False, request_save_on_cell_execute=False,
+        )
+        _stamp(tmp, title, cfg, dataset)
+    return out
+
+
+def plan(profile: str, datasets: str | Sequence[str] | None = None,
+         questions: str | Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None):
+    """Check every user input and return (config, datasets, questions) or raise ConfigError."""
+    cfg = load_profile(profile, overrides)
+    chosen = check_names(f"profile {profile!r}", datasets if datasets is not None else cfg["datasets"],
+                         list(DATASETS), "data set")
+    if not chosen:
+        raise ConfigError(f"Profile {profile!r} names no data sets; pass --datasets.")
+    asked = check_names("the runner", questions if questions is not None else cfg["questions"],
+                        list(QUESTIONS), "question")
+    return cfg, chosen, asked
+
+
+def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
+    """Fail fast, with one sentence, for the first data set that cannot be had."""
+    for name in datasets:
+        check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
+        if dataset_spec(name).kind == "image" and dataset_config(cfg, name)["checkpoints"] == "authors":
+            check_published(cfg, name)  # the clone and every checkpoint before the data
+        check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
+
+
+def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
+    """Every checkpoint the sweep would evaluate exists and converts into our network."""
+    section = dataset_config(cfg, dataset)
+    num_classes = len(section["classes"]) if section.get("classes") else 10
+    data_dir = Context.from_config(cfg).data_path
+    for rc in run_configs(cfg, dataset):
+        authors.load(authors.parse_name(dataset, authors.clone_dir(data_dir) / authors.FOLDERS[dataset][0]
+                                        / rc["checkpoint"]["file"]), num_classes)
+
+
+def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
+        executor=None, notebooks: bool = True, audit: bool = True) -> list[Path]:
+    """The whole sweep; returns the notebooks written."""
+    cfg, chosen, asked = plan(profile, datasets, questions, overrides)
+    audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
+    if notebooks:
+        check_templates(asked, audit)
+    check_data(cfg, chosen)
+    ensure_runs(cfg, chosen, executor=executor)
+    if not notebooks:
+        return []
+    passed = {"profile": profile, "overrides": dict(overrides or {})}
+    tasks = [(question, {**passed, "dataset": ds}, output_path(question, ds), f"{question.title} — {ds}", ds)
+             for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
+    if audit:
+        tasks.append((AUDIT, {**passed, "datasets": list(chosen)}, output_path(AUDIT), AUDIT.title, None))
+    written = execute_notebooks(tasks, cfg, jobs=cfg["jobs"])
+    mark_unanswered()
+    return written
+
+
+PLACEHOLDER = "not-run.md"
+
+
+def mark_unanswered() -> list[Path]:
+    """A one-paragraph page in every question's folder that has no notebook yet (an empty
+    chapter would fail the book's build), removed once the question has a page."""
+    by_profile = {name: load_profile(name)["questions"] for name in profile_names()}
+    written = []
+    for question in QUESTION_INFO.values():
+        folder = paths.BOOK_RESULTS / question.name
+        placeholder = folder / PLACEHOLDER
+        if any(folder.glob("*.ipynb")):
+            placeholder.unlink(missing_ok=True)
+            continue
+        profiles = [p for p, asked in by_profile.items() if question.name in asked]
+        how = (f"The profiles that run it: {', '.join(f'`{p}`' for p in profiles)}; for example "
+               f"`python -m ceimb_utils run --profile {profiles[0]}`." if profiles else
+               "No profile runs it; pass `--questions " + question.name + "`.")
+        with atomic_path(placeholder) as tmp:
+            tmp.write_text(f"# Not run yet\n\nNo data set of this book has been run for this question. {how}\n")
+        written.append(placeholder)
+    return written
+
+
+def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
+    """Regenerate tests/golden: every template executed on the smoke profile, per data set, and
+    ``numbers.json`` with tolerances from the spread that ``benchmarks/golden_spread.py`` measured."""
+    cfg, chosen, asked = plan(profile, list(datasets), None, None)
+    check_templates(asked, audit=False)
+    check_data(cfg, chosen)
+    ensure_runs(cfg, chosen)
+    check_templates([], audit=True)
+    passed = {"profile": profile, "overrides": {}}
+    tasks = [(question, {**passed, "dataset": ds}, paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds}.ipynb",
+              f"{question.title} — {ds}", ds) for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
+    tasks.append((AUDIT, {**passed, "datasets": list(chosen)},
+                  paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb", AUDIT.title, None))
+    written = execute_notebooks(tasks, cfg, desc="golden")
+    measured = regression.read_spread()
+    regression.write_golden(regression.numbers(profile, chosen), measured["rows"]["spread"],
+                            f"{measured['measured']}, {measured['machine']}, {len(measured['rows']['variants'])} back-ends")
+    written.append(regression.NUMBERS_FILE)
+    return written

@@ -1,0 +1,81 @@
+"""Runs: one data set x model x method x seed (or split), computed once into the run cache.
+
+``run_configs`` lists a data set's grid in dependency order; ``execute`` computes one run
+(or returns it from the cache). Everything that shapes a run's numbers is in its run config
+and so in its cache key; where data lives and whether it may be downloaded are not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import paths
+from ..config import dataset_config
+from ..datasets import dataset_spec
+from ..methods import METHODS
+from ..models.device import resolve_device
+from .cache import Run, RunCache
+from .image_runs import base_config_of, checkpoint_run_configs, compute_image, image_run_config
+from .tabular_runs import compute_tabular, tabular_run_configs
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where data comes from; not part of any cache key."""
+
+    data_dir: str | None = None
+    allow_download: bool = False
+    results_dir: str | None = None
+    progress: bool = True
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], progress: bool = True) -> "Context":
+        return cls(cfg.get("data_dir"), bool(cfg.get("allow_download")), str(paths.results_dir()), progress)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else paths.data_dir()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return Path(self.results_dir) / "checkpoints" if self.results_dir else paths.checkpoints_dir()
+
+    def cache(self) -> RunCache:
+        return RunCache(Path(self.results_dir) / "runs" if self.results_dir else None)
+
+
+def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
+    """Every run of ``dataset`` under ``cfg`` (``dependencies`` names what a run needs first)."""
+    spec = dataset_spec(dataset)
+    section = dataset_config(cfg, dataset)
+    common = {"dataset": dataset, "kind": spec.kind, "metrics": dict(cfg["metrics"])}
+    if spec.kind == "tabular":
+        return tabular_run_configs(common, section, grid_methods(section), cfg["threads"])
+    device = resolve_device(cfg["device"]).type
+    if section["checkpoints"] == "authors":
+        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device,
+                                      Context.from_config(cfg).data_path)
+    return [image_run_config(common, section, method, seed, cfg["threads"], device)
+            for seed in section["seeds"] for method in grid_methods(section)]
+
+
+def grid_methods(section: Mapping[str, Any]) -> list[str]:
+    """The section's methods, then its interventions (each once)."""
+    return list(dict.fromkeys([*section["methods"], *section.get("interventions", [])]))
+
+
+def dependencies(run_config: Mapping[str, Any]) -> list[dict]:
+    """Runs that must be finished before this one (EOS/DSM/tau-norm need the trained base network)."""
+    if run_config["kind"] == "image" and METHODS[run_config["method"]].rehead and "checkpoint" not in run_config:
+        return [base_config_of(run_config)]
+    return []
+
+
+def execute(run_config: Mapping[str, Any], context: Context = Context()) -> Run:
+    """The finished run, from the cache or computed now (a re-head computes its base run first)."""
+    if run_config["kind"] == "tabular":
+        compute = lambda writer: compute_tabular(run_config, context, writer)  # noqa: E731
+    else:
+        compute = lambda writer: compute_image(run_config, context, writer, execute)  # noqa: E731
+    return context.cache().get_or_compute(run_config, compute)

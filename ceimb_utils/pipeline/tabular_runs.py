@@ -1,0 +1,61 @@
+"""Tabular runs: a stratified split, a fitted LG or SVM (with its over-sampling or intervention),
+its CE and their tables."""
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any, Mapping
+
+import joblib
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .. import ce as ce_module
+from ..data.tabular import load_tabular
+from ..methods import METHODS
+from ..models.tabular import fit_tabular
+from ..seeding import seed_everything
+from .artifacts import write_ce_artifacts
+from .cache import RunWriter
+
+
+def tabular_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], methods, threads: int) -> list[dict]:
+    """Every split x model x method of a tabular data set (a method only with the models it applies to)."""
+    out = []
+    data = {"test_size": section["test_size"], "max_rows": section["max_rows"]}
+    for split in range(section["splits"]):
+        for model in section["models"]:
+            for method in [m for m in methods if METHODS[m].applies_to("tabular", model)]:
+                train: dict[str, Any] = {}
+                if model == "lg":
+                    train["lg_max_iter"] = section["lg_max_iter"]
+                train.update({k: section[k] for k in METHODS[method].keys})
+                out.append({**common, "model": model, "method": method, "split": split,
+                            "data": data, "train": train, "threads": threads})
+    return out
+
+
+def tabular_split(rc: Mapping[str, Any], X: np.ndarray, y: np.ndarray):
+    """The run's stratified subsample (if any) and 70:30 split, seeded by the split index."""
+    split, data = rc["split"], rc["data"]
+    if data["max_rows"] and len(y) > data["max_rows"]:
+        X, _, y, _ = train_test_split(X, y, train_size=data["max_rows"], stratify=y, random_state=split)
+    return train_test_split(X, y, test_size=data["test_size"], stratify=y, random_state=split)
+
+
+def compute_tabular(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
+    seed_everything(rc["split"], threads=rc["threads"])
+    data = load_tabular(rc["dataset"], context.data_path, context.allow_download)
+    X_train, X_test, y_train, y_test = tabular_split(rc, data.X, data.y)
+    started = time.perf_counter()
+    fit = fit_tabular(rc["model"], rc["method"], X_train, y_train, seed=rc["split"], **rc["train"])
+    fitted = time.perf_counter()
+    test = ce_module.extract(fit.model, X_test)
+    train = ce_module.extract(fit.model, X_train)
+    joblib.dump(fit.model, writer.file("model.joblib"))
+    record = write_ce_artifacts(writer, rc, test, y_test, train, y_train, np.bincount(y_train, minlength=2))
+    return {**record, "device": "cpu", "device_name": f"CPU ({platform.machine()}, {rc['threads']} threads)",
+            "n_train": int(len(y_train)), "n_test": int(len(y_test)),
+            "n_fit_rows": fit.n_fit_rows, "fit_class_counts": fit.fit_class_counts,
+            "convergence_warnings": fit.warnings, "chosen": fit.chosen, "fit_seconds": round(fitted - started, 3),
+            "ce_seconds": round(time.perf_counter() - fitted, 3), "data_source": data.source}

@@ -1,0 +1,104 @@
+"""Training health: did each cached model learn? Read from the run cache, never recomputed.
+
+Metrics of a model that did not learn say nothing about the paper's claims, so every results
+notebook opens with this table and the audit marks the verdicts that rest on such runs. A run
+is *unhealthy* when a class has zero recall on the test set or its test balanced accuracy is
+below the floor: a quarter of the way from chance (1 / C) to a perfect score, i.e. clearly
+better than guessing (0.625 for two classes, 0.325 for ten).
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..config import load_profile
+from ..pipeline.study import Study, SweepError, load_study
+
+COLUMNS = ("dataset", "model", "method", "seed", "train_balanced_accuracy", "test_balanced_accuracy",
+           "zero_recall_classes", "final_loss", "loss_went_down", "healthy")
+
+
+def balanced_accuracy_floor(n_classes: int) -> float:
+    """A quarter of the way from chance to perfect: 0.625 for two classes, 0.325 for ten."""
+    chance = 1.0 / n_classes
+    return chance + (1.0 - chance) / 4
+
+
+def _loss_trend(losses) -> tuple[float, bool | None]:
+    if not isinstance(losses, list) or not losses:
+        return math.nan, None  # tabular fits and re-headed networks record no epoch losses
+    return float(losses[-1]), bool(losses[-1] < losses[0]) if len(losses) > 1 else None
+
+
+def health_table(study: Study) -> pd.DataFrame:
+    """One row per cached run of ``study``."""
+    rows = []
+    recall = study.classes.set_index(["model", "method", "repeat"])
+    for run in study.cached:
+        cfg, record = run.config, run.record
+        key = (cfg["model"], cfg["method"], cfg.get("seed", cfg.get("split")))
+        classes = recall.loc[[key]]
+        zero = classes.loc[classes["recall"] == 0, "class"].astype(str).tolist()
+        floor = balanced_accuracy_floor(len(classes))
+        final, down = _loss_trend(record.get("losses"))
+        test_ba = float(record["balanced_accuracy"])
+        rows.append({"dataset": cfg["dataset"], "model": key[0], "method": key[1], "seed": int(key[2]),
+                     "train_balanced_accuracy": float(record["train_balanced_accuracy"]),
+                     "test_balanced_accuracy": test_ba, "zero_recall_classes": zero, "final_loss": final,
+                     "loss_went_down": down, "healthy": not zero and test_ba >= floor,
+                     "floor": round(floor, 3)})
+    return pd.DataFrame(rows).round(3)
+
+
+def health(profile: str, datasets: Iterable[str] | None = None,
+           overrides: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Health of every cached run of ``profile``; also the data sets whose runs are not cached."""
+    cfg = load_profile(profile, overrides)
+    frames, missing = [], []
+    for dataset in (datasets if datasets is not None else cfg["datasets"]):
+        try:
+            frames.append(health_table(load_study(dataset, profile, overrides, compute=False)))
+        except SweepError:
+            missing.append(dataset)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS) + ["floor"])
+    return table, missing
+
+
+def as_json_lines(table: pd.DataFrame) -> str:
+    """One JSON object per run (NaN as null)."""
+    def clean(value):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value.item() if isinstance(value, np.generic) else value
+    return "\n".join(json.dumps({k: clean(v) for k, v in row.items()}) for row in table.to_dict("records"))
+
+
+def why_unhealthy(row) -> str:
+    why = []
+    if row["zero_recall_classes"]:
+        why.append("zero recall: " + ", ".join(row["zero_recall_classes"]))
+    if row["test_balanced_accuracy"] < row["floor"]:
+        why.append(f"balanced accuracy {row['test_balanced_accuracy']:.2f} < {row['floor']:.2f}")
+    return "; ".join(why)
+
+
+def unhealthy(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs that did not learn, with the reason."""
+    bad = table[~table["healthy"]]
+    return bad.assign(why=[why_unhealthy(r) for r in bad.to_dict("records")])[
+        ["dataset", "model", "method", "seed", "test_balanced_accuracy", "why"]].reset_index(drop=True)
+
+
+def unhealthy_summary(table: pd.DataFrame) -> str:
+    """For a verdict's row: how many of its runs did not learn, with the first as an example."""
+    bad = unhealthy(table)
+    if bad.empty:
+        return "all runs healthy" if len(table) else "no runs"
+    first = bad.iloc[0]
+    more = f" and {len(bad) - 1} more (table below)" if len(bad) > 1 else ""
+    return (f"{len(bad)} of {len(table)} runs unhealthy: {first['dataset']} {first['model']} {first['method']} "
+            f"seed {first['seed']} ({first['why']}){more}")

@@ -1,0 +1,374 @@
+"""Figures of the book, one function per figure; each returns its matplotlib Figure.
+
+Colours follow the paper where it has them: majority blue, minority brown (tabular, Figures
+2 and 3) or orange (Figure 6); instance-level blue/green and class-level orange/red (Figure 4).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .. import paper
+from ..methods import family
+from ..pipeline.study import Study
+from . import remedies, reports, side_by_side
+from .audit import cells
+
+GROUP_COLOURS = {"majority": "#1f77b4", "minority": "#8c564b"}
+SHARE_COLOURS = {"majority": "#1f77b4", "minority": "#ff7f0e"}
+FIG4_COLOURS = {("instance", "majority"): "#1f77b4", ("instance", "minority"): "#2ca02c",
+                ("class", "majority"): "#ff7f0e", ("class", "minority"): "#d62728"}
+MODEL_NAMES = {"lg": "logistic regression", "svm": "RBF SVM"}
+
+
+def _model_name(model: str) -> str:
+    return MODEL_NAMES.get(model, model.replace("resnet", "ResNet-"))
+
+
+def grouped_bars(ax, frame: pd.DataFrame, x: str, hue: str, value: str, err: str | None = None,
+                 colours: dict | None = None, labels: dict | None = None, order_x=None, order_hue=None) -> None:
+    """Bars of ``value`` grouped by ``x`` with one bar per ``hue`` level (and optional error bars)."""
+    order_x = list(order_x if order_x is not None else dict.fromkeys(frame[x]))
+    order_hue = list(order_hue if order_hue is not None else dict.fromkeys(frame[hue]))
+    width = 0.8 / max(len(order_hue), 1)
+    cmap = plt.get_cmap("tab10")
+    for j, level in enumerate(order_hue):
+        part = frame[frame[hue] == level].set_index(x).reindex(order_x)
+        pos = np.arange(len(order_x)) - 0.4 + width * (j + 0.5)
+        colour = (colours or {}).get(level, cmap(j % 10))
+        yerr = part[err].fillna(0).to_numpy() if err else None
+        ax.bar(pos, part[value].to_numpy(dtype=float), width, yerr=yerr, capsize=2, color=colour,
+               label=(labels or {}).get(level, str(level)), edgecolor="white", linewidth=0.3)
+    ax.set_xticks(np.arange(len(order_x)), [str(v) for v in order_x])
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def _per_model(study: Study, width: float = 5.0, height: float = 3.4):
+    models = study.models
+    fig, axes = plt.subplots(1, len(models), figsize=(width * len(models), height), squeeze=False)
+    return fig, list(zip(models, axes[0]))
+
+
+def method_bars(study: Study, frame: pd.DataFrame, hue: str, value: str, err: str | None = None, *,
+                colours=None, labels=None, order_hue=None, ylabel: str = "", ylim=None, width: float = 5.0,
+                legend_columns: int = 1):
+    """One panel per model: bars per method, one per ``hue`` level. ``colours`` and ``labels``
+    may be dicts or functions of the model's rows."""
+    fig, panels = _per_model(study, width=width)
+    for model, ax in panels:
+        part = frame[frame["model"] == model]
+        grouped_bars(ax, part, "method", hue, value, err, colours(part) if callable(colours) else colours,
+                     labels(part) if callable(labels) else labels, order_x=study.methods, order_hue=order_hue)
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7, ncol=legend_columns)
+    fig.tight_layout()
+    return fig
+
+
+def required_ce_bars(study: Study):
+    """RQ1 (paper Figures 1 to 3): percent of CE a TP needs, per method and class."""
+    table = reports.required_ce(study)
+    if study.kind == "tabular":  # class 0 majority (blue), class 1 minority (brown), as in Figures 2 and 3
+        colours = lambda part: {i: GROUP_COLOURS[g] for i, g in zip(part["class_index"], part["group"])}
+        labels = lambda part: {i: f"class {i} ({g})" for i, g in zip(part["class_index"], part["group"])}
+    else:  # one colour per class, as in Figure 1
+        colours, labels = None, lambda part: dict(zip(part["class_index"], part["class"]))
+    fig = method_bars(study, table, "class_index", "required_pct_mean", "required_pct_std", colours=colours,
+                      labels=labels, ylabel="CE needed per TP (% of D)", width=5.5 if study.kind == "tabular" else 10.0,
+                      legend_columns=1 if study.kind == "tabular" else 2)
+    if "svm" in study.models:  # the ceiling the definition imposes, beside the bars it caps
+        ceiling = reports.mean_sd(study.classes, ["model", "method", "class_index"], ["ceiling_pct"])
+        ax = fig.axes[study.models.index("svm")]
+        part = ceiling[ceiling["model"] == "svm"]
+        n_classes = part["class_index"].nunique()
+        width = 0.8 / max(n_classes, 1)
+        for _, r in part.iterrows():
+            x = study.methods.index(r["method"]) - 0.4 + width * (r["class_index"] + 0.5)
+            ax.hlines(r["ceiling_pct_mean"], x - width / 2, x + width / 2, color="black", lw=1.5,
+                      label="ceiling: SVs of the class's sign / D" if (r["method"], r["class_index"]) == (study.methods[0], 0) else None)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def required_ce_distribution(study: Study):
+    """RQ1: the spread of per-instance required CE (box plots by group and method)."""
+    inst = study.instances[study.instances["k"] >= 0]  # k = 0: the bias and opposing terms decide alone
+    d = study.runs.set_index(["model", "method", "repeat"])["D"]
+    pct = 100 * inst["k"] / d.reindex(pd.MultiIndex.from_frame(inst[["model", "method", "repeat"]])).to_numpy()
+    inst = inst.assign(pct=pct)
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        data, ticks, colours = [], [], []
+        for method in study.methods:
+            for group in ("majority", "minority"):
+                values = inst.query("model == @model and method == @method and group == @group")["pct"]
+                data.append(values.to_numpy())
+                ticks.append(f"{method}\n{group[:3]}")
+                colours.append(GROUP_COLOURS[group])
+        box = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.6)
+        for patch, colour in zip(box["boxes"], colours):
+            patch.set_facecolor(colour)
+            patch.set_alpha(0.6)
+        ax.set_xticks(np.arange(1, len(ticks) + 1), ticks, fontsize=7)
+        ax.set_ylabel("CE needed per TP (% of D)")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}, per instance")
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def instance_vs_class(study: Study):
+    """Paper Figure 4: CE needed per instance vs distinct CE in the union of the class's required sets."""
+    table = reports.required_ce_groups(study)
+    rows = []
+    for _, r in table.iterrows():
+        rows.append({"model": r["model"], "method": r["method"], "bar": ("instance", r["group"]),
+                     "value": r["required_pct_mean"], "err": r["required_pct_std"]})
+        rows.append({"model": r["model"], "method": r["method"], "bar": ("class", r["group"]),
+                     "value": r["union_pct_mean"], "err": r["union_pct_std"]})
+    frame = pd.DataFrame(rows)
+    labels = {k: f"{k[1]}, {'one instance' if k[0] == 'instance' else 'whole class (union of required sets)'}" for k in FIG4_COLOURS}
+    return method_bars(study, frame, "bar", "value", "err", colours=FIG4_COLOURS, labels=labels,
+                       order_hue=list(FIG4_COLOURS), ylabel="% of D")
+
+
+def top_share_bars(study: Study):
+    """RQ2 (paper Figure 6): share of the top 10% of CE in the class-mean supporting sum."""
+    table = reports.top_share(study)
+    return method_bars(study, table, "group", "top_share_mean", "top_share_std", colours=SHARE_COLOURS,
+                       order_hue=["majority", "minority"], ylabel="share of the top 10% of CE", ylim=(0, 1))
+
+
+def magnitude_profile(study: Study, class_index: int | None = None, method: str = "base",
+                      model: str | None = None, repeat=None, limit: int = 64):
+    """Paper Figure 5: class-mean features and supporting CE, sorted, labelled by index."""
+    class_index = reports.rarest_class(study) if class_index is None else class_index
+    model = model or study.models[0]
+    repeat = study.runs["repeat"].min() if repeat is None else repeat
+    prof = study.profile.query("model == @model and method == @method and repeat == @repeat "
+                               "and class_index == @class_index")
+    name = prof["class"].iloc[0]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
+    for ax, column, label in ((axes[0], "mean_feature", "mean feature F[d]"),
+                              (axes[1], "mean_supporting", "mean supporting CE")):
+        ranked = prof.sort_values(column, ascending=False).head(limit)
+        ax.bar(np.arange(len(ranked)), ranked[column], color="#1f77b4")
+        step = max(1, len(ranked) // 32)
+        ax.set_xticks(np.arange(0, len(ranked), step), ranked["d"].to_numpy()[::step], rotation=90, fontsize=6)
+        ax.set_xlabel("feature index d (sorted)")
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    total = len(prof)
+    shown = f"largest {min(limit, total)} of {total}" if total > limit else f"all {total}"
+    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, class {name!r} ({shown}, repeat {repeat})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def frequency_magnitude_top(study: Study, methods=None, model: str | None = None, n: int = 5):
+    """Paper Figure 7: per class, the n CE most often in a TP's required set and their magnitudes."""
+    methods = list(methods or study.methods[:2])
+    model = model or study.models[0]
+    fig, axes = plt.subplots(len(methods), 2, figsize=(12, 3.0 * len(methods)), squeeze=False)
+    for row, method in enumerate(methods):
+        top = reports.top_frequency(study, method, model, n=n)
+        for col, (column, label) in enumerate((("freq", "frequency in the required sets"), ("mag", "mean supporting CE"))):
+            grouped_bars(axes[row, col], top, "class", "rank", column, order_x=list(dict.fromkeys(top["class"])))
+            axes[row, col].set_title(f"{method}: {label}", fontsize=9)
+            axes[row, col].tick_params(axis="x", labelsize=7, rotation=30)
+    axes[0, 1].legend(title="rank by frequency", fontsize=6, title_fontsize=7, ncol=n)
+    fig.suptitle(f"{study.dataset}, {_model_name(model)}: top-{n} CE by frequency (training TPs)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def spearman_intervals(study: Study):
+    """RQ3: Spearman of frequency vs magnitude per class and method, with bootstrap intervals
+    (points) and the central 95% of the feature-exchangeable null (grey bars behind them)."""
+    table = reports.spearman(study)
+    fig, panels = _per_model(study, width=6.0 if study.kind == "tabular" else 10.0)
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        classes = list(dict.fromkeys(part["class"]))
+        methods = study.methods
+        for j, method in enumerate(methods):
+            rows = part[part["method"] == method].set_index("class").reindex(classes)
+            pos = np.arange(len(classes)) + (j - (len(methods) - 1) / 2) * 0.15
+            low = (rows["spearman"] - rows["ci_low"]).clip(lower=0).fillna(0)
+            high = (rows["ci_high"] - rows["spearman"]).clip(lower=0).fillna(0)
+            ax.bar(pos, (rows["null_high"] - rows["null_low"]).to_numpy(dtype=float), 0.13,
+                   bottom=rows["null_low"].to_numpy(dtype=float), color="lightgrey", zorder=0,
+                   label="exchangeable null, 95%" if j == 0 else None)
+            ax.errorbar(pos, rows["spearman"], yerr=[low, high], fmt="o", ms=4, capsize=2, label=method)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xticks(np.arange(len(classes)), classes, rotation=30, fontsize=7)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_ylabel("Spearman (frequency, magnitude)")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7, ncol=len(methods) + 1)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def generalisation_bars(study: Study):
+    """Supplement S1: balanced accuracy and macro-F1 per method."""
+    table = reports.generalisation(study)
+    long = pd.concat([
+        table.assign(metric="balanced accuracy", value=table["balanced_accuracy_mean"], err=table["balanced_accuracy_std"]),
+        table.assign(metric="macro-F1", value=table["macro_f1_mean"], err=table["macro_f1_std"]),
+    ])
+    return method_bars(study, long, "metric", "value", "err", ylim=(0, 1))
+
+
+def recall_by_class(study: Study):
+    """Per-class recall of every method, classes in order of training count."""
+    table = reports.recall(study)
+    fig, panels = _per_model(study)
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        for method in study.methods:
+            ax.plot(part["class"].astype(str), part[method], marker="o", label=method)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("recall")
+        ax.tick_params(axis="x", rotation=30, labelsize=7)
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def audit_headline(classes: pd.DataFrame):
+    """The landing figure: CE needed per TP and top-10% share per data set and model family."""
+    frame = classes.assign(label=classes["dataset"] + "\n" + classes["family"].str.upper())
+    required = cells(frame, "required_pct", ("label", "group"))
+    union = cells(frame, "union_pct", ("label", "group"))
+    share = cells(frame, "top_share", ("label", "group"))
+    labels = list(dict.fromkeys(frame["label"]))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    rows = pd.concat([required.assign(bar=required["group"] + ", one instance", value=required["required_pct"]),
+                      union.assign(bar=union["group"] + ", whole class", value=union["union_pct"])])
+    colours = {"majority, one instance": "#1f77b4", "minority, one instance": "#2ca02c",
+               "majority, whole class": "#ff7f0e", "minority, whole class": "#d62728"}
+    grouped_bars(axes[0], rows, "label", "bar", "value", colours=colours, order_x=labels, order_hue=list(colours))
+    axes[0].axhline(paper.CNN_REQUIRED_MAX_PCT, color="black", ls="--", lw=0.8,
+                    label=f"paper: CNN ≤ {paper.CNN_REQUIRED_MAX_PCT:.0f}% per instance")
+    axes[0].set_ylabel("% of D (mean over methods)")
+    axes[0].set_title("CE that carry a TP prediction")
+    axes[0].legend(fontsize=7)
+    axes[0].tick_params(axis="x", labelsize=7)
+    grouped_bars(axes[1], share.assign(value=100 * share["top_share"]), "label", "group", "value", colours=SHARE_COLOURS,
+                 order_x=labels, order_hue=["majority", "minority"])
+    for fam, style in (("CNN", "--"), ("LG", ":"), ("SVM", "-.")):
+        target = paper.pct(paper.TOP_SHARE[fam.lower()])
+        axes[1].axhline(target, color="black", ls=style, lw=0.8, label=f"paper, {fam}: {target}%")
+    axes[1].set_ylim(0, 100)
+    axes[1].set_ylabel("% of the supporting sum")
+    axes[1].set_title("Share of the largest 10% of CE")
+    axes[1].legend(fontsize=7)
+    axes[1].tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+FAMILY_MARKERS = {"baseline": "o", "oversampling": "s", "intervention": "^"}
+
+
+def remedy_bars(study: Study):
+    """RQ4: CE needed per TP and the top-10% share per method (base, over-sampling, then
+    interventions), majority and minority side by side; one row per measure, one panel per model."""
+    table = remedies.group_table(study)
+    order = list(dict.fromkeys(table["method"]))
+    models = study.models
+    fig, axes = plt.subplots(2, len(models), figsize=(max(6.0, 0.9 * len(order)) * len(models), 6.4), squeeze=False)
+    for col, model in enumerate(models):
+        part = table[table["model"] == model]
+        for row, (value, label) in enumerate(remedies.CONCENTRATION.items()):
+            ax = axes[row, col]
+            grouped_bars(ax, part, "method", "group", value, f"{value}_sd", SHARE_COLOURS,
+                         order_x=[m for m in order if m in set(part["method"])], order_hue=["majority", "minority"])
+            ax.set_ylabel(label)
+            ax.tick_params(axis="x", labelrotation=30)
+            if row == 0:
+                ax.set_title(f"{study.dataset}: {_model_name(model)}")
+                ax.legend(fontsize=7)
+            _shade_interventions(ax, [m for m in order if m in set(part["method"])])
+    fig.tight_layout()
+    return fig
+
+
+def _shade_interventions(ax, order) -> None:
+    for i, m in enumerate(order):
+        if family(m) == "intervention":
+            ax.axvspan(i - 0.5, i + 0.5, color="0.92", zorder=0)
+
+
+def recall_concentration(study: Study):
+    """RQ4: minority recall against concentration, one point per model, method and seed or
+    split (marker: family), with Spearman's rho and its bootstrap interval in each title."""
+    points = remedies.minority_points(study)
+    table = remedies.correlation_table(study).set_index("concentration")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    cmap = plt.get_cmap("tab10")
+    colours = {m: cmap(i % 10) for i, m in enumerate(dict.fromkeys(points["method"]))}
+    for ax, (value, label) in zip(axes, remedies.CONCENTRATION.items()):
+        for (method, fam), part in points.groupby(["method", "family"], sort=False):
+            ax.scatter(part[value], part["minority_recall"], s=28, marker=FAMILY_MARKERS.get(fam, "o"),
+                       color=colours[method], label=f"{method} ({fam})", edgecolor="black", linewidth=0.3)
+        r = table.loc[value]
+        ax.set_title(f"Spearman {r['rho']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}], n = {int(r['n'])}", fontsize=9)
+        ax.set_xlabel(f"{label}, minority classes")
+        ax.set_ylabel("minority recall")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{study.dataset}: minority recall against concentration (every model, method and repeat)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _against_each_other(frame: pd.DataFrame, columns: dict, x: str, y: str, title: str, note: str = ""):
+    """One panel per column: each class (point, coloured by method) at (its ``x`` value, its
+    ``y`` value), with the line y = x."""
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.6), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    colours = {m: cmap(i % 10) for i, m in enumerate(dict.fromkeys(frame["method"]))}
+    for ax, (column, label) in zip(axes[0], columns.items()):
+        a, b = frame[f"{column}_{x}"].to_numpy(float), frame[f"{column}_{y}"].to_numpy(float)
+        for method in colours:
+            rows = (frame["method"] == method).to_numpy()
+            ax.scatter(a[rows], b[rows], s=24, color=colours[method], label=method, edgecolor="black", linewidth=0.3)
+        finite = np.concatenate([a[np.isfinite(a)], b[np.isfinite(b)]])
+        if len(finite):
+            low, high = finite.min(), finite.max()
+            pad = 0.05 * (high - low or 1.0)
+            ax.plot([low - pad, high + pad], [low - pad, high + pad], color="0.5", linewidth=0.8, linestyle="--")
+        ax.set_xlabel(f"{label}: {x}")
+        ax.set_ylabel(f"{label}: {y}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def authors_vs_ours(table: pd.DataFrame, dataset: str):
+    """Per class and method: the authors' published networks (x) against our retrained ones (y)."""
+    return _against_each_other(table, {"recall": "recall", "required_pct": "CE per TP (% of D)",
+                                       "top_share": "top-10% share"}, "authors", "ours",
+                               f"{dataset}: the authors' networks against ours, one point per class and method",
+                               side_by_side.BEST_EPOCH_NOTE)
+
+
+def beside_paper(table: pd.DataFrame, dataset: str):
+    """Per class and method: the paper's RQ3 tables (x) against ours (y), on what the sorted
+    tables keep."""
+    return _against_each_other(table, {"features_used": "features ever required", "top1_freq": "largest frequency",
+                                       "top5_freq": "mean of the top-5 frequencies",
+                                       "spearman": "Spearman freq vs mag"}, "paper", "ours",
+                               f"{dataset}: RQ3 from the paper's own tables against ours, one point per class and method")

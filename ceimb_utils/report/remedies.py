@@ -1,0 +1,105 @@
+"""RQ4: do the remedies that act on the decision change how few CE carry a prediction, and does
+concentration go with worse minority recall?
+
+Every table reads the per-class table of the runs (``Study.classes``); methods are labelled by
+their family (``methods.py``): baseline, oversampling, intervention.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from .. import methods
+from ..pipeline.study import Study
+
+CONCENTRATION = {"required_pct": "CE needed per TP (% of D)", "top_share": "share of the top 10% of CE"}
+RUN = ["model", "method", "repeat"]
+
+
+def _family_order(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.assign(family=frame["method"].map(methods.family))
+    rank = {f: i for i, f in enumerate(methods.FAMILIES)}
+    return frame.sort_values(["model", "family"], key=lambda s: s.map(rank) if s.name == "family" else s,
+                             kind="stable").reset_index(drop=True)
+
+
+def group_table(study: Study) -> pd.DataFrame:
+    """Per model, method and class group: CE needed per TP, top-10% share and recall, the mean
+    over the group's classes, then mean and sd over seeds or splits."""
+    per_run = study.classes.groupby(RUN + ["group"], observed=True, sort=False)[
+        ["required_pct", "top_share", "recall"]].mean().reset_index()
+    out = per_run.groupby(["model", "method", "group"], observed=True, sort=False).agg(
+        required_pct=("required_pct", "mean"), required_pct_sd=("required_pct", "std"),
+        top_share=("top_share", "mean"), top_share_sd=("top_share", "std"),
+        recall=("recall", "mean"), recall_sd=("recall", "std"), runs=("repeat", "nunique")).reset_index()
+    return _family_order(out)
+
+
+def against_base(study: Study) -> pd.DataFrame:
+    """Each method's change from base in the minority group, per model."""
+    table = group_table(study)
+    minority = table[table["group"] == "minority"]
+    base = minority[minority["method"] == "base"].set_index("model")
+    out = minority[minority["method"] != "base"].copy()
+    columns = ["required_pct", "top_share", "recall"]
+    for column in columns:
+        out[f"{column}_change"] = out[column] - out["model"].map(base[column])
+    return out[["model", "method", "family", *(f"{c}_change" for c in columns)]].reset_index(drop=True)
+
+
+def minority_points(study: Study) -> pd.DataFrame:
+    """One point per model, method and seed or split: the minority classes' mean recall and
+    concentration (both readings)."""
+    minority = study.classes[study.classes["group"] == "minority"]
+    points = minority.groupby(RUN, observed=True, sort=False)[["recall", *CONCENTRATION]].mean().reset_index()
+    return _family_order(points.rename(columns={"recall": "minority_recall"}))
+
+
+def recall_vs_concentration(points: pd.DataFrame, concentration: str = "top_share", bootstrap: int = 1000,
+                            ci: float = 0.95, seed: int = 0) -> dict:
+    """Spearman's rho between minority recall and ``concentration`` over the points, with a
+    percentile bootstrap interval (points resampled with replacement); NaN with fewer than 3."""
+    both = points[["minority_recall", concentration]].dropna().to_numpy()
+    out = {"concentration": concentration, "n": int(len(both)), "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    if len(both) < 3 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
+        return out
+    out["rho"] = float(spearmanr(both[:, 0], both[:, 1]).statistic)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(bootstrap):
+        sample = both[rng.integers(0, len(both), len(both))]
+        if np.ptp(sample[:, 0]) > 0 and np.ptp(sample[:, 1]) > 0:
+            draws.append(spearmanr(sample[:, 0], sample[:, 1]).statistic)
+    if draws:
+        alpha = (1 - ci) / 2
+        out["ci_low"], out["ci_high"] = (float(q) for q in np.quantile(draws, [alpha, 1 - alpha]))
+    return out
+
+
+def correlation_table(study: Study) -> pd.DataFrame:
+    points = minority_points(study)
+    m = study.config["metrics"]
+    return pd.DataFrame([recall_vs_concentration(points, c, m["bootstrap"], m["ci"]) for c in CONCENTRATION])
+
+
+def _span(values: pd.Series, fmt: str) -> str:
+    low, high = values.min(), values.max()
+    return fmt.format(low) if np.isclose(low, high) else f"{fmt.format(low)} to {fmt.format(high)}"
+
+
+def summary(study: Study) -> str:
+    """The page's findings in a few Markdown bullets: each family's change from base in the
+    minority classes, and the recall-concentration correlation."""
+    shift = against_base(study)
+    lines = [f"- **{name}** ({', '.join(dict.fromkeys(part['method']))}): minority CE per TP "
+             f"{_span(part['required_pct_change'], '{:+.1f}')} pp of D, top-10% share "
+             f"{_span(part['top_share_change'], '{:+.3f}')}, minority recall {_span(part['recall_change'], '{:+.3f}')} "
+             "against base." for name, part in shift.groupby("family", sort=False)]
+    r = correlation_table(study).set_index("concentration").loc["top_share"]
+    verdict = ("cannot tell (the interval spans 0)" if not r["ci_low"] > 0 and not r["ci_high"] < 0
+               else "higher concentration goes with higher minority recall" if r["ci_low"] > 0
+               else "higher concentration goes with lower minority recall")
+    lines.append(f"- Across {int(r['n'])} models, minority recall against the top-10% share: Spearman "
+                 f"{r['rho']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]: {verdict}.")
+    return "\n".join(lines)
