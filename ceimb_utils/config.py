@@ -37,7 +37,7 @@ _CHOICES = {
     "image.interventions": tuple(m for m in IMAGE_METHODS if m in in_family("intervention")),
     "image.imbalance": IMBALANCES,
     "image.dtype": ("float32", "float64"),
-    "image.selection": ("seeded", "ldam"),
+    "image.selection": ("seeded", "ldam", "authors"),
     "image.checkpoints": ("authors",),
     "datasets": tuple(DATASETS),
 }
@@ -54,6 +54,7 @@ _NULLABLE = {
     "image.test_per_class": int,
     "image.classes": list,
     "image.checkpoints": str,
+    "image.list_root": str,
 }
 _POSITIVE = {
     "threads", "jobs", "metrics.topk", "metrics.bootstrap", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",

@@ -11,7 +11,7 @@ from .errors import ConfigError
 
 # Image keys a data set may set by default and a profile may override per data set.
 IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "test_per_class", "classes",
-              "selection")
+              "selection", "list_root")
 
 
 @dataclass(frozen=True)

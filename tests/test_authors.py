@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -80,6 +81,9 @@ def test_ldam_selection_is_cao_et_al_s():
     np.testing.assert_array_equal(imbalance.ldam_selection(y, counts, 10), np.concatenate(expected))
 
 
+LISTED = [12, 12, 3, 3, 3]  # training images per class in the fake lists
+
+
 def fake_places(data_dir: Path, seeds=(0, 10)) -> None:
     """Five tiny image classes and ResNet-56 checkpoints named as the authors name them."""
     rng = np.random.default_rng(0)
@@ -91,6 +95,13 @@ def fake_places(data_dir: Path, seeds=(0, 10)) -> None:
             for i in range(n):
                 pixels = np.clip(rng.normal(40 * c, 30, (32, 32, 3)), 0, 255).astype(np.uint8)
                 Image.fromarray(pixels).save(folder / f"{i}.png")
+    lists = data_dir / authors.CLONE / "data" / "Places"  # their lists: paths from <data>/places5
+    lists.mkdir(parents=True)
+    for seed in seeds:
+        train = [(f"train/{name}/{i}.png", c) for c, name in enumerate(classes) for i in range(LISTED[c])]
+        test = [(f"test/{name}/{i}.png", c) for c, name in enumerate(classes) for i in range(4)]
+        for kind, rows in (("trn", train), ("val", test)):
+            pd.DataFrame(rows, columns=["file", "targets"]).to_csv(lists / f"places_{kind}_{seed}.csv", index=False)
     models = data_dir / authors.CLONE / "models" / "places"
     models.mkdir(parents=True)
     for seed in seeds:
@@ -117,6 +128,9 @@ def test_authors_profile_evaluates_published_networks(tmp_path, isolated_results
     assert runs["model_selection"].str.contains("chosen by them as the best test epoch").all()
     assert (runs["D"] == 64).all() and runs["train_seconds"].lt(60).all()
     assert study.cached[0].config["checkpoint"]["file"].endswith(".pth")
+    # the training images are their lists' (12, 12, 3, 3, 3), not n_max 12 at ratio 3 (12, 12, 4, 4, 4)
+    n_train = study.classes[study.classes["repeat"] == 0].groupby("class_index")["n_train"].first()
+    assert n_train.tolist() == LISTED
 
 
 def test_authors_profile_fails_before_any_work(tmp_path, isolated_results):

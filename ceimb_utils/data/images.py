@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 
 from .. import paths
 from ..errors import ConfigError, DataNotFoundError
@@ -28,6 +29,9 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 IMAGE_SIZE = 32
 TEST_SEED = 0  # the test selection does not change with the run's seed
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+# The authors' image lists (selection: authors): data set -> folder in their repository, file prefix.
+AUTHORS_CLONE = "Hidden_Influence"
+AUTHORS_LISTS = {"places5": ("data/Places", "places"), "inat5": ("data/INaturalist", "inat")}
 
 
 @dataclass
@@ -162,6 +166,55 @@ def _read_images(files) -> np.ndarray:
     return out
 
 
+def list_paths(name: str, data_dir: Path, seed: int) -> tuple[Path, Path]:
+    """The authors' training and test lists of ``name`` for permutation ``seed``."""
+    if name not in AUTHORS_LISTS:
+        raise ConfigError(f"image.selection 'authors' reads the authors' image lists, which exist for "
+                          f"{' and '.join(AUTHORS_LISTS)} only, not {name!r}.")
+    folder, prefix = AUTHORS_LISTS[name]
+    base = data_dir / AUTHORS_CLONE / folder
+    return base / f"{prefix}_trn_{seed}.csv", base / f"{prefix}_val_{seed}.csv"
+
+
+def list_root(name: str, section: Mapping, data_dir: Path) -> Path:
+    return Path(section["list_root"]) if section.get("list_root") else data_dir / name
+
+
+def _read_list(path: Path, n_classes: int) -> tuple[list[str], np.ndarray]:
+    """(relative image paths, labels) of one of the authors' lists: a header, then rows whose
+    first column is the path and second the class index."""
+    if not path.is_file():
+        raise DataNotFoundError(f"The authors' image list {path} is missing; clone "
+                                f"https://github.com/Anon-git-site/Hidden_Influence into {path.parents[2]}.")
+    table = pd.read_csv(path)
+    labels = pd.to_numeric(table.iloc[:, 1], errors="coerce").to_numpy() if table.shape[1] >= 2 else np.array([np.nan])
+    if np.isnan(labels).any() or not np.isin(labels, np.arange(n_classes)).all():
+        raise ValueError(f"{path} is not an image list: each row needs a path and a class index below {n_classes}.")
+    return table.iloc[:, 0].astype(str).tolist(), labels.astype(np.int64)
+
+
+def check_lists(name: str, section: Mapping, seeds, data_dir: Path) -> None:
+    """Every list of ``seeds`` and every image it names exist (one sentence for the first gap)."""
+    root = list_root(name, section, data_dir)
+    for seed in seeds:
+        for path in list_paths(name, data_dir, seed):
+            files, _ = _read_list(path, len(section["classes"]))
+            missing = [f for f in files if not (root / f).is_file()]
+            if missing:
+                raise DataNotFoundError(f"{len(missing)} of the {len(files)} images of {path.name} are not under "
+                                        f"{root} (the first: {missing[0]}); set image.list_root to the folder "
+                                        "their paths start from.")
+
+
+def _load_lists(name: str, section: Mapping, seed: int, data_dir: Path) -> ImageData:
+    """The authors' own training and test images of ``seed``, as listed in their repository."""
+    classes = list(section["classes"])
+    root = list_root(name, section, data_dir)
+    (train_files, train_y), (test_files, test_y) = (_read_list(p, len(classes)) for p in list_paths(name, data_dir, seed))
+    return ImageData(_read_images([root / f for f in train_files]), train_y, _read_images([root / f for f in test_files]),
+                     test_y, classes, f"{root} (the authors' lists {AUTHORS_LISTS[name][1]}_*_{seed}.csv)")
+
+
 # ---------------------------------------------------------------- public
 def _missing(name: str, data_dir: Path):
     hints = {
@@ -204,6 +257,8 @@ def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_dow
     if spec.kind != "image":
         raise ValueError(f"{name!r} is a tabular data set, not an image one.")
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    if section.get("selection") == "authors":
+        return _load_lists(name, section, seed, data_dir)
     classes = tuple(section["classes"]) if section.get("classes") else None
     raw = _raw(name, data_dir, allow_download, classes)
     n_classes = len(raw.class_names)

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from .. import __version__, paths
 from ..config import ConfigError, check_names, dataset_config, load_profile, profile_names
 from ..data.images import check_available as image_available
+from ..data.images import check_lists
 from ..data.tabular import check_available as tabular_available
 from ..datasets import DATASETS, dataset_spec
 from ..files import atomic_path
@@ -143,8 +144,12 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
     """Fail fast, with one sentence, for the first data set that cannot be had."""
     for name in datasets:
         check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
-        if dataset_spec(name).kind == "image" and dataset_config(cfg, name)["checkpoints"] == "authors":
+        section = dataset_config(cfg, name) if dataset_spec(name).kind == "image" else {}
+        if section.get("checkpoints") == "authors":
             check_published(cfg, name)  # the clone and every checkpoint before the data
+        if section.get("selection") == "authors":
+            check_lists(name, section, section["seeds"], Context.from_config(cfg).data_path)
+            continue
         check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
 
 
