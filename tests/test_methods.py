@@ -115,3 +115,11 @@ def test_l1_with_few_minority_rows_uses_fewer_folds_or_says_why_not():
     keep = np.r_[np.flatnonzero(y == 0)[:60], np.flatnonzero(y == 1)[:1]]
     with pytest.raises(ValueError, match="needs at least 2 minority rows in the training split, found 1"):
         fit_tabular("lg", "l1", X[keep], y[keep], seed=0)
+
+
+def test_the_paper_profile_runs_every_intervention():
+    cfg = load_profile("paper")
+    image = {rc["method"] for rc in run_configs(cfg, "cifar10-lt")}
+    tabular = {(rc["model"], rc["method"]) for rc in run_configs(cfg, "ozone_level")}
+    assert {"ldam_drw", "logit_adjust", "cb_ce", "tau_norm"} <= image
+    assert {("lg", "balanced"), ("svm", "balanced"), ("lg", "l1")} <= tabular and ("svm", "l1") not in tabular
