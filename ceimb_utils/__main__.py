@@ -6,6 +6,7 @@ import sys
 
 import yaml
 
+from .config import profile_names
 from .methods import FAMILIES, METHODS
 from .questions import QUESTION_INFO, QUESTIONS
 
@@ -24,7 +25,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ceimb_utils", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute a profile's runs and execute the notebooks into book/results")
-    run.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
+    profiles = ", ".join(f"{p} (default)" if p == "quick" else p for p in profile_names())
+    run.add_argument("--profile", default="quick", help=profiles)
     run.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
     run.add_argument("--questions", help="comma-separated questions: " + ", ".join(
         f"{q.name} ({q.title.split(': ')[-1]})" for q in QUESTION_INFO.values()))
@@ -35,14 +37,14 @@ def main(argv=None) -> int:
     sub.add_parser("list", help="profiles, data sets, methods and questions")
     health = sub.add_parser("health", help="did each cached model learn? (train/test balanced accuracy, "
                             "zero-recall classes, final loss)")
-    health.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
+    health.add_argument("--profile", default="quick", help=profiles)
     health.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
     health.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for run")
     health.add_argument("--json", action="store_true", help="one JSON object per run")
     sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
     args = parser.parse_args(argv)
 
-    from .config import ConfigError, profile_names
+    from .config import ConfigError
     from .datasets import DATASETS
     from .errors import DataNotFoundError
     from .pipeline.study import SweepError

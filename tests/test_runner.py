@@ -7,9 +7,11 @@ import nbformat
 import pytest
 
 from ceimb_utils import paths
-from ceimb_utils.config import ConfigError
+from ceimb_utils.config import ConfigError, profile_names
 from ceimb_utils.data.tabular import DataNotFoundError
+from ceimb_utils.methods import METHODS
 from ceimb_utils.pipeline import runner
+from ceimb_utils.questions import QUESTIONS
 
 TINY = {"tabular.models": ["lg"], "tabular.methods": ["base", "smote"], "tabular.splits": 1}
 
@@ -96,3 +98,14 @@ def test_book_build_fails_on_a_failing_notebook(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
     assert "ZeroDivisionError" in done.stdout + done.stderr
+
+
+def test_the_command_line_names_every_profile_question_and_method():
+    help_text = subprocess.run([sys.executable, "-m", "ceimb_utils", "run", "--help"], capture_output=True,
+                               text=True, cwd=paths.ROOT, check=True).stdout
+    listed = subprocess.run([sys.executable, "-m", "ceimb_utils", "list"], capture_output=True, text=True,
+                            cwd=paths.ROOT, check=True).stdout
+    flat = " ".join(help_text.split())
+    assert all(p in flat for p in profile_names()) and "quick (default)" in flat
+    assert all(q in flat for q in QUESTIONS)
+    assert all(m in listed for m in METHODS)
