@@ -194,3 +194,16 @@ def test_a_magnitude_table_alone_is_not_a_profile(tmp_path):
     pd.DataFrame([[2.0, 1.0]], columns=["0", "1"]).to_csv(clone / "co_CE_n_mago_base.csv", index=False)
     assert side_by_side.paper_rq3(tmp_path, "coil_2000").empty
     assert side_by_side.PREFIX["coil_2000"] == "co"
+
+
+def test_the_summary_states_each_comparison(tmp_path):
+    rng = np.random.default_rng(7)
+    frequency = _frequency(rng, repeats=(0,))
+    study = _study(frequency=frequency, classes=_classes(rng, repeats=(0,)))
+    beside = side_by_side.rq3_beside_paper(study, side_by_side.paper_rq3(_as_paper(frequency, tmp_path), "cifar10-lt"))
+    compared = side_by_side.authors_vs_ours(_study(classes=_classes(rng)),
+                                            _study(profile="paper", classes=_classes(rng, shift=0.1)))
+    text = side_by_side.summary(compared, beside)
+    assert "**base**, ours minus the authors' (mean over 4 classes): recall +0.100" in text
+    assert "rho 1.00" in text and "features ever required, ours 6.0 and theirs 6.0" in text
+    assert side_by_side.summary(None, None).startswith("- Nothing to compare")

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
-from ..errors import ConfigError, DataNotFoundError
 from ..datasets import dataset_spec
+from ..errors import ConfigError, DataNotFoundError
 from .imbalance import class_counts, ldam_selection, select_per_class
 
 FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")

@@ -191,3 +191,26 @@ def authors_vs_ours(authors: Study, ours: Study) -> pd.DataFrame:
     for column in COMPARED:
         both[f"{column}_diff"] = both[f"{column}_ours"] - both[f"{column}_authors"]
     return both
+
+
+def summary(compared: pd.DataFrame | None = None, beside: pd.DataFrame | None = None) -> str:
+    """The page's findings in a few Markdown bullets: how far our networks are from the authors'
+    (mean over classes of ours minus theirs, per method) and how well our RQ3 profile ranks the
+    classes as the paper's tables do."""
+    lines = []
+    if compared is not None and len(compared):
+        for method, part in compared.groupby("method", sort=False):
+            lines.append(f"- **{method}**, ours minus the authors' (mean over {len(part)} classes): recall "
+                         f"{part['recall_diff'].mean():+.3f}, CE per TP {part['required_pct_diff'].mean():+.1f} pp "
+                         f"of D, top-10% share {part['top_share_diff'].mean():+.3f}.")
+    if beside is not None and len(beside):
+        agreement = profile_agreement(beside)
+        for method, part in agreement.groupby("method", sort=False):
+            rho = part.set_index("profile")["rho"]
+            rows = beside[beside["method"] == method]
+            lines.append(f"- **{method}**, RQ3 against the paper's tables: features ever required, ours "
+                         f"{rows['features_used_ours'].mean():.1f} and theirs {rows['features_used_paper'].mean():.1f} "
+                         f"per class (classes ranked alike: rho {rho['features_used']:.2f}); Spearman of frequency "
+                         f"against magnitude, ours {rows['spearman_ours'].median():.2f} and theirs "
+                         f"{rows['spearman_paper'].median():.2f} (median over classes).")
+    return "\n".join(lines) if lines else "- Nothing to compare on this page (see the sections above)."
