@@ -173,6 +173,8 @@ def test_the_figure_of_their_tables_has_a_panel_per_profile(tmp_path):
     study = _study(frequency=frequency, classes=_classes(rng, repeats=(0,)))
     beside = side_by_side.rq3_beside_paper(study, side_by_side.paper_rq3(_as_paper(frequency, tmp_path), "cifar10-lt"))
     assert len(plots.beside_paper(beside, "cifar10-lt").axes) == len(side_by_side.PROFILE_COLUMNS)
+    assert "best test epoch" in plots.beside_paper(beside, "cifar10-lt", published=True)._suptitle.get_text()
+    assert "best test epoch" not in plots.beside_paper(beside, "cifar10-lt")._suptitle.get_text()
 
 
 def test_a_chapter_without_pages_gets_a_placeholder_until_it_has_one(tmp_path, monkeypatch):
