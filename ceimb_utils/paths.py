@@ -19,6 +19,9 @@ BOOK_RESULTS = BOOK / "results"
 TESTS = ROOT / "tests"
 GOLDEN = TESTS / "golden"
 BUILD = ROOT / "_build"
+# The authors' repository (checkpoints, image lists, RQ3 tables), cloned by the user into the data dir.
+AUTHORS_CLONE = "Hidden_Influence"
+AUTHORS_REPOSITORY = "https://github.com/Anon-git-site/Hidden_Influence"
 
 
 def data_dir() -> Path:

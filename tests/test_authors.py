@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from ceimb_utils import paths
 from ceimb_utils.config import ConfigError
 from ceimb_utils.data import imbalance
 from ceimb_utils.models import authors
@@ -95,14 +96,14 @@ def fake_places(data_dir: Path, seeds=(0, 10)) -> None:
             for i in range(n):
                 pixels = np.clip(rng.normal(40 * c, 30, (32, 32, 3)), 0, 255).astype(np.uint8)
                 Image.fromarray(pixels).save(folder / f"{i}.png")
-    lists = data_dir / authors.CLONE / "data" / "Places"  # their lists: paths from <data>/places5
+    lists = data_dir / paths.AUTHORS_CLONE / "data" / "Places"  # their lists: paths from <data>/places5
     lists.mkdir(parents=True)
     for seed in seeds:
         train = [(f"train/{name}/{i}.png", c) for c, name in enumerate(classes) for i in range(LISTED[c])]
         test = [(f"test/{name}/{i}.png", c) for c, name in enumerate(classes) for i in range(4)]
         for kind, rows in (("trn", train), ("val", test)):
             pd.DataFrame(rows, columns=["file", "targets"]).to_csv(lists / f"places_{kind}_{seed}.csv", index=False)
-    models = data_dir / authors.CLONE / "models" / "places"
+    models = data_dir / paths.AUTHORS_CLONE / "models" / "places"
     models.mkdir(parents=True)
     for seed in seeds:
         for method, name in (("base", f"_aug_Plc_mod_25_{seed}.pth"), ("eos", f"plc_EOS_{seed}_comb.pth")):
@@ -139,7 +140,7 @@ def test_authors_profile_fails_before_any_work(tmp_path, isolated_results):
     with pytest.raises(ConfigError, match="git clone .*Hidden_Influence"):
         runner.run("authors", ["places5"], overrides={**SMALL, "data_dir": str(tmp_path)}, notebooks=False)
     fake_places(tmp_path)
-    bad = tmp_path / authors.CLONE / "models" / "places" / "plc_EOS_0_comb.pth"
+    bad = tmp_path / paths.AUTHORS_CLONE / "models" / "places" / "plc_EOS_0_comb.pth"
     torch.save(their_layout(build_resnet("resnet32", 5, 3), 5), bad)
     with pytest.raises(ConfigError, match="plc_EOS_0_comb.pth does not fit a resnet56"):
         runner.run("authors", ["places5"], overrides={**SMALL, "data_dir": str(tmp_path)}, notebooks=False)

@@ -30,7 +30,6 @@ IMAGE_SIZE = 32
 TEST_SEED = 0  # the test selection does not change with the run's seed
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 # The authors' image lists (selection: authors): data set -> folder in their repository, file prefix.
-AUTHORS_CLONE = "Hidden_Influence"
 AUTHORS_LISTS = {"places5": ("data/Places", "places"), "inat5": ("data/INaturalist", "inat")}
 
 
@@ -172,7 +171,7 @@ def list_paths(name: str, data_dir: Path, seed: int) -> tuple[Path, Path]:
         raise ConfigError(f"image.selection 'authors' reads the authors' image lists, which exist for "
                           f"{' and '.join(AUTHORS_LISTS)} only, not {name!r}.")
     folder, prefix = AUTHORS_LISTS[name]
-    base = data_dir / AUTHORS_CLONE / folder
+    base = data_dir / paths.AUTHORS_CLONE / folder
     return base / f"{prefix}_trn_{seed}.csv", base / f"{prefix}_val_{seed}.csv"
 
 
@@ -185,7 +184,7 @@ def _read_list(path: Path, n_classes: int) -> tuple[list[str], np.ndarray]:
     first column is the path and second the class index."""
     if not path.is_file():
         raise DataNotFoundError(f"The authors' image list {path} is missing; clone "
-                                f"https://github.com/Anon-git-site/Hidden_Influence into {path.parents[2]}.")
+                                f"{paths.AUTHORS_REPOSITORY} into {path.parents[2]}.")
     table = pd.read_csv(path)
     labels = pd.to_numeric(table.iloc[:, 1], errors="coerce").to_numpy() if table.shape[1] >= 2 else np.array([np.nan])
     if np.isnan(labels).any() or not np.isin(labels, np.arange(n_classes)).all():

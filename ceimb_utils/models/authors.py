@@ -17,10 +17,9 @@ from pathlib import Path
 import torch
 
 from ..config import ConfigError, check_arch
+from ..paths import AUTHORS_CLONE, AUTHORS_REPOSITORY
 from .resnet import CifarResNet, build_resnet
 
-CLONE = "Hidden_Influence"
-REPOSITORY = "https://github.com/Anon-git-site/Hidden_Influence"
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2023, 0.1994, 0.2010)
 # Per data set: the folder of its checkpoints and their architecture (the paper, section 4).
@@ -63,7 +62,7 @@ def parse_name(dataset: str, path: Path) -> Checkpoint | None:
 
 
 def clone_dir(data_dir: Path) -> Path:
-    return Path(data_dir) / CLONE
+    return Path(data_dir) / AUTHORS_CLONE
 
 
 def find_checkpoints(dataset: str, data_dir: Path) -> dict[tuple[str, int], Checkpoint]:
@@ -73,8 +72,8 @@ def find_checkpoints(dataset: str, data_dir: Path) -> dict[tuple[str, int], Chec
         raise ConfigError(f"The authors published no models for {dataset!r}; they did for {', '.join(FOLDERS)}.")
     folder = clone_dir(data_dir) / FOLDERS[dataset][0]
     if not folder.is_dir():
-        raise ConfigError(f"The authors' models are not at {folder}; clone {REPOSITORY} into "
-                          f"{clone_dir(data_dir)} (git clone {REPOSITORY} {clone_dir(data_dir)}).")
+        raise ConfigError(f"The authors' models are not at {folder}; clone {AUTHORS_REPOSITORY} into "
+                          f"{clone_dir(data_dir)} (git clone {AUTHORS_REPOSITORY} {clone_dir(data_dir)}).")
     found: dict[tuple[str, int], Checkpoint] = {}
     for path in sorted(folder.glob("*.pth")):
         ckpt = parse_name(dataset, path)

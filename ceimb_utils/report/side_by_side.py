@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 
 from ..config import dataset_config
 from ..errors import DataNotFoundError
-from ..models.authors import CLONE, REPOSITORY
+from ..paths import AUTHORS_CLONE, AUTHORS_REPOSITORY
 from ..pipeline.runs import Context
 from ..pipeline.study import Study, SweepError, load_study
 
@@ -78,9 +78,9 @@ def paper_rq3(data_dir: Path, dataset: str) -> pd.DataFrame:
     """The paper's RQ3 tables of ``dataset`` in long form: ``method, class_index, rank, freq,
     mag`` (``mag`` NaN where only the frequency file exists). Empty when the repository has no
     frequency table of the data set; one sentence when the clone is missing."""
-    clone = Path(data_dir) / CLONE
+    clone = Path(data_dir) / AUTHORS_CLONE
     if not clone.is_dir():
-        raise DataNotFoundError(f"The authors' repository is not at {clone}; clone {REPOSITORY} there "
+        raise DataNotFoundError(f"The authors' repository is not at {clone}; clone {AUTHORS_REPOSITORY} there "
                                 "to compare with the paper's own tables.")
     frames = []
     for method, suffix in SUFFIX.items():
@@ -97,8 +97,8 @@ def paper_rq3(data_dir: Path, dataset: str) -> pd.DataFrame:
 
 
 def _read_rows(path: Path) -> np.ndarray:
-    """One row per class, one column per frequency rank; the padding past a class's last
-    feature (empty or zero) becomes NaN."""
+    """One row per class, one column per frequency rank (the padding past a class's last
+    feature, empty or zero, is dropped by ``_long``)."""
     try:
         values = pd.read_csv(path).to_numpy(dtype=float)
     except (ValueError, pd.errors.ParserError) as err:
