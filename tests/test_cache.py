@@ -31,10 +31,19 @@ def test_key_depends_on_every_config_value():
     assert run_key(CONFIG) != run_key({**CONFIG, "split": 1})
 
 
-def test_key_depends_on_compute_code(monkeypatch):
-    before = run_key(CONFIG)
-    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "edited")
-    assert run_key(CONFIG) != before
+@pytest.mark.parametrize("stage", cache_module.STAGES)
+def test_key_depends_on_compute_code(monkeypatch, stage):
+    before = run_key(CONFIG), cache_module.model_key(CONFIG)
+    real = cache_module.code_fingerprint
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda s=cache_module.TRAIN: "edited" if s == stage else real(s))
+    assert run_key(CONFIG) != before[0]
+    assert (cache_module.model_key(CONFIG) != before[1]) == (stage == cache_module.TRAIN)
+
+
+def test_metric_settings_key_the_analysis_not_the_model():
+    other = {**CONFIG, "metrics": {"topk": 5}}
+    assert cache_module.model_key(other) == cache_module.model_key({**CONFIG, "metrics": {"topk": 10}})
+    assert run_key(other) != run_key({**CONFIG, "metrics": {"topk": 10}})
 
 
 def _edited_copy(tmp_path, module: str):
@@ -51,15 +60,29 @@ def _modules():
                   if "__pycache__" not in p.parts)
 
 
+def _fingerprints(package=paths.PACKAGE):
+    return {stage: cache_module.code_fingerprint(stage, package) for stage in cache_module.STAGES}
+
+
 def test_fingerprint_of_a_copy_is_the_fingerprint_of_the_package(tmp_path):
     copy = tmp_path / "pkg"
     shutil.copytree(paths.PACKAGE, copy)
-    assert cache_module.code_fingerprint(copy) == cache_module.code_fingerprint()
+    assert _fingerprints(copy) == _fingerprints()
 
 
 @pytest.mark.parametrize("module", [m for m in _modules() if not cache_module.presentation_only(m)])
-def test_editing_a_result_module_changes_the_fingerprint(tmp_path, module):
-    assert cache_module.code_fingerprint(_edited_copy(tmp_path, module)) != cache_module.code_fingerprint()
+def test_editing_a_result_module_changes_the_fingerprint_of_its_stages(tmp_path, module):
+    edited = _fingerprints(_edited_copy(tmp_path, module))
+    changed = {stage for stage in cache_module.STAGES if edited[stage] != _fingerprints()[stage]}
+    assert changed == set(cache_module.stage_of(module))
+
+
+def test_the_metrics_are_measured_and_the_training_trained():
+    assert cache_module.stage_of("ce/metrics.py") == (cache_module.MEASURE,)
+    assert cache_module.stage_of("models/train_cnn.py") == (cache_module.TRAIN,)
+    assert set(cache_module.stage_of("ce/extraction.py")) == set(cache_module.STAGES)  # EOS and DSM extract
+    for name in cache_module.MEASURE_ONLY + cache_module.SHARED:
+        assert name in _modules()
 
 
 @pytest.mark.parametrize("entry", sorted(cache_module.PRESENTATION_ONLY))
@@ -70,7 +93,7 @@ def test_every_presentation_entry_names_modules(entry):
 
 @pytest.mark.parametrize("module", [m for m in _modules() if cache_module.presentation_only(m)])
 def test_editing_a_presentation_module_keeps_the_fingerprint(tmp_path, module):
-    assert cache_module.code_fingerprint(_edited_copy(tmp_path, module)) == cache_module.code_fingerprint()
+    assert _fingerprints(_edited_copy(tmp_path, module)) == _fingerprints()
 
 
 def test_a_new_module_enters_the_fingerprint(tmp_path):
@@ -78,7 +101,7 @@ def test_a_new_module_enters_the_fingerprint(tmp_path):
     shutil.copytree(paths.PACKAGE, copy)
     (copy / "models").mkdir(exist_ok=True)
     (copy / "models" / "new_loss.py").write_text("SCALE = 30\n")
-    assert cache_module.code_fingerprint(copy) != cache_module.code_fingerprint()
+    assert cache_module.code_fingerprint(cache_module.TRAIN, copy) != cache_module.code_fingerprint()
 
 
 def test_image_runs_is_in_the_fingerprint():
@@ -92,7 +115,7 @@ def test_fingerprint_is_computed_once_per_process():
     for split in range(20):
         run_key({**CONFIG, "split": split})
     after = cache_module.code_fingerprint.cache_info()
-    assert after.misses == before.misses and after.hits == before.hits + 20
+    assert after.misses == before.misses and after.hits == before.hits + 2 * 20  # one per stage
 
 
 def test_finished_run_is_not_recomputed(tmp_path):

@@ -96,6 +96,6 @@ def test_every_image_intervention_runs_and_keeps_the_ce_invariant():
         assert methods.METHODS[method].family in ("baseline", "intervention")
     assert records["tau_norm"]["tau"] in cfg["image"]["tau_grid"]
     assert records["tau_norm"]["tau_validation"]["rows"] <= 10 * cfg["image"]["tau_val_per_class"]
-    ldam = torch.load(execute(grid[3], Context(progress=False)).file("model.pt"), weights_only=True)
+    ldam = torch.load(execute(grid[3], Context(progress=False)).model_file("model.pt"), weights_only=True)
     assert "fc.bias" not in ldam  # the cosine head
     assert records["ldam_drw"]["losses"] != records["cb_ce"]["losses"] != records["base"]["losses"]

@@ -44,10 +44,44 @@ def test_tabular_study_tables(tmp_path, monkeypatch):
 def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):
     study = _study("fashion-lt", IMAGE, tmp_path, monkeypatch)
     base, eos = study.cached
-    assert eos.record["base_run"] == base.path.name
+    assert eos.record["base_model"] == base.record["model_run"]
     assert sum(eos.record["synthetic_per_class"]) > 0
     b, e = base.arrays("ce_test"), eos.arrays("ce_test")
     np.testing.assert_allclose(b["features"], e["features"], rtol=1e-5, atol=1e-5)  # same frozen extractor
     assert not np.allclose(b["weights"], e["weights"])  # a new head
     assert list(study.classes["class"][:2]) == ["T-shirt/top", "Trouser"]
     assert not list((tmp_path / "checkpoints").glob("*.pt"))  # finished runs leave no checkpoint
+
+
+def test_a_metric_edit_reanalyses_and_never_retrains(tmp_path, monkeypatch):
+    """Two stages (SPEC 5): a new measure fingerprint (an edit of ce/metrics.py) recomputes
+    every analysis from the cached models; no estimator is fitted and no network trained."""
+    from ceimb_utils.pipeline import cache, image_runs, tabular_runs
+
+    first = {ds: _study(ds, o, tmp_path, monkeypatch) for ds, o in (("sylva", TABULAR), ("fashion-lt", IMAGE))}
+    real = cache.code_fingerprint
+    monkeypatch.setattr(cache, "code_fingerprint",
+                        lambda stage=cache.TRAIN: real(stage) + ("-edited" if stage == cache.MEASURE else ""))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a metric edit trained a model")
+
+    monkeypatch.setattr(tabular_runs, "fit_tabular", refuse)
+    monkeypatch.setattr(image_runs, "train_network", refuse)
+    monkeypatch.setattr(image_runs, "train_head", refuse)
+    for ds, overrides in (("sylva", TABULAR), ("fashion-lt", IMAGE)):
+        again = _study(ds, overrides, tmp_path, monkeypatch)
+        assert [r.path for r in again.cached] != [r.path for r in first[ds].cached]  # new analyses
+        assert [r.record["model_key"] for r in again.cached] == [r.record["model_key"] for r in first[ds].cached]
+        pd.testing.assert_frame_equal(again.classes, first[ds].classes)
+
+
+def test_a_training_edit_retrains(tmp_path, monkeypatch):
+    from ceimb_utils.pipeline import cache
+
+    first = _study("sylva", TABULAR, tmp_path, monkeypatch)
+    real = cache.code_fingerprint
+    monkeypatch.setattr(cache, "code_fingerprint",
+                        lambda stage=cache.TRAIN: real(stage) + ("-edited" if stage == cache.TRAIN else ""))
+    again = _study("sylva", TABULAR, tmp_path, monkeypatch)
+    assert {r.record["model_key"] for r in again.cached}.isdisjoint(r.record["model_key"] for r in first.cached)

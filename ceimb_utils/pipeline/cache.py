@@ -1,4 +1,10 @@
-"""The run cache: one directory per run, keyed by a hash of everything that shapes its result.
+"""The run cache, in two stages: *models* (a fitted estimator or a trained network with its
+training record) and *analyses* (CE, metric tables and nulls of one model).
+
+A model is keyed by its run config without the metric settings, the package version and the
+fingerprint of the code that trains (``TRAIN`` stage); an analysis by its model's key, the metric
+settings and the fingerprint of the code that measures (``MEASURE`` stage). So editing a metric
+re-analyses every run and retrains nothing; editing the training code retrains.
 
 A run is written into a private temporary directory; ``record.json`` (with a SHA-256 of every
 artifact) is written last and the directory is renamed into place, so a killed run leaves
@@ -45,32 +51,68 @@ PRESENTATION_ONLY = {
 }
 
 
+# Modules that only measure a model that exists: they enter the analysis key alone. A module
+# both stages run (the extraction that EOS, DSM and tau-norm use while training) is in
+# SHARED and so in both.
+MEASURE_ONLY = ("ce/metrics.py", "ce/summaries.py", "pipeline/artifacts.py")
+SHARED = ("ce/extraction.py", "ce/__init__.py")
+TRAIN, MEASURE = "train", "measure"
+STAGES = (TRAIN, MEASURE)
+
+
+def stage_of(name: str) -> tuple[str, ...]:
+    """The stages whose fingerprint a result-shaping module enters."""
+    if name in MEASURE_ONLY:
+        return (MEASURE,)
+    if name in SHARED:
+        return STAGES
+    return (TRAIN,)
+
+
 def presentation_only(name: str) -> bool:
     """Whether the module at ``name`` (relative to the package; a folder entry ends in '/') is left out."""
     return name in PRESENTATION_ONLY or any(name.startswith(entry) for entry in PRESENTATION_ONLY if entry.endswith("/"))
 
 
 @functools.lru_cache(maxsize=None)
-def code_fingerprint(package: Path = paths.PACKAGE) -> str:
-    """Digest of every module of ``package`` that shapes a result (once per process).
+def code_fingerprint(stage: str = TRAIN, package: Path = paths.PACKAGE) -> str:
+    """Digest of every module of ``package`` that shapes a result of ``stage`` (once per process).
 
     Modules are hashed by their path relative to the package and their bytes, in sorted order,
-    so renaming, adding or editing a result-computing module changes the digest.
+    so renaming, adding or editing a result-computing module changes the digest of its stages.
     """
+    if stage not in STAGES:
+        raise ValueError(f"Unknown stage {stage!r}; choose one of {STAGES}.")
     package = Path(package)
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         name = path.relative_to(package).as_posix()
-        if presentation_only(name) or "__pycache__" in path.parts:
+        if presentation_only(name) or "__pycache__" in path.parts or stage not in stage_of(name):
             continue
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def run_key(run_config: Mapping[str, Any]) -> str:
-    payload = {"config": run_config, "version": __version__, "code": code_fingerprint()}
-    blob = json.dumps(payload, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
+def _digest(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def model_config(run_config: Mapping[str, Any]) -> dict:
+    """What shapes a run's model: its config without the metric settings."""
+    return {k: v for k, v in run_config.items() if k != "metrics"}
+
+
+def model_key(run_config: Mapping[str, Any]) -> str:
+    return _digest({"config": model_config(run_config), "version": __version__, "code": code_fingerprint(TRAIN)})
+
+
+def analysis_key(run_config: Mapping[str, Any]) -> str:
+    return _digest({"model": model_key(run_config), "metrics": run_config.get("metrics"),
+                    "version": __version__, "code": code_fingerprint(MEASURE)})
+
+
+run_key = analysis_key  # a run is finished when its analysis is
+KEYS = {"models": model_key, "runs": analysis_key}
 
 
 def git_commit() -> str:
@@ -107,6 +149,17 @@ class Run:
     def file(self, name: str) -> Path:
         return self.path / name
 
+    @property
+    def model_path(self) -> Path:
+        """The directory of the model an analysis measured (the model stage beside ``runs/``)."""
+        if self.record.get("stage") == "models":
+            return self.path
+        return self.path.parents[2] / "models" / self.path.parent.name / self.record["model_run"]
+
+    def model_file(self, name: str) -> Path:
+        """A file of the run's model (``model.pt``, ``model.joblib``)."""
+        return self.model_path / name
+
 
 class RunWriter:
     """Where a run's compute function puts its artifacts (inside the temporary directory)."""
@@ -131,11 +184,17 @@ def run_dir_name(run_config: Mapping[str, Any], key: str) -> str:
 
 
 class RunCache:
-    def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root is not None else paths.runs_dir()
+    """One stage of the cache: ``stage="runs"`` holds analyses (the default), ``"models"`` models."""
+
+    def __init__(self, root: Path | None = None, stage: str = "runs"):
+        if stage not in KEYS:
+            raise ValueError(f"Unknown cache stage {stage!r}; choose one of {sorted(KEYS)}.")
+        self.stage = stage
+        self.key = KEYS[stage]
+        self.root = Path(root) if root is not None else paths.results_dir() / stage
 
     def directory(self, run_config: Mapping[str, Any]) -> Path:
-        key = run_key(run_config)
+        key = self.key(run_config)
         return self.root / str(run_config["dataset"]) / run_dir_name(run_config, key)
 
     def load(self, run_config: Mapping[str, Any]) -> Run | None:
@@ -174,10 +233,11 @@ class RunCache:
             extra = dict(compute(RunWriter(tmp)) or {})
             checksums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
             record = {
-                "key": run_key(run_config),
-                "config": dict(run_config),
+                "key": self.key(run_config),
+                "stage": self.stage,
+                "config": dict(run_config) if self.stage == "runs" else model_config(run_config),
                 "version": __version__,
-                "code": code_fingerprint(),
+                "code": code_fingerprint(TRAIN if self.stage == "models" else MEASURE),
                 "git_commit": git_commit(),
                 "host": socket.gethostname(),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

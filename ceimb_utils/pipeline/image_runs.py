@@ -1,4 +1,5 @@
-"""Image runs: train a CIFAR ResNet (base, ReMix) or re-head a trained base network (EOS, DSM)."""
+"""Image runs: train a CIFAR ResNet (base, ReMix) or re-head a trained base network (EOS, DSM,
+tau-norm) in the model stage; extract its CE and tables in the analysis stage."""
 from __future__ import annotations
 
 import time
@@ -21,7 +22,7 @@ from ..models.resnet import build_resnet
 from ..models.train_cnn import Precision, Schedule, train_network
 from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
-from .cache import RunWriter, run_key
+from .cache import RunWriter, model_key
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "dtype")
 
@@ -81,15 +82,17 @@ def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
     return model.to(getattr(torch, rc["train"]["dtype"]))
 
 
-def compute_image(rc: Mapping[str, Any], context, writer: RunWriter, execute) -> dict:
-    """Train, re-head or load the run's network and store its CE; ``execute`` gives a finished
-    run (the base network of a re-head)."""
+def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) -> dict:
+    """The model stage: train, re-head or load the run's network and store it (``model.pt``)
+    with its training record; ``train_model`` gives a finished model run (the base network of
+    a re-head)."""
     seed_everything(rc["seed"], threads=rc["threads"])
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
                               "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
-                              "n_test": int(len(data.test_y)), "data_source": data.source}
+                              "n_test": int(len(data.test_y)), "data_source": data.source,
+                              "class_names": data.class_names}
     started = time.perf_counter()
     trains = "checkpoint" not in rc and not METHODS[rc["method"]].rehead
     if "checkpoint" in rc:  # a published network: nothing to train
@@ -102,7 +105,7 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter, execute) ->
                       model_selection="the last epoch (no selection on the test set)")
     if trains:
         train = rc["train"]
-        checkpoint = context.checkpoint_dir / f"{run_key(rc)}.pt"
+        checkpoint = context.checkpoint_dir / f"{model_key(rc)}.pt"
         log = train_network(
             model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
             batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
@@ -111,22 +114,41 @@ def compute_image(rc: Mapping[str, Any], context, writer: RunWriter, execute) ->
             objective=objective(METHODS[rc["method"]].objective, data.train_counts, train, train["epochs"]))
         record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
                       epoch_seconds=float(np.mean(log.epoch_seconds)) if log.epoch_seconds else None)
-    elif "checkpoint" not in rc:  # EOS, DSM: a new head on the trained base network
-        base = execute(base_config_of(rc), context)
+    elif "checkpoint" not in rc:  # EOS, DSM, tau-norm: a new head on the trained base network
+        base = train_model(base_config_of(rc), context)
         model.load_state_dict(torch.load(base.file("model.pt"), map_location="cpu", weights_only=True))
         model.to(device)
-        record.update(_rehead(rc, model, data, device), base_run=str(base.path.name))
+        record.update(_rehead(rc, model, data, device), base_model=str(base.path.name))
     record["train_seconds"] = round(time.perf_counter() - started, 3)
-    model.to(device).eval()
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, writer.file("model.pt"))
+    if trains:
+        checkpoint.unlink(missing_ok=True)  # the finished model supersedes it
+    return record
+
+
+def restore_image_model(rc: Mapping[str, Any], context, data: ImageData, model_run) -> torch.nn.Module:
+    """The network a model run stored, rebuilt for evaluation."""
+    state = torch.load(model_run.file("model.pt"), map_location="cpu", weights_only=True)
+    if "checkpoint" in rc:
+        model = published_model(rc, context, len(data.class_names))
+    else:
+        model = build_model(rc, data)
+    if "fc.weight" in state and "fc.bias" not in state:  # tau-norm's head has no bias
+        model.fc = torch.nn.Linear(model.fc.in_features, model.fc.out_features, bias=False).to(model.fc.weight.dtype)
+    model.load_state_dict(state)
+    return model
+
+
+def analyse_image(rc: Mapping[str, Any], context, writer: RunWriter, model_run) -> dict:
+    """The analysis stage: the stored network's CE on test and training images, and their tables."""
+    seed_everything(rc["seed"], threads=rc["threads"])
+    device = resolve_device(rc["device"])
+    data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
+    model = restore_image_model(rc, context, data, model_run).to(device).eval()
     test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
     train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"])
-    record.update(write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
-                                     data.class_names))
-    record["class_names"] = data.class_names
-    if trains:
-        checkpoint.unlink(missing_ok=True)  # the finished run supersedes it
-    return record
+    return write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
+                              data.class_names)
 
 
 def published_model(rc: Mapping[str, Any], context, num_classes: int) -> torch.nn.Module:

@@ -1,8 +1,10 @@
 """Runs: one data set x model x method x seed (or split), computed once into the run cache.
 
 ``run_configs`` lists a data set's grid in dependency order; ``execute`` computes one run
-(or returns it from the cache). Everything that shapes a run's numbers is in its run config
-and so in its cache key; where data lives and whether it may be downloaded are not.
+(or returns it from the cache) in two stages: ``train_model`` fits or trains the model (or
+takes it from the model cache), then its analysis measures it. Everything that shapes a run's
+numbers is in its run config and so in its cache keys; where data lives and whether it may be
+downloaded are not.
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from ..datasets import dataset_spec
 from ..methods import METHODS
 from ..models.device import resolve_device
 from .cache import Run, RunCache
-from .image_runs import base_config_of, checkpoint_run_configs, compute_image, image_run_config
-from .tabular_runs import compute_tabular, tabular_run_configs
+from .image_runs import analyse_image, base_config_of, checkpoint_run_configs, image_run_config, train_image
+from .tabular_runs import analyse_tabular, tabular_run_configs, train_tabular
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,12 @@ class Context:
         return Path(self.results_dir) / "checkpoints" if self.results_dir else paths.checkpoints_dir()
 
     def cache(self) -> RunCache:
+        """The analysis stage of the cache (a finished run)."""
         return RunCache(Path(self.results_dir) / "runs" if self.results_dir else None)
+
+    def models(self) -> RunCache:
+        """The model stage of the cache."""
+        return RunCache(Path(self.results_dir) / "models" if self.results_dir else None, stage="models")
 
 
 def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
@@ -72,10 +79,29 @@ def dependencies(run_config: Mapping[str, Any]) -> list[dict]:
     return []
 
 
-def execute(run_config: Mapping[str, Any], context: Context = Context()) -> Run:
-    """The finished run, from the cache or computed now (a re-head computes its base run first)."""
+# Record fields of a model run that describe the cache entry, not the model.
+CACHE_FIELDS = ("key", "stage", "config", "version", "code", "git_commit", "host", "finished", "seconds", "checksums")
+
+
+def train_model(run_config: Mapping[str, Any], context: Context = Context()) -> Run:
+    """The run's model, from the model cache or fitted / trained now (a re-head's base first)."""
     if run_config["kind"] == "tabular":
-        compute = lambda writer: compute_tabular(run_config, context, writer)  # noqa: E731
+        compute = lambda writer: train_tabular(run_config, context, writer)  # noqa: E731
     else:
-        compute = lambda writer: compute_image(run_config, context, writer, execute)  # noqa: E731
+        compute = lambda writer: train_image(run_config, context, writer, train_model)  # noqa: E731
+    return context.models().get_or_compute(run_config, compute)
+
+
+def execute(run_config: Mapping[str, Any], context: Context = Context()) -> Run:
+    """The finished run, from the cache or computed now: its model, then its analysis. The
+    analysis record carries the model's training record, so a run reads as one."""
+    analyse = analyse_tabular if run_config["kind"] == "tabular" else analyse_image
+
+    def compute(writer):
+        model = train_model(run_config, context)
+        measured = analyse(run_config, context, writer, model)
+        trained = {k: v for k, v in model.record.items() if k not in CACHE_FIELDS}
+        return {**trained, **measured, "model_key": model.record["key"], "model_run": model.path.name,
+                "model_seconds": model.record["seconds"], "model_git_commit": model.record["git_commit"]}
+
     return context.cache().get_or_compute(run_config, compute)

@@ -43,19 +43,33 @@ def tabular_split(rc: Mapping[str, Any], X: np.ndarray, y: np.ndarray):
     return train_test_split(X, y, test_size=data["test_size"], stratify=y, random_state=split)
 
 
-def compute_tabular(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
-    seed_everything(rc["split"], threads=rc["threads"])
+def _split_data(rc: Mapping[str, Any], context):
     data = load_tabular(rc["dataset"], context.data_path, context.allow_download)
-    X_train, X_test, y_train, y_test = tabular_split(rc, data.X, data.y)
+    return data, tabular_split(rc, data.X, data.y)
+
+
+def train_tabular(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
+    """The model stage: the fitted estimator (``model.joblib``) and its fit record."""
+    seed_everything(rc["split"], threads=rc["threads"])
+    data, (X_train, X_test, y_train, y_test) = _split_data(rc, context)
     started = time.perf_counter()
     fit = fit_tabular(rc["model"], rc["method"], X_train, y_train, seed=rc["split"], **rc["train"])
-    fitted = time.perf_counter()
-    test = ce_module.extract(fit.model, X_test)
-    train = ce_module.extract(fit.model, X_train)
+    fit_seconds = round(time.perf_counter() - started, 3)
     joblib.dump(fit.model, writer.file("model.joblib"))
-    record = write_ce_artifacts(writer, rc, test, y_test, train, y_train, np.bincount(y_train, minlength=2))
-    return {**record, "device": "cpu", "device_name": f"CPU ({platform.machine()}, {rc['threads']} threads)",
+    return {"device": "cpu", "device_name": f"CPU ({platform.machine()}, {rc['threads']} threads)",
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
             "n_fit_rows": fit.n_fit_rows, "fit_class_counts": fit.fit_class_counts,
-            "convergence_warnings": fit.warnings, "chosen": fit.chosen, "fit_seconds": round(fitted - started, 3),
-            "ce_seconds": round(time.perf_counter() - fitted, 3), "data_source": data.source}
+            "convergence_warnings": fit.warnings, "chosen": fit.chosen, "fit_seconds": fit_seconds,
+            "data_source": data.source}
+
+
+def analyse_tabular(rc: Mapping[str, Any], context, writer: RunWriter, model_run) -> dict:
+    """The analysis stage: the stored estimator's CE on the split's test and training rows."""
+    seed_everything(rc["split"], threads=rc["threads"])
+    _, (X_train, X_test, y_train, y_test) = _split_data(rc, context)
+    model = joblib.load(model_run.file("model.joblib"))
+    started = time.perf_counter()
+    test = ce_module.extract(model, X_test)
+    train = ce_module.extract(model, X_train)
+    record = write_ce_artifacts(writer, rc, test, y_test, train, y_train, np.bincount(y_train, minlength=2))
+    return {**record, "ce_seconds": round(time.perf_counter() - started, 3)}
