@@ -57,7 +57,7 @@ _NULLABLE = {
     "image.list_root": str,
 }
 _POSITIVE = {
-    "threads", "jobs", "metrics.topk", "metrics.bootstrap", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",
+    "threads", "jobs", "metrics.topk", "metrics.resamples", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",
     "tabular.remix_batch", "tabular.lg_max_iter", "tabular.l1_folds", "image.epochs", "image.n_max",
     "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",
     "image.eos_k", "image.dsm_k", "image.eval_batch", "image.lr", "image.head_lr",

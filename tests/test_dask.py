@@ -18,7 +18,7 @@ from ceimb_utils.pipeline.study import SweepError, ensure_runs
 OVERRIDES = {"threads": 1, "tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
              "tabular.interventions": [], "image.interventions": [],
              "image.methods": ["base", "eos", "dsm"], "image.epochs": 1, "image.n_max": 40, "image.ratio": 10,
-             "image.test_per_class": 8, "metrics.bootstrap": 10}
+             "image.test_per_class": 8, "metrics.resamples": 10}
 DATASETS = ["sylva", "fashion-lt"]
 
 

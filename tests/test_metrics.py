@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -214,17 +215,52 @@ def test_frequency_magnitude_hand_example():
     assert top.spearman[1] == pytest.approx(9 / math.sqrt(90))
 
 
-def test_bootstrap_interval_brackets_a_strong_relation():
+def test_half_sampling_interval_brackets_a_strong_relation():
     rng = np.random.default_rng(1)
     base = np.linspace(3, 0.1, 20)
     ce = base + rng.normal(0, 0.3, size=(300, 20))
     r = binary_result(ce, 0.0)
     y = np.ones(300, dtype=int)
-    fm = metrics.frequency_magnitude(r, y, k=5, bootstrap=200, seed=3)
+    fm = metrics.frequency_magnitude(r, y, k=12, reading=TOP_K, resamples=200, seed=3)
+    assert fm.ci_status[1] == "ok"
     assert fm.ci_low[1] <= fm.spearman[1] <= fm.ci_high[1]
     assert fm.ci_low[1] > 0.5
-    again = metrics.frequency_magnitude(r, y, k=5, bootstrap=200, seed=3)
+    again = metrics.frequency_magnitude(r, y, k=12, reading=TOP_K, resamples=200, seed=3)
     assert again.ci_low[1] == fm.ci_low[1]  # seeded
+    assert fm.ci_status[0] == "too few TPs" and np.isnan(fm.ci_low[0])
+
+
+def test_subsamples_never_repeat_an_instance():
+    weights = metrics.subsample_weights(10, 5, 6, np.random.default_rng(0))
+    assert set(np.unique(weights)) == {0.0, 1.0} and (weights.sum(1) == 5).all()
+    assert (weights[0::2] + weights[1::2] == 1).all()  # the two halves of one split
+
+
+def test_bias_aware_critical_value():
+    assert metrics.bias_aware_critical_value(0.0) == pytest.approx(1.959964, abs=1e-5)
+    for t in (0.5, 2.0):
+        c = metrics.bias_aware_critical_value(t)
+        assert stats.norm.cdf(c - t) - stats.norm.cdf(-c - t) == pytest.approx(0.95, abs=1e-6)
+    assert metrics.bias_aware_critical_value(3.0) > 3.0 + 1.6
+
+
+@pytest.mark.parametrize("regime, seed", [("simulation of SPEC 2.9 (400 TPs, D 200, sets of 10)", 1),
+                                          ("CNN class (1000 TPs, D 64)", 1),
+                                          ("SYLVA SVM minority (130 TPs, D 386)", 2)])
+def test_the_interval_covers_a_known_population_value(regime, seed):
+    """SPEC 2.9: TPs drawn without replacement from a finite population whose Spearman is known,
+    at a run's n, D and set sizes; the shown 95% intervals cover it 90% to 99% of the time."""
+    n, d, mean_set = reference.INTERVAL_REGIMES[regime]
+    found = reference.interval_coverage(n, d, mean_set, trials=200, resamples=200, seed=seed)
+    assert found["shown"] >= 120, found
+    assert 0.90 <= found["coverage"] <= 0.99, found
+
+
+@pytest.mark.parametrize("regime", sorted(reference.SPARSE_REGIMES))
+def test_no_interval_where_most_features_are_never_required(regime):
+    n, d, mean_set = reference.SPARSE_REGIMES[regime]
+    found = reference.interval_coverage(n, d, mean_set, trials=5, resamples=20, seed=0)
+    assert found["shown"] == 0 and found["statuses"] == {"sparse": 5}
 
 
 # ---------------------------------------------------------------- vectorised == loop

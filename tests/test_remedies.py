@@ -16,7 +16,7 @@ def study_of(rows) -> Study:
     classes = pd.DataFrame(rows, columns=["model", "method", "repeat", "class_index", "group", "required_pct",
                                           "top_share", "recall"])
     runs = classes.drop_duplicates(["model", "method", "repeat"])[["model", "method", "repeat"]]
-    return Study("sylva", {"metrics": {"bootstrap": 200, "ci": 0.95}}, [], {"classes": classes, "runs": runs})
+    return Study("sylva", {"metrics": {"resamples": 200, "ci": 0.95}}, [], {"classes": classes, "runs": runs})
 
 
 def test_change_from_base_is_per_model_in_the_minority_group():

@@ -6,9 +6,9 @@ import pytest
 from ceimb_utils.pipeline.study import load_study
 
 TABULAR = {"tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.interventions": [], "tabular.splits": 1,
-           "metrics.bootstrap": 20}
+           "metrics.resamples": 20}
 IMAGE = {"image.methods": ["base", "eos"], "image.interventions": [], "image.epochs": 1, "image.n_max": 40, "image.ratio": 10,
-         "image.test_per_class": 8, "metrics.bootstrap": 10}
+         "image.test_per_class": 8, "metrics.resamples": 10}
 
 
 def _study(dataset, overrides, results, monkeypatch):

@@ -346,15 +346,16 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
 
 @dataclass
 class FrequencyMagnitude:
-    """RQ3 per class: how often each CE index is in a TP's top-k and how large it is."""
+    """RQ3 per class: how often each CE index is in a TP's set and how large it is."""
 
-    freq: np.ndarray  # (C, D) fraction of the class's TPs whose top-k include d
+    freq: np.ndarray  # (C, D) fraction of the class's TPs whose set includes d
     mag: np.ndarray  # (C, D) mean supporting CE of d over those TPs
     mag_features: np.ndarray  # (C, D) mean feature value F[d] over those TPs
     n_tp: np.ndarray  # (C,)
     spearman: np.ndarray  # (C,) rank correlation of freq and mag across d (NaN if undefined)
-    ci_low: np.ndarray  # (C,) bootstrap interval (NaN without bootstrap)
+    ci_low: np.ndarray  # (C,) half-sampling interval (NaN where none is shown: see ci_status)
     ci_high: np.ndarray
+    ci_status: np.ndarray  # (C,) str: one of INTERVAL_STATUS
 
 
 def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -367,15 +368,101 @@ def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, (ra * rb).sum(1) / denom, np.nan)
 
 
-def frequency_magnitude(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: float = 0.95,
+# Why a row of the RQ3 table shows no interval (SPEC 2.9). "sparse": more than SPARSE_SHARE of
+# the features are in no TP's set; the statistic's value then moves with the number of TPs
+# (more TPs reach more rare features) and, in simulations at the runs' n and D, no interval
+# reached its nominal coverage (benchmarks/interval_coverage.py).
+INTERVAL_STATUS = ("ok", "degenerate", "sparse", "bias unstable", "too few TPs", "not computed")
+SPARSE_SHARE = 0.5
+MIN_SUBSAMPLE = 10  # TPs in each quarter-sample, at least
+
+
+def bias_aware_critical_value(t: float, ci: float = 0.95) -> float:
+    """c with P(|Z + t| <= c) = ci for Z ~ N(0, 1): the half-width, in standard errors, of an
+    interval that keeps its coverage when the estimator's bias is up to t standard errors
+    (Armstrong and Kolesar's bias-aware interval). t = 0 gives the usual 1.96 at 95%."""
+    t = abs(float(t))
+    if t == 0:
+        return float(stats.norm.ppf((1 + ci) / 2))
+    return float(np.sqrt(stats.ncx2.ppf(ci, df=1, nc=t * t)))
+
+
+def subsample_weights(n: int, size: int, resamples: int, rng) -> np.ndarray:
+    """(resamples, n) 0/1 rows, each ``size`` of the n instances drawn without replacement;
+    consecutive rows are disjoint parts of one random order (two halves, four quarters)."""
+    parts = max(1, n // size)
+    weights = np.zeros((resamples, n))
+    for row in range(0, resamples, parts):
+        order = rng.permutation(n)
+        for part in range(min(parts, resamples - row)):
+            weights[row + part, order[part * size:(part + 1) * size]] = 1.0
+    return weights
+
+
+def _subsample_spearman(sets: np.ndarray, values: np.ndarray, size: int, resamples: int, rng) -> np.ndarray:
+    n, d = sets.shape
+    draws = np.empty(resamples)
+    step = max(4, (BLOCK_ELEMENTS // max(n, d)) // 4 * 4)
+    for start in range(0, resamples, step):
+        weights = subsample_weights(n, size, min(step, resamples - start), rng)
+        draws[start:start + len(weights)] = _rowwise_spearman(weights @ sets / size, weights @ values / size)
+    return draws[~np.isnan(draws)]
+
+
+def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
+                      ci: float = 0.95) -> tuple[float, float, str]:
+    """An interval for the Spearman of frequency (column means of ``sets``) against magnitude
+    (column means of ``values``) over one class's TPs (SPEC 2.9).
+
+    Subsamples without replacement, not the bootstrap: resampling with replacement duplicates
+    instances, which shifts the frequencies the statistic is built from (every bootstrap
+    replicate lands below the estimate). A half-sample of n/2 of the n TPs varies around the
+    estimate as much as the estimate varies around the population value (the finite-population
+    factor 1 - 1/2 cancels the halving), so the half-samples' standard deviation s is the
+    standard error. How far the means of half- and quarter-samples move from the estimate
+    bounds the estimator's small-sample bias b (a bias that shrinks with n is larger in smaller
+    samples); the interval is the estimate +- ``bias_aware_critical_value(b / s)`` s, so it
+    always holds its estimate. Where the two shifts disagree (the quarter-samples move less
+    than the halves, or the other way), the bias does not shrink with n in a way a subsample
+    can measure: status "bias unstable", no interval. Returns (low, high, status).
+    """
+    n, d = sets.shape
+    if not resamples:
+        return np.nan, np.nan, "not computed"
+    if n < 4 * MIN_SUBSAMPLE:
+        return np.nan, np.nan, "too few TPs"
+    if (sets.sum(0) == 0).mean() > SPARSE_SHARE:
+        return np.nan, np.nan, "sparse"
+    estimate = _rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
+    halves = _subsample_spearman(sets, values, n // 2, resamples, rng)
+    quarters = _subsample_spearman(sets, values, n // 4, resamples, rng)
+    if np.isnan(estimate) or len(halves) < 2 or np.ptp(halves) == 0:
+        return np.nan, np.nan, "degenerate"
+    spread = halves.std(ddof=1)
+    half_shift, quarter_shift = halves.mean() - estimate, quarters.mean() - estimate
+    noise = 2 * spread / np.sqrt(len(halves))  # Monte Carlo error of a shift
+    if abs(half_shift) <= noise:
+        bias = abs(half_shift) + noise
+    else:
+        # A bias c / m**g in samples of m: the quarters move (4**g - 1) / (2**g - 1) = 2**g + 1
+        # times as far as the halves, and the estimate's own bias is half_shift / (2**g - 1).
+        ratio = quarter_shift / half_shift
+        if ratio <= 2 + noise / abs(half_shift):
+            return np.nan, np.nan, "bias unstable"
+        bias = abs(half_shift) / (ratio - 2)
+    width = bias_aware_critical_value(bias / spread, ci) * spread
+    return float(estimate - width), float(estimate + width), "ok"
+
+
+def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
                         seed: int = 0, reading: Reading = DEFAULT,
                         support: Supporting | None = None) -> FrequencyMagnitude:
     """Frequency vs magnitude of CE over the TPs of each class (SPEC 2.5).
 
     ``freq[d]``: the fraction of the class's TPs whose set (``instance_sets``: the required set
     by default, the top-k under a reading) holds d. Meant for training instances.
-    ``bootstrap`` > 0 resamples each class's TPs that many times (seeded by ``seed``) for a
-    percentile interval of the Spearman correlation.
+    ``resamples`` > 0 draws that many half-samples of each class's TPs (seeded by ``seed``) for
+    the interval of ``spearman_interval``.
     """
     sup = support if support is not None else supporting(result, y, reading.instances)
     n_classes, d = _n_classes(result), sup.values.shape[1]
@@ -394,27 +481,13 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci
     rho[empty] = np.nan
     low = np.full(n_classes, np.nan)
     high = np.full(n_classes, np.nan)
-    if bootstrap:
+    status = np.full(n_classes, "too few TPs" if resamples else "not computed", dtype=object)
+    if resamples:
         rng = np.random.default_rng(seed)
-        alpha = (1 - ci) / 2
-        for c in np.flatnonzero(counts > 1):
+        for c in np.flatnonzero(counts > 0):
             rows = cls == c
-            draws = _bootstrap_spearman(top[rows], values[rows], bootstrap, rng)
-            draws = draws[~np.isnan(draws)]
-            if len(draws):
-                low[c], high[c] = np.quantile(draws, [alpha, 1 - alpha])
-    return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high)
-
-
-def _bootstrap_spearman(top: np.ndarray, values: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    n = len(top)
-    out = np.empty(n_boot)
-    step = max(1, BLOCK_ELEMENTS // max(n, 1))
-    for start in range(0, n_boot, step):
-        size = min(step, n_boot - start)
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=size) / n
-        out[start:start + size] = _rowwise_spearman(weights @ top, weights @ values)
-    return out
+            low[c], high[c], status[c] = spearman_interval(top[rows], values[rows], resamples, rng, ci)
+    return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status)
 
 
 @dataclass

@@ -122,3 +122,55 @@ def top_share_loop(result: CEResult, y, frac: float = 0.1, reading: Reading = DE
             counts[c] += 1
     return np.array([_share(sums[c] / counts[c], frac, reading.share_count) if counts[c] else np.nan
                      for c in range(len(counts))])
+
+
+# ---------------------------------------------------------------- a population with a known RQ3 Spearman
+# Interval regimes the coverage test and benchmarks/interval_coverage.py draw from: (TPs per
+# sample, D, mean required-set size), after the quick book's runs (SYLVA, HIVA, COIL 2000 LG and
+# SVM classes, the ResNet's 64 features) and the issue's simulation (400 TPs, D = 200, top-10).
+INTERVAL_REGIMES = {
+    "simulation of SPEC 2.9 (400 TPs, D 200, sets of 10)": (400, 200, 10),
+    "HIVA LG minority (74 TPs, D 1617)": (74, 1617, 300),
+    "SYLVA SVM minority (130 TPs, D 386)": (130, 386, 80),
+    "COIL 2000 LG SMOTE minority (95 TPs, D 85)": (95, 85, 20),
+    "CNN class (1000 TPs, D 64)": (1000, 64, 7),
+}
+SPARSE_REGIMES = {
+    "SYLVA LG majority (1970 TPs, D 216, sets of 1.5)": (1970, 216, 1.5),
+    "sets of 5 among 500 (1000 TPs)": (1000, 500, 5),
+}
+
+
+def finite_population(size: int, d: int, mean_set: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` instances of supporting CE (``values``, (size, d)) and their required sets
+    (``sets``, 0/1): per feature a magnitude (log-normal, 30% of features negative), per instance
+    noise in proportion to it, and a set of the instance's k largest positive terms with k
+    geometric around ``mean_set``, so some features are common and many rare, as in the runs."""
+    mu = rng.lognormal(0.0, 1.0, d) * rng.choice([1.0, -1.0], d, p=[0.7, 0.3])
+    values = mu[None, :] * (1.0 + rng.standard_normal((size, d)))
+    k = np.minimum(d, rng.geometric(1.0 / mean_set, size))
+    order = np.argsort(-values, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(d)[None, :].repeat(size, 0), axis=1)
+    return ((rank < k[:, None]) & (values > 0)).astype(np.float64), values
+
+
+def interval_coverage(n: int, d: int, mean_set: float, trials: int, resamples: int, seed: int,
+                      ci: float = 0.95) -> dict:
+    """Draw ``trials`` samples of n TPs without replacement from a population of 20 n whose
+    Spearman is known, and count how often ``metrics.spearman_interval`` covers it."""
+    from .metrics import _rowwise_spearman, spearman_interval
+
+    rng = np.random.default_rng(seed)
+    sets, values = finite_population(20 * n, d, mean_set, rng)
+    truth = _rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
+    covered, shown, statuses = 0, 0, {}
+    for _ in range(trials):
+        rows = rng.choice(len(sets), n, replace=False)
+        low, high, status = spearman_interval(sets[rows], values[rows], resamples, rng, ci)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == "ok":
+            shown += 1
+            covered += bool(low <= truth <= high)
+    return {"truth": float(truth), "shown": shown, "coverage": covered / shown if shown else float("nan"),
+            "statuses": statuses}

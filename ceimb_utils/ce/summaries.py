@@ -145,11 +145,12 @@ def profile_table(result: CEResult, y, support: metrics.Supporting | None = None
     })
 
 
-def frequency_tables(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: float = 0.95,
+def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
                      seed: int = 0, null_permutations: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
     """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
-    its bootstrap interval and the feature-exchangeable null's central range."""
-    fm = metrics.frequency_magnitude(result, y, k=k, bootstrap=bootstrap, ci=ci, seed=seed)
+    its half-sampling interval (and why a row has none) and the feature-exchangeable null's
+    central range."""
+    fm = metrics.frequency_magnitude(result, y, k=k, resamples=resamples, ci=ci, seed=seed)
     null = metrics.exchangeable_null(result, y, k, null_permutations, seed)
     null_low, null_high = null.range("spearman", ci)
     n_classes, d = fm.freq.shape
@@ -166,6 +167,7 @@ def frequency_tables(result: CEResult, y, k: int = 10, bootstrap: int = 0, ci: f
         "spearman": fm.spearman,
         "ci_low": fm.ci_low,
         "ci_high": fm.ci_high,
+        "ci_status": fm.ci_status.astype(str),
         "null_low": null_low,
         "null_high": null_high,
         "null_permutations": len(null.spearman),

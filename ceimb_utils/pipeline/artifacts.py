@@ -38,7 +38,7 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
     classes = summaries.class_table(test, y_test, train_counts, k=m["topk"], frac=m["top_frac"],
                                     support=support, instances=instances, class_names=class_names,
                                     null_permutations=m["null_permutations"], seed=seed, readings=readings)
-    freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], bootstrap=m["bootstrap"],
+    freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], resamples=m["resamples"],
                                            ci=m["ci"], seed=seed, null_permutations=m["null_permutations"])
     writer.table("instances", instances)
     writer.table("classes", classes)

@@ -80,7 +80,7 @@ def recall_vs_concentration(points: pd.DataFrame, concentration: str = "top_shar
 def correlation_table(study: Study) -> pd.DataFrame:
     points = minority_points(study)
     m = study.config["metrics"]
-    return pd.DataFrame([recall_vs_concentration(points, c, m["bootstrap"], m["ci"]) for c in CONCENTRATION])
+    return pd.DataFrame([recall_vs_concentration(points, c, m["resamples"], m["ci"]) for c in CONCENTRATION])
 
 
 def _span(values: pd.Series, fmt: str) -> str:
