@@ -11,6 +11,9 @@ SVM_BASE_MAJORITY_PCT = 100.0         # SVM without over-sampling, majority clas
 SVM_RESAMPLED_PCT = 40.0              # SVM with SMOTE or ADASYN, both classes
 TOP_SHARE = {"cnn": 0.667, "lg": 0.628, "svm": 0.316}   # share of the largest 10% of CE (Figure 6)
 TOP_SHARE_RANGE = (0.40, 0.80)        # LG and CNN classes lie in this range
+CLASS_LEVEL_MUCH_LARGER = 2.0         # Figure 4: the class-level count is "much larger" than the instance level
+# The data sets the paper reports on (Tables 1 and 2); anything else is a substitute.
+DATASETS = ("cifar10-lt", "places5", "inat5", "ozone_level", "scene", "coil_2000", "thyroid_sick", "us_crime")
 
 
 def pct(share: float) -> float:

@@ -91,7 +91,7 @@ def test_class_level_and_top_share():
     v7 = audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT)
     assert v7.verdict == audit.UNTESTABLE and "tabular only" in v7.ours  # Figure 4 is about images
     v = audit.claim_top_share(t, EMPTY_RHO, DEFAULT)
-    assert v.verdict == audit.HOLDS and "LG 65.0% (paper 62.8%)" in v.ours and "SVM 30.0%" in v.ours
+    assert v.verdict == audit.HOLDS and "LG 65.0% (paper 62.8%; 0 of 2 cells trivial" in v.ours and "SVM 30.0%" in v.ours
     far = frame(rows("a", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): 30.0}, top_share=0.95))
     assert audit.claim_top_share(far, EMPTY_RHO, DEFAULT).verdict == audit.FAILS
 
@@ -115,16 +115,45 @@ def test_frequency_magnitude_claim_against_the_null(cnn_rho, tab_rho, expected):
     assert audit.claim_frequency_magnitude(classes, rho, DEFAULT).verdict == expected
 
 
+def test_frequency_magnitude_claim_per_tabular_family():
+    """Issue 22: LG within its null (supports 'not for tabular'), SVM above it (contradicts):
+    the claim partly holds, and the page names each family."""
+    classes = frame(rows("img", "cnn", "base", {(0, "majority"): 5.0}))
+    rho = pd.DataFrame(rho_rows("img", "cnn", ("base", "eos"), 0.8, 0.6) + rho_rows("tab", "lg", ("base",), 0.5, 0.7, 4)
+                       + rho_rows("tab", "svm", ("base",), 0.9, 0.7, 4))
+    v = audit.claim_frequency_magnitude(classes, rho, DEFAULT)
+    assert v.verdict == audit.PARTLY
+    assert "LG, Spearman not above the null: holds" in v.reason and "SVM, Spearman not above the null: does not hold" in v.reason
+    assert "LG above null 0/4" in v.short and "SVM above null 4/4" in v.short
+
+
+def test_evidence_counts_the_runs_a_claim_uses():
+    """Claims 3 to 5 rest on LG runs: an unhealthy SVM run of the same data set is not theirs."""
+    lg = rows("sylva", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): 9.0})
+    svm = rows("sylva", "svm", "base", {(0, "majority"): 90.0, (1, "minority"): 60.0})
+    t = frame(lg, svm)
+    health = pd.DataFrame([{"dataset": "sylva", "model": m, "method": "base", "seed": r, "healthy": m == "lg"}
+                           for m in ("lg", "svm") for r in (0, 1)])
+    verdicts = [audit.claim_lg_range(t, EMPTY_RHO, DEFAULT), audit.claim_svm(t, EMPTY_RHO, DEFAULT)]
+    for v in verdicts:
+        v.runs = audit.runs_of_claim(v.number, t)
+    lg_v, svm_v = audit.mark_health(verdicts, {"sylva": health})
+    assert lg_v.evidence.startswith("2 runs, 2 healthy; 2 repeats each; substitute data (sylva)") and not lg_v.health
+    assert "rests on fewer than half healthy runs" in svm_v.evidence and "2 of 2 runs unhealthy" in svm_v.health
+    coil = audit.evidence(pd.DataFrame([{"dataset": "coil_2000", "model": "lg", "method": "base", "repeat": 0}]), health)
+    assert "the paper's data (coil_2000)" in coil[0]
+
+
 def test_noise_never_shows_frequency_and_magnitude_declining_together():
-    """i.i.d. CE, the same for every feature: Spearman near 0.6 with a bootstrap interval above 0
+    """i.i.d. CE, the same for every feature: Spearman near 0.6, far above 0
     (the old rule said 'holds'), but inside the feature-exchangeable null."""
     from ceimb_utils.ce import CEResult, summaries
 
     rng = np.random.default_rng(0)
     ce = rng.normal(size=(600, 3, 64))
     result = CEResult(ce, np.zeros(3), np.ones((600, 64)), np.ones((3, 64)), np.arange(3), ce.sum(-1))
-    _, rho = summaries.frequency_tables(result, result.predicted_index, bootstrap=200, null_permutations=200)
-    assert (rho["ci_low"] > 0).all()  # what the old verdict counted
+    _, rho = summaries.frequency_tables(result, result.predicted_index, resamples=200, null_permutations=200)
+    assert (rho["spearman"] > 0.3).all()  # far above 0, the reference the old verdict used
     cnn = pd.concat([rho.assign(method=m) for m in ("base", "eos")]).assign(
         dataset="noise", family="cnn", model="resnet32", repeat=0)
     classes = frame(rows("noise", "cnn", "base", {(0, "majority"): 5.0}))
@@ -132,22 +161,66 @@ def test_noise_never_shows_frequency_and_magnitude_declining_together():
     assert v.verdict in (audit.FAILS, audit.PARTLY) and v.verdict != audit.HOLDS
 
 
-@pytest.mark.parametrize("low, high, expected", [
-    (6.0, 8.0, audit.HOLDS),    # union 3x the instance level, far below the null's 6x to 8x
-    (2.0, 4.0, audit.FAILS),    # the union random assignment would give: the excess shows nothing
+def _class_level(ratio, null_low, null_high, required=5.0):
+    """Image cells with class-level count ratio x the instance level and a null of null_low x to null_high x."""
+    t = frame(rows("img", "cnn", "base", {(0, "majority"): required, (1, "minority"): required}))
+    return t.assign(union_pct=required * ratio, union_null_low=required * null_low,
+                    union_null_high=required * null_high, union_null_mean=required * (null_low + null_high) / 2)
+
+
+@pytest.mark.parametrize("ratio, null_low, null_high, expected", [
+    (3.0, 2.5, 3.5, audit.HOLDS),     # R >= 2 and inside the null: any combination of CE
+    (9.0, 2.5, 3.5, audit.HOLDS),     # above the null: more varied than random combinations
+    (3.0, 6.0, 8.0, audit.PARTLY),    # R >= 2 but below the null: TPs share terms more than chance
+    (1.9, 1.5, 2.5, audit.FAILS),     # R < 2: not much larger, whatever the null
+    (2.0, 1.5, 2.5, audit.HOLDS),     # R = 2 is "much larger" (the reference itself)
+    (1.0, 6.0, 8.0, audit.FAILS),     # identical sets: invariant features
 ])
-def test_class_level_claim_against_the_null(low, high, expected):
-    img = rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0})
-    t = frame(img).assign(union_null_low=lambda f: f["required_pct"] * low,
-                          union_null_high=lambda f: f["required_pct"] * high)
-    assert audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT).verdict == expected
+def test_class_level_claim_against_both_references(ratio, null_low, null_high, expected):
+    v = audit.claim_class_exceeds_instance(_class_level(ratio, null_low, null_high), EMPTY_RHO, DEFAULT)
+    assert v.verdict == expected
+
+
+def test_class_level_claim_was_judged_upside_down_before():
+    """Issue 22: 3.5x against a null of 7.9x is below the null, which the old rule counted as
+    'outside, holds'; now it partly supports the claim, with the position p between the bounds."""
+    v = audit.claim_class_exceeds_instance(_class_level(3.5, 7.9, 7.9), EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.PARTLY and "p 0.36" in v.ours and "between invariant features" in v.short
+    cells = audit.class_level_cells(_class_level(3.5, 7.9, 7.9))
+    assert cells["p"].iloc[0] == pytest.approx(2.5 / 6.9) and (cells["grade"] == audit.PARTLY_SUPPORTS).all()
+
+
+def test_class_level_claim_says_when_the_null_saturates():
+    v = audit.claim_class_exceeds_instance(_class_level(3.0, 20.0, 20.0), EMPTY_RHO, DEFAULT)  # 100% of D
+    assert "saturates at 100% of D in 2" in v.reason
 
 
 def test_class_level_claim_partly():
-    t = frame(rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0}))
-    t.loc[t["group"] == "minority", ["union_null_low", "union_null_high"]] = [10.0, 24.0]  # 18 is inside
+    t = _class_level(3.0, 2.5, 3.5)
+    t.loc[t["group"] == "minority", "union_pct"] = 5.0 * 1.5  # R < 2 in one of two cells
     v = audit.claim_class_exceeds_instance(t, EMPTY_RHO, DEFAULT)
-    assert v.verdict == audit.PARTLY and "outside the null in 1" in v.reason
+    assert v.verdict == audit.PARTLY and "1 support" in v.reason and "1 contradict" in v.reason
+
+
+def test_graded_verdict_thresholds():
+    g = lambda *grades: audit.graded_verdict(pd.Series(grades))
+    assert g(*[audit.SUPPORTS] * 9, audit.CONTRADICTS) == audit.HOLDS
+    assert g(audit.SUPPORTS, audit.PARTLY_SUPPORTS, audit.CONTRADICTS, audit.CONTRADICTS) == audit.PARTLY
+    assert g(audit.PARTLY_SUPPORTS, audit.CONTRADICTS, audit.CONTRADICTS) == audit.FAILS
+    assert g() == audit.UNTESTABLE
+
+
+def test_top_share_verdict_leaves_trivial_cells_out():
+    """A class whose top int(0.1 D) entries hold all of its positive mass has share 1 by
+    construction; HIVA's SVM minority class is one. The verdict rests on the other cells."""
+    svm = rows("hiva", "svm", "base", {(0, "majority"): 50.0}, top_share=0.32)
+    trivial = rows("hiva", "svm", "base", {(1, "minority"): 50.0}, top_share=1.0)
+    v = audit.claim_top_share(frame(svm, trivial), EMPTY_RHO, DEFAULT)
+    assert v.verdict == audit.HOLDS and "SVM 32.0% (paper 31.6%; 1 of 2 cells trivial, 66.0% with them)" in v.ours
+    table = audit.top_share_by_family(frame(svm, trivial))
+    assert table.set_index("family").loc["svm", ["share_pct", "share_pct_all", "trivial_cells"]].tolist() == [32.0, 66.0, 1]
+    near = rows("hiva", "svm", "base", {(1, "minority"): 50.0}, top_share=0.999)  # not trivial: 1 - 1e-3
+    assert audit.top_share_by_family(frame(svm, near))["trivial_cells"].iloc[0] == 0
 
 
 def test_class_level_claim_has_no_null_under_other_sets():
@@ -195,11 +268,11 @@ def test_base_and_method_are_compared_on_the_same_classes():
 
 
 def test_class_level_claim_rests_on_images_when_present():
-    img = rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0})  # union = 3 x instance
+    img = rows("img", "cnn", "base", {(0, "majority"): 5.0, (1, "minority"): 6.0})  # union = 3 x instance, below null
     tab = rows("t", "lg", "base", {(0, "majority"): 5.0, (1, "minority"): 30.0}, union_pct=4.0)
     v = audit.claim_class_exceeds_instance(frame(img, tab), EMPTY_RHO, DEFAULT)
-    assert v.verdict == audit.HOLDS and "images: class level above instance level in 2 of 2" in v.reason
-    assert "reported, not judged: tabular: class level above instance level in 0 of 2" in v.reason
+    assert v.verdict == audit.PARTLY and "images: of 2 data set x method x group cells, 0 support" in v.reason
+    assert "reported, not judged: tabular: of 2 data set x method x group cells, 0 support" in v.reason
     assert audit.claim_class_exceeds_instance(frame(tab), EMPTY_RHO, DEFAULT).verdict == audit.UNTESTABLE
 
 

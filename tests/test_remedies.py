@@ -19,6 +19,36 @@ def study_of(rows) -> Study:
     return Study("sylva", {"metrics": {"resamples": 200, "ci": 0.95}}, [], {"classes": classes, "runs": runs})
 
 
+def test_the_correlation_is_never_pooled_across_model_families():
+    """Issue 22: two clusters, LG (low share, high recall) and SVM (high share, low recall),
+    each without a trend inside; pooled they would give rho near -1."""
+    rng = np.random.default_rng(1)
+    rows = [(model, m, rep, 1, "minority", 10.0, share + rng.uniform(-0.05, 0.05), recall + rng.uniform(-0.05, 0.05))
+            for model, share, recall in (("lg", 0.4, 0.9), ("svm", 0.9, 0.3))
+            for m in ("base", "smote", "adasyn", "balanced") for rep in range(3)]
+    study = study_of(rows)
+    table = remedies.correlation_table(study)
+    share = table[table["concentration"] == "top_share"].set_index("family")
+    assert list(share.index) == ["lg", "svm"] and (share["n"] == 12).all()
+    assert (share["rho"].abs() < 0.9).all()
+    pooled = remedies.minority_points(study)
+    assert remedies.recall_vs_concentration(pooled, "top_share")["ci_high"] < 0  # what pooling would say
+
+
+def test_too_few_models_cannot_tell():
+    points = pd.DataFrame({"minority_recall": np.linspace(0.1, 0.7, 7), "top_share": np.linspace(0.3, 0.9, 7)})
+    r = remedies.recall_vs_concentration(points, "top_share")
+    assert not r["enough"] and remedies.correlation_verdict(r).startswith("cannot tell (fewer than 8")
+
+
+def test_the_interval_holds_its_estimate():
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        points = pd.DataFrame({"minority_recall": rng.uniform(size=12), "top_share": rng.uniform(size=12)})
+        r = remedies.recall_vs_concentration(points, "top_share")
+        assert r["ci_low"] <= r["rho"] <= r["ci_high"]
+
+
 def test_change_from_base_is_per_model_in_the_minority_group():
     rows = []
     for model, offset in (("lg", 0.0), ("svm", 10.0)):
@@ -38,9 +68,9 @@ def test_change_from_base_is_per_model_in_the_minority_group():
 def test_correlation_follows_a_monotone_relation(sign):
     concentration = np.linspace(0.3, 0.9, 8)
     points = pd.DataFrame({"minority_recall": 0.5 + sign * concentration ** 2, "top_share": concentration})
-    r = remedies.recall_vs_concentration(points, "top_share", bootstrap=200)
-    assert r["rho"] == pytest.approx(sign) and r["n"] == 8
-    assert r["ci_low"] == pytest.approx(sign) == pytest.approx(r["ci_high"])
+    r = remedies.recall_vs_concentration(points, "top_share")
+    assert r["rho"] == pytest.approx(sign) and r["n"] == 8 and r["enough"]
+    assert np.isnan(r["ci_low"])  # a perfect rank correlation has no Fisher-z interval
 
 
 def test_correlation_is_undefined_with_too_few_points():

@@ -1,6 +1,8 @@
 """Tidy pandas tables of the metrics, as the runs store them and the notebooks plot them."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score
@@ -107,6 +109,9 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
     null = metrics.exchangeable_null(result, y, k, null_permutations, seed, support=sup, spearman=False)
     low, high = null.range("union")
     frame["union_null_low"], frame["union_null_high"] = 100.0 * low / d, 100.0 * high / d
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a class without TPs has no null
+        frame["union_null_mean"] = 100.0 * np.nanmean(null.union, axis=0) / d if len(null.union) else np.nan
     frame["null_permutations"] = len(null.union)
     frame["ceiling_pct"] = ceiling_pct(result)
     return frame

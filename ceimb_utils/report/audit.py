@@ -8,7 +8,12 @@ Rules (stated on the audit page as well):
 
 - A claim about a share of cells (a cell is one data set x model x method x class or group,
   averaged over seeds or splits) **holds** when at least 90% of the cells satisfy it, **partly**
-  holds from 50%, and otherwise **does not hold**.
+  holds from 50%, and otherwise **does not hold**. Where a rule grades a cell as supporting,
+  partly supporting or contradicting the claim, it holds when at least 90% of the cells support
+  it and partly holds when at least 50% support it at least partly.
+- A claim judged against a reference says which side of it supports the claim (never
+  "outside the null"): claim 7 against R = 1 and the feature-exchangeable null, claim 9 against
+  the null's upper end.
 - "About x" means within 10 percentage points of x (within a factor 1.2 for the LG range).
 - "Does not meaningfully change" means within 3 percentage points of the base model.
 - A claim with two parts holds when both do, partly when one does.
@@ -26,7 +31,6 @@ import pandas as pd
 from .. import methods, paper
 from ..ce import metrics
 from ..pipeline.study import Study
-from .health import unhealthy_summary
 
 HOLDS, PARTLY, FAILS, UNTESTABLE = "holds", "partly", "does not hold", "not testable here"
 MOSTLY, SOME = 0.9, 0.5
@@ -60,6 +64,8 @@ class Verdict:
     links: list[str] = field(default_factory=list)  # (question, dataset) pages it rests on
     short: str = ""  # one short figure for the landing page (default: ``ours``)
     health: str = ""  # the runs behind it that did not learn (``mark_health``)
+    runs: pd.DataFrame | None = field(default=None, repr=False)  # (dataset, model, method, repeat) it rests on
+    evidence: str = ""  # runs used, healthy among them, repeats, data (``mark_health``)
 
     def __post_init__(self):
         self.short = self.short or self.ours
@@ -69,6 +75,20 @@ def share_verdict(fraction: float) -> str:
     if np.isnan(fraction):
         return UNTESTABLE
     return HOLDS if fraction >= MOSTLY else PARTLY if fraction >= SOME else FAILS
+
+
+SUPPORTS, PARTLY_SUPPORTS, CONTRADICTS = "supports", "partly supports", "contradicts"
+
+
+def graded_verdict(grades: pd.Series) -> str:
+    """Cells graded supports / partly supports / contradicts, added up by the audit's thresholds:
+    holds when at least 90% support, partly when at least 50% support at least partly."""
+    if not len(grades):
+        return UNTESTABLE
+    support = (grades == SUPPORTS).mean()
+    if support >= MOSTLY:
+        return HOLDS
+    return PARTLY if support + (grades == PARTLY_SUPPORTS).mean() >= SOME else FAILS
 
 
 def combine(*verdicts: str) -> str:
@@ -319,105 +339,172 @@ def claim_svm(classes, rho, reading) -> Verdict:
                    _links(svm, "rq1"), short=ours)
 
 
-CLASS_TITLE = "The class-level CE count exceeds the instance-level count, majority and minority"
+CLASS_TITLE = "The class-level CE count is much larger than the instance-level count, majority and minority"
+NULL_SATURATED_PCT = 99.0  # a null whose 95% range starts here has every feature in the union
+
+
+def class_level_cells(classes: pd.DataFrame, col: str = "required_pct") -> pd.DataFrame:
+    """Claim 7 per data set x model x method x group: R = class-level count / instance-level
+    count, the null's R (its 95% range and mean), the position p = (R - 1) / (mean R_null - 1)
+    between the identical-sets bound (R = 1, p = 0) and the exchangeable null (p = 1), and the
+    cell's grade (SPEC 2.8)."""
+    keys = ["dataset", "model", "method", "group"]
+    g = cells(classes, col, keys)
+    for column in ("union_pct", "union_null_low", "union_null_high", "union_null_mean"):
+        if column in classes:
+            g = g.merge(cells(classes, column, keys)[keys + [column]], on=keys, how="left")
+    if "union_null_mean" not in g:
+        g["union_null_mean"] = (g["union_null_low"] + g["union_null_high"]) / 2
+    g["family"] = g["model"].map(classes.drop_duplicates("model").set_index("model")["family"])
+    g = g[g[col] > 0].copy()  # no term needed at all: no ratio
+    g["R"] = g["union_pct"] / g[col]
+    g["R_null_low"], g["R_null_high"] = g["union_null_low"] / g[col], g["union_null_high"] / g[col]
+    g["R_null_mean"] = g["union_null_mean"] / g[col]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g["p"] = (g["R"] - 1) / (g["R_null_mean"] - 1)
+    g["below_null"] = g["union_pct"] < g["union_null_low"]
+    g["null_saturated"] = g["union_null_low"] >= NULL_SATURATED_PCT
+    much = g["R"] >= paper.CLASS_LEVEL_MUCH_LARGER
+    g["grade"] = np.where(~much, CONTRADICTS, np.where(g["below_null"], PARTLY_SUPPORTS, SUPPORTS))
+    return g
 
 
 def claim_class_exceeds_instance(classes, rho, reading) -> Verdict:
     """The paper's Figure 4 covers the image data sets: judged on them alone, and not testable
-    without them (the tabular cells are reported). The class level always reaches the instance
-    level (a union holds each of its sets), so a cell counts only when its class-level count
-    also lies outside the feature-exchangeable null's 95% range: the union the same instances
-    would give if their CE were assigned to features at random."""
+    without them (the tabular cells are reported). Two references (SPEC 2.8): R = 1, every TP of
+    the class using the same terms (invariant features), and the feature-exchangeable null, the
+    union the same TPs would give if each combined its terms at random ("any linear combination").
+    A cell supports the claim when R >= 2 and the class-level count is not below the null's 95%
+    range; it partly supports it when R >= 2 but below the null (the terms vary across TPs, yet
+    far less than random combinations would); it contradicts it when R < 2."""
     col = reading["required"]
-    paper_says = "true everywhere (Figure 4, images)"
+    paper_says = "much larger, everywhere (Figure 4, images)"
     if classes.empty:
         return Verdict(7, CLASS_TITLE, paper_says, "no data", UNTESTABLE, "no data set")
     if not reading.get("null", True) or "union_null_low" not in classes:
         return Verdict(7, CLASS_TITLE, paper_says, "no null", UNTESTABLE,
                        "the feature-exchangeable null is computed under the default reading of the sets only")
-    keys = ["dataset", "model", "method", "group"]
-    g = cells(classes, col, keys)
-    for column in ("union_pct", "union_null_low", "union_null_high"):
-        g = g.merge(cells(classes, column, keys)[keys + [column]], on=keys)
-    g["family"] = g["model"].map(classes.drop_duplicates("model").set_index("model")["family"])
-    g["above"] = g["union_pct"] > g[col]
-    g["below_null"] = g["union_pct"] < g["union_null_low"]
-    g["outside"] = g["below_null"] | (g["union_pct"] > g["union_null_high"])
-    g["holds"] = g["above"] & g["outside"]
+    g = class_level_cells(classes, col)
     images, tabular = g[g["family"] == "cnn"], g[g["family"] != "cnn"]
-    ratio = lambda part: (part["union_pct"] / part[col]).mean()
-    null_ratio = lambda part: (part["union_null_low"] / part[col]).mean(), lambda part: (part["union_null_high"] / part[col]).mean()
+
+    def figure(part):
+        return (f"R {part['R'].mean():.1f}x (null {part['R_null_low'].mean():.1f}x to {part['R_null_high'].mean():.1f}x), "
+                f"p {part['p'].mean():.2f}")
+
     def summary(part, name):
-        return (f"{name}: class level above instance level in {int(part['above'].sum())} of {len(part)} data set x "
-                f"method x group cells, outside the null in {int(part['outside'].sum())} (below it in "
-                f"{int(part['below_null'].sum())}: the class's TPs share CE more than random assignment would)")
-    figure = lambda part: f"{ratio(part):.1f}x (null {null_ratio[0](part):.1f}x to {null_ratio[1](part):.1f}x)"
+        counts = part["grade"].value_counts()
+        saturated = int(part["null_saturated"].sum())
+        return (f"{name}: of {len(part)} data set x method x group cells, {counts.get(SUPPORTS, 0)} support the claim "
+                f"(R ≥ 2, not below the null), {counts.get(PARTLY_SUPPORTS, 0)} partly (R ≥ 2 but below the null: the "
+                f"class's TPs share their terms more than random combinations would), {counts.get(CONTRADICTS, 0)} "
+                f"contradict it (R < 2)" + (f"; the null saturates at 100% of D in {saturated} (with few terms, such as "
+                "a ResNet's 64, and hundreds of TPs, random combinations reach every feature)" if saturated else ""))
+
     if images.empty:
-        return Verdict(7, CLASS_TITLE, paper_says, f"tabular only: {figure(tabular)}", UNTESTABLE,
-                       "the paper's Figure 4 covers image data sets and this profile has none; " + summary(tabular, "tabular"),
-                       _links(classes, "rq1"), short=f"no image data (tabular {figure(tabular)})")
+        return Verdict(7, CLASS_TITLE, paper_says, f"tabular only: {figure(tabular)}" if len(tabular) else "no data",
+                       UNTESTABLE, "the paper's Figure 4 covers image data sets and this profile has none"
+                       + (f"; {summary(tabular, 'tabular')}" if len(tabular) else ""),
+                       _links(classes, "rq1"), short=f"no image data (tabular {figure(tabular)})" if len(tabular) else "")
+    verdict = graded_verdict(images["grade"])
     reason = summary(images, "images") + (f"; reported, not judged: {summary(tabular, 'tabular')}" if len(tabular) else "")
-    return Verdict(7, CLASS_TITLE, paper_says, "class-level ÷ instance-level, images " + figure(images),
-                   share_verdict(images["holds"].mean()), reason, _links(classes, "rq1"),
-                   short=f"{figure(images)}; outside null {int(images['outside'].sum())}/{len(images)}")
+    where = ("between invariant features (p = 0) and random combinations (p = 1)" if images["p"].mean() < 1
+             else "at or beyond random combinations")
+    return Verdict(7, CLASS_TITLE, paper_says, "images: " + figure(images), verdict, reason, _links(classes, "rq1"),
+                   short=f"{figure(images)}: {where}")
+
+
+TRIVIAL_SHARE = 1 - 1e-9  # a share this close to 1: the top entries hold every positive term
 
 
 def claim_top_share(classes, rho, reading) -> Verdict:
+    """Family averages against the paper's, and the LG/CNN range, on the cells whose share is
+    not 1 by construction (SPEC 2.8): a class with at most ``int(0.1 D)`` positive mean terms
+    gives a share of 1 whatever the model does. Such *trivial* cells are counted and the figure
+    with them is shown beside the verdict's."""
     col = reading["share"]
-    parts, ours = [], []
+    parts, ours, short = [], [], []
+    trivial_total = 0
     for fam, share in paper.TOP_SHARE.items():
         target = paper.pct(share)
         part = classes[classes["family"] == fam]
         if part.empty:
             continue
-        mean = 100 * cells(part, col)[col].mean()
-        parts.append(HOLDS if abs(mean - target) <= ABOUT_PP else FAILS)
-        ours.append(f"{fam.upper()} {mean:.1f}% (paper {target}%)")
+        c = cells(part, col)
+        trivial = c[col] >= TRIVIAL_SHARE
+        trivial_total += int(trivial.sum())
+        kept = 100 * c.loc[~trivial, col].mean() if (~trivial).any() else np.nan
+        every = 100 * c[col].mean()
+        parts.append(UNTESTABLE if np.isnan(kept) else HOLDS if abs(kept - target) <= ABOUT_PP else FAILS)
+        ours.append(f"{fam.upper()} {kept:.1f}% (paper {target}%; {int(trivial.sum())} of {len(c)} cells trivial, "
+                    f"{every:.1f}% with them)")
+        short.append(f"{fam.upper()} {kept:.1f}%")
     in_range = classes[classes["family"].isin(["cnn", "lg"])]
     range_c = cells(in_range, col) if not in_range.empty else in_range
+    if len(range_c):
+        range_c = range_c[range_c[col] < TRIVIAL_SHARE]
     low, high = (paper.pct(s) for s in paper.TOP_SHARE_RANGE)
     range_verdict = share_verdict((100 * range_c[col]).between(low, high).mean()) if len(range_c) else UNTESTABLE
     if len(range_c):
-        ours.append(f"LG/CNN cells in {low:.0f}% to {high:.0f}%: {int((100 * range_c[col]).between(low, high).sum())} of {len(range_c)}")
+        ours.append(f"non-trivial LG/CNN cells in {low:.0f}% to {high:.0f}%: "
+                    f"{int((100 * range_c[col]).between(low, high).sum())} of {len(range_c)}")
     averages = combine(*parts) if parts else UNTESTABLE
-    short = ", ".join(o.split(" (paper")[0] for o in ours if "(paper" in o)
     return Verdict(8, "Top-10% share: images about 66.7%, LG about 62.8%, SVM about 31.6%; LG and CNN between "
                    "about 40% and 80%", "66.7% / 62.8% / 31.6%; 40% to 80%", "; ".join(ours) or "no data",
                    combine(averages, range_verdict),
-                   f"family averages within {ABOUT_PP:.0f} pp of the paper: {averages}; LG/CNN range: {range_verdict}"
-                   + left_out(classes, col),
-                   _links(classes, "rq2"), short=short)
+                   f"family averages over the non-trivial cells within {ABOUT_PP:.0f} pp of the paper: {averages}; "
+                   f"LG/CNN range: {range_verdict}. {trivial_total} trivial cell{'s' * (trivial_total != 1)} (share 1 by "
+                   "construction: the top int(0.1 D) entries hold every positive term) left out of the verdict"
+                   + left_out(classes, col), _links(classes, "rq2"), short=", ".join(short))
+
+
+def top_share_by_family(classes: pd.DataFrame, col: str = "top_share") -> pd.DataFrame:
+    """Claim 8's figure per family, in percent: the mean over non-trivial class cells (the
+    verdict's), over every cell, and the count of trivial cells. Pages that quote the share of a
+    family read it here."""
+    rows = []
+    for fam in [f for f in paper.TOP_SHARE if f in set(classes["family"])]:
+        c = cells(classes[classes["family"] == fam], col)
+        trivial = c[col] >= TRIVIAL_SHARE
+        rows.append({"family": fam, "share_pct": 100 * c.loc[~trivial, col].mean(), "share_pct_all": 100 * c[col].mean(),
+                     "trivial_cells": int(trivial.sum()), "cells": len(c), "paper_pct": paper.pct(paper.TOP_SHARE[fam])})
+    return pd.DataFrame(rows)
 
 
 FREQ_TITLE = ("Frequency and magnitude decline together for CNN features (with and without EOS), not for "
               "tabular data")
 
 
+FAMILY_NAMES = {"cnn": "CNN", "lg": "LG", "svm": "SVM"}
+
+
 def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
     """Judged against the feature-exchangeable null, never against zero: frequency (membership
     in a set chosen by value) and magnitude (the mean of the same values) correlate by
     construction, so a class shows the relation only when its Spearman lies above the null's
-    95% range, and lacks it otherwise."""
+    95% range. Judged per family (SPEC 2.8): the CNN on the share of its classes (base and EOS)
+    that show the relation, LG and SVM each on the share that do not."""
     paper_says = "clear for CIFAR-10; absent for tabular data"
     if rho.empty:
         return Verdict(9, FREQ_TITLE, paper_says, "no data", UNTESTABLE, "no data set")
     per = rho.groupby(["dataset", "family", "model", "method", "class_index"], observed=True)[
         ["spearman", "null_low", "null_high"]].mean().reset_index().dropna(subset=["spearman", "null_high"])
     per["above"] = per["spearman"] > per["null_high"]
-    cnn = per[(per["family"] == "cnn") & per["method"].isin(["base", "eos"])]
-    tab = per[per["family"] != "cnn"]
-    cnn_v = share_verdict(cnn["above"].mean()) if len(cnn) else UNTESTABLE
-    tab_v = share_verdict((~tab["above"]).mean()) if len(tab) else UNTESTABLE
-    ours, short = [], []
-    for name, part in (("CNN", cnn), ("tabular", tab)):
-        if len(part):
-            ours.append(f"{name} ρ {part['spearman'].mean():.2f}, null up to {part['null_high'].mean():.2f}: above it "
-                        f"for {int(part['above'].sum())} of {len(part)} classes")
-            short.append(f"{name} above null {int(part['above'].sum())}/{len(part)}")
-    return Verdict(9, FREQ_TITLE, paper_says, "; ".join(ours), combine(cnn_v, tab_v),
-                   f"CNN, Spearman above the feature-exchangeable null: {cnn_v}; tabular, not above it: {tab_v}. "
-                   "The null keeps each TP's CE values and permutes its features; noise alone gives a Spearman "
-                   "near 0.6 with a bootstrap interval above 0, so 0 is no reference",
+    parts = {"cnn": per[(per["family"] == "cnn") & per["method"].isin(["base", "eos"])],
+             "lg": per[per["family"] == "lg"], "svm": per[per["family"] == "svm"]}
+    verdicts, ours, short, why = [], [], [], []
+    for fam, part in parts.items():
+        if part.empty:
+            continue
+        shows = part["above"] if fam == "cnn" else ~part["above"]
+        verdicts.append(share_verdict(shows.mean()))
+        name = FAMILY_NAMES[fam]
+        ours.append(f"{name} ρ {part['spearman'].mean():.2f}, null up to {part['null_high'].mean():.2f}: above it "
+                    f"for {int(part['above'].sum())} of {len(part)} classes")
+        short.append(f"{name} above null {int(part['above'].sum())}/{len(part)}")
+        why.append(f"{name}, Spearman {'above' if fam == 'cnn' else 'not above'} the null: {verdicts[-1]}")
+    return Verdict(9, FREQ_TITLE, paper_says, "; ".join(ours), combine(*verdicts),
+                   "; ".join(why) + ". The null keeps each TP's CE values and permutes its features; noise alone "
+                   "gives a Spearman near 0.6, so 0 is no reference",
                    [("rq3", ds) for ds in dict.fromkeys(per["dataset"])], short="; ".join(short))
 
 
@@ -426,11 +513,28 @@ CLAIMS: list[Callable] = [claim_cnn_few_ce, claim_image_oversampling_no_change, 
                           claim_class_exceeds_instance, claim_top_share, claim_frequency_magnitude]
 
 
+# The model families each claim rests on (claim 7 is judged on images; claim 9 on CNN base and EOS).
+CLAIM_FAMILIES = {1: ("cnn",), 2: ("cnn",), 3: ("lg",), 4: ("lg",), 5: ("lg",), 6: ("svm",), 7: ("cnn",),
+                  8: ("cnn", "lg", "svm"), 9: ("cnn", "lg", "svm")}
+RUN_KEYS = ["dataset", "model", "method", "repeat"]
+
+
+def runs_of_claim(number: int, classes: pd.DataFrame) -> pd.DataFrame:
+    """The runs (dataset, model, method, repeat) a claim's verdict rests on."""
+    part = classes[classes["family"].isin(CLAIM_FAMILIES[number])]
+    if number == 9:
+        part = part[(part["family"] != "cnn") | part["method"].isin(["base", "eos"])]
+    return part[RUN_KEYS].drop_duplicates().reset_index(drop=True) if len(part) else pd.DataFrame(columns=RUN_KEYS)
+
+
 def audit(studies: Mapping[str, Study], reading: str = "default") -> list[Verdict]:
     if reading not in READINGS:
         raise ValueError(f"Unknown reading {reading!r}; choose one of {', '.join(map(repr, READINGS))}.")
     classes, rho = joined(studies, reading)
-    return [claim(classes, rho, READINGS[reading]) for claim in CLAIMS]
+    verdicts = [claim(classes, rho, READINGS[reading]) for claim in CLAIMS]
+    for v in verdicts:
+        v.runs = runs_of_claim(v.number, classes)
+    return verdicts
 
 
 def verdict_table(verdicts: list[Verdict], link=None) -> pd.DataFrame:
@@ -439,7 +543,8 @@ def verdict_table(verdicts: list[Verdict], link=None) -> pd.DataFrame:
     for v in verdicts:
         pages = ", ".join(link(q, ds) if link else f"{q}/{ds}" for q, ds in v.links)
         rows.append({"#": f'<span id="claim-{v.number}">{v.number}</span>', "claim": v.claim, "paper": v.paper,
-                     "ours": v.ours, "verdict": v.verdict, "why": v.reason, "figures": pages, "health": v.health})
+                     "ours": v.ours, "verdict": v.verdict, "why": v.reason, "evidence": v.evidence,
+                     "figures": pages, "unhealthy runs": v.health})
     return pd.DataFrame(rows)
 
 
@@ -447,15 +552,40 @@ SHORT_TITLES = {
     1: "CNN: ≤ 12% of CE carry a TP", 2: "Image over-sampling leaves that unchanged",
     3: "LG: 2.5% to 40% of CE", 4: "LG: minority needs more CE", 5: "LG: over-sampling narrows the gap",
     6: "SVM: ~100% base majority, ~40% resampled", 7: "Class level exceeds instance level",
-    8: "Top-10% share: 66.7 / 62.8 / 31.6%", 9: "Frequency and magnitude decline together (CNN)",
+    8: "Top-10% share: 66.7 / 62.8 / 31.6%", 9: "Frequency and magnitude together (CNN), not tabular",
 }
 
 
+def evidence(runs: pd.DataFrame, health: pd.DataFrame) -> tuple[str, str]:
+    """(evidence, health) of a verdict: the runs it uses, how many of them learned, its
+    repeats and whether the data are the paper's; and which of its runs did not learn."""
+    if runs is None or runs.empty:
+        return "no runs", ""
+    marks = health.rename(columns={"seed": "repeat"})[RUN_KEYS + ["healthy"]] if len(health) else None
+    joined_runs = runs.merge(marks, on=RUN_KEYS, how="left") if marks is not None else runs.assign(healthy=np.nan)
+    n, healthy = len(joined_runs), int(joined_runs["healthy"].fillna(False).astype(bool).sum())
+    repeats = joined_runs.groupby(["dataset", "model", "method"])["repeat"].nunique()
+    rep = f"{repeats.min()}" if repeats.min() == repeats.max() else f"{repeats.min()} to {repeats.max()}"
+    sets = list(dict.fromkeys(joined_runs["dataset"]))
+    theirs = [ds for ds in sets if ds in paper.DATASETS]
+    data = ("the paper's data" if len(theirs) == len(sets) else "substitute data" if not theirs
+            else f"the paper's data ({', '.join(theirs)}) and substitutes")
+    text = f"{n} runs, {healthy} healthy; {rep} repeat{'s' * (rep != '1')} each; {data} ({', '.join(sets)})"
+    if healthy < n / 2:
+        text += "; rests on fewer than half healthy runs"
+    bad = joined_runs[~joined_runs["healthy"].fillna(False).astype(bool)]
+    note = "" if bad.empty else (f"{len(bad)} of {n} runs unhealthy, e.g. {bad.iloc[0]['dataset']} {bad.iloc[0]['model']} "
+                                 f"{bad.iloc[0]['method']} repeat {bad.iloc[0]['repeat']}")
+    return text, note
+
+
 def mark_health(verdicts: list[Verdict], health_by_dataset: Mapping[str, pd.DataFrame]) -> list[Verdict]:
-    """Say, for each verdict, which runs of the data sets it rests on did not learn."""
+    """Give each verdict its evidence: the runs it rests on (not every run of its data sets),
+    how many of them learned, its repeats and whether the data are the paper's."""
+    tables = [t for t in health_by_dataset.values() if len(t)]
+    health = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     for v in verdicts:
-        tables = [health_by_dataset[ds] for ds in dict.fromkeys(ds for _, ds in v.links) if ds in health_by_dataset]
-        v.health = unhealthy_summary(pd.concat(tables, ignore_index=True)) if tables else ""
+        v.evidence, v.health = evidence(v.runs, health)
     return verdicts
 
 
@@ -464,7 +594,7 @@ def landing_table(verdicts: list[Verdict], audit_page: str) -> pd.DataFrame:
     linked to the claim's row on the audit page (where the per-cell detail is)."""
     return pd.DataFrame([{"#": f'<a href="{audit_page}#claim-{v.number}">{v.number}</a>',
                           "claim": SHORT_TITLES.get(v.number, v.claim), "ours": v.short or v.ours,
-                          "verdict": v.verdict + (" *" if "unhealthy" in v.health else "")} for v in verdicts])
+                          "verdict": v.verdict, "evidence": v.evidence} for v in verdicts])
 
 
 def sensitivity(studies: Mapping[str, Study]) -> pd.DataFrame:

@@ -91,14 +91,3 @@ def unhealthy(table: pd.DataFrame) -> pd.DataFrame:
     bad = table[~table["healthy"]]
     return bad.assign(why=[why_unhealthy(r) for r in bad.to_dict("records")])[
         ["dataset", "model", "method", "seed", "test_balanced_accuracy", "why"]].reset_index(drop=True)
-
-
-def unhealthy_summary(table: pd.DataFrame) -> str:
-    """For a verdict's row: how many of its runs did not learn, with the first as an example."""
-    bad = unhealthy(table)
-    if bad.empty:
-        return "all runs healthy" if len(table) else "no runs"
-    first = bad.iloc[0]
-    more = f" and {len(bad) - 1} more (table below)" if len(bad) > 1 else ""
-    return (f"{len(bad)} of {len(table)} runs unhealthy: {first['dataset']} {first['model']} {first['method']} "
-            f"seed {first['seed']} ({first['why']}){more}")

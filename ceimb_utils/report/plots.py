@@ -311,22 +311,26 @@ def _shade_interventions(ax, order) -> None:
 
 def recall_concentration(study: Study):
     """RQ4: minority recall against concentration, one point per model, method and seed or
-    split (marker: family), with Spearman's rho and its bootstrap interval in each title."""
+    split (marker: model family, colour: method), with Spearman's rho and its interval per
+    model family in each title (never pooled across families)."""
     points = remedies.minority_points(study)
-    table = remedies.correlation_table(study).set_index("concentration")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    table = remedies.correlation_table(study)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
     cmap = plt.get_cmap("tab10")
     colours = {m: cmap(i % 10) for i, m in enumerate(dict.fromkeys(points["method"]))}
+    markers = dict(zip(dict.fromkeys(points["model"]), ("o", "s", "^", "D")))
     for ax, (value, label) in zip(axes, remedies.CONCENTRATION.items()):
-        for (method, fam), part in points.groupby(["method", "family"], sort=False):
-            ax.scatter(part[value], part["minority_recall"], s=28, marker=FAMILY_MARKERS.get(fam, "o"),
-                       color=colours[method], label=f"{method} ({fam})", edgecolor="black", linewidth=0.3)
-        r = table.loc[value]
-        ax.set_title(f"Spearman {r['rho']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}], n = {int(r['n'])}", fontsize=9)
+        for (method, model), part in points.groupby(["method", "model"], sort=False):
+            ax.scatter(part[value], part["minority_recall"], s=30, marker=markers[model], color=colours[method],
+                       label=f"{method} ({remedies.model_family(study, model).upper()})", edgecolor="black", linewidth=0.3)
+        rows = table[table["concentration"] == value]
+        ax.set_title("\n".join(
+            f"{r.family.upper()}: Spearman {r.rho:.2f}" + (f" [{r.ci_low:.2f}, {r.ci_high:.2f}]" if not np.isnan(r.ci_low) else "")
+            + f", n = {r.n}" + ("" if r.enough else " (too few to tell)") for r in rows.itertuples()), fontsize=8)
         ax.set_xlabel(f"{label}, minority classes")
         ax.set_ylabel("minority recall")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="best")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(f"{study.dataset}: minority recall against concentration (every model, method and repeat)", fontsize=10)
     fig.tight_layout()
     return fig

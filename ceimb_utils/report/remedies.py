@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from typing import Mapping
+
+from scipy.stats import norm, spearmanr
 
 from .. import methods
 from ..pipeline.study import Study
@@ -56,31 +58,53 @@ def minority_points(study: Study) -> pd.DataFrame:
     return _family_order(points.rename(columns={"recall": "minority_recall"}))
 
 
-def recall_vs_concentration(points: pd.DataFrame, concentration: str = "top_share", bootstrap: int = 1000,
-                            ci: float = 0.95, seed: int = 0) -> dict:
-    """Spearman's rho between minority recall and ``concentration`` over the points, with a
-    percentile bootstrap interval (points resampled with replacement); NaN with fewer than 3."""
+MIN_POINTS = 8  # fewer models than this in a family: "cannot tell"
+
+
+def recall_vs_concentration(points: pd.DataFrame, concentration: str = "top_share", ci: float = 0.95) -> dict:
+    """Spearman's rho between minority recall and ``concentration`` over the points (models of
+    one family), with the Fisher-z interval of Bonett and Wright (2000): no resampling, so no
+    duplicated model shifts it, and it always holds its estimate. NaN with fewer than 3 points
+    or no spread; ``enough`` is False below ``MIN_POINTS``."""
     both = points[["minority_recall", concentration]].dropna().to_numpy()
-    out = {"concentration": concentration, "n": int(len(both)), "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    if len(both) < 3 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
+    out = {"concentration": concentration, "n": int(len(both)), "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "enough": len(both) >= MIN_POINTS}
+    if len(both) < 4 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
         return out
-    out["rho"] = float(spearmanr(both[:, 0], both[:, 1]).statistic)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(bootstrap):
-        sample = both[rng.integers(0, len(both), len(both))]
-        if np.ptp(sample[:, 0]) > 0 and np.ptp(sample[:, 1]) > 0:
-            draws.append(spearmanr(sample[:, 0], sample[:, 1]).statistic)
-    if draws:
-        alpha = (1 - ci) / 2
-        out["ci_low"], out["ci_high"] = (float(q) for q in np.quantile(draws, [alpha, 1 - alpha]))
+    rho = float(spearmanr(both[:, 0], both[:, 1]).statistic)
+    out["rho"] = rho
+    if abs(rho) < 1:
+        se = np.sqrt((1 + rho**2 / 2) / (len(both) - 3))
+        z = float(norm.ppf((1 + ci) / 2))
+        out["ci_low"], out["ci_high"] = float(np.tanh(np.arctanh(rho) - z * se)), float(np.tanh(np.arctanh(rho) + z * se))
     return out
 
 
+def model_family(study: Study, model: str) -> str:
+    return "cnn" if study.kind == "image" else model
+
+
 def correlation_table(study: Study) -> pd.DataFrame:
+    """Per model family (LG, SVM, CNN: never pooled, two clusters make a trend) and
+    concentration reading, the recall-concentration correlation and what it says."""
     points = minority_points(study)
-    m = study.config["metrics"]
-    return pd.DataFrame([recall_vs_concentration(points, c, m["resamples"], m["ci"]) for c in CONCENTRATION])
+    ci = study.config["metrics"]["ci"]
+    rows = []
+    for model, part in points.groupby("model", sort=False):
+        for c in CONCENTRATION:
+            r = recall_vs_concentration(part, c, ci)
+            rows.append({"family": model_family(study, model), **r, "reading": correlation_verdict(r)})
+    return pd.DataFrame(rows)
+
+
+def correlation_verdict(r: Mapping) -> str:
+    if not r["enough"] or np.isnan(r["ci_low"]):
+        return f"cannot tell (fewer than {MIN_POINTS} models)" if not r["enough"] else "cannot tell"
+    if r["ci_low"] > 0:
+        return "higher concentration goes with higher minority recall"
+    if r["ci_high"] < 0:
+        return "higher concentration goes with lower minority recall"
+    return "cannot tell (the interval spans 0)"
 
 
 def _span(values: pd.Series, fmt: str) -> str:
@@ -96,10 +120,9 @@ def summary(study: Study) -> str:
              f"{_span(part['required_pct_change'], '{:+.1f}')} pp of D, top-10% share "
              f"{_span(part['top_share_change'], '{:+.3f}')}, minority recall {_span(part['recall_change'], '{:+.3f}')} "
              "against base." for name, part in shift.groupby("family", sort=False)]
-    r = correlation_table(study).set_index("concentration").loc["top_share"]
-    verdict = ("cannot tell (the interval spans 0)" if not r["ci_low"] > 0 and not r["ci_high"] < 0
-               else "higher concentration goes with higher minority recall" if r["ci_low"] > 0
-               else "higher concentration goes with lower minority recall")
-    lines.append(f"- Across {int(r['n'])} models, minority recall against the top-10% share: Spearman "
-                 f"{r['rho']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]: {verdict}.")
+    table = correlation_table(study)
+    for r in table[table["concentration"] == "top_share"].to_dict("records"):
+        interval = f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if not np.isnan(r["ci_low"]) else ""
+        lines.append(f"- {r['family'].upper()}, across {r['n']} models, minority recall against the top-10% share: "
+                     f"Spearman {r['rho']:.2f}{interval}: {r['reading']}.")
     return "\n".join(lines)
