@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .extraction import CEResult
-from .metrics import DEFAULT, NEVER_CROSSES, NOT_COUNTED, Reading
+from .metrics import DEFAULT, NEVER_CROSSES, NOT_COUNTED, Reading, _rowwise_spearman, spearman_interval
 
 
 def _logits(result: CEResult, n: int):
@@ -159,8 +159,6 @@ def interval_coverage(n: int, d: int, mean_set: float, trials: int, resamples: i
                       ci: float = 0.95) -> dict:
     """Draw ``trials`` samples of n TPs without replacement from a population of 20 n whose
     Spearman is known, and count how often ``metrics.spearman_interval`` covers it."""
-    from .metrics import _rowwise_spearman, spearman_interval
-
     rng = np.random.default_rng(seed)
     sets, values = finite_population(20 * n, d, mean_set, rng)
     truth = _rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
