@@ -52,10 +52,12 @@ def test_audit_marks_verdicts_that_rest_on_unhealthy_runs():
     ])
     verdicts = [audit.Verdict(1, "c", "p", "o", audit.HOLDS, "r", [("rq1", "img")]),
                 audit.Verdict(3, "c", "p", "o", audit.HOLDS, "r", [("rq1", "tab")])]
+    verdicts[0].runs = table[["dataset", "model", "method", "seed"]].rename(columns={"seed": "repeat"})
     audit.mark_health(verdicts, {"img": table})
-    assert verdicts[0].health == ("2 of 3 runs unhealthy: img resnet32 base seed 0 (zero recall: Shirt; balanced "
-                                  "accuracy 0.40 < 0.55) and 1 more (table below)") and verdicts[1].health == ""
+    assert verdicts[0].health == "2 of 3 runs unhealthy, e.g. img resnet32 base repeat 0" and verdicts[1].health == ""
+    assert verdicts[0].evidence.startswith("3 runs, 1 healthy; 1 repeat each") and "fewer than half healthy" in verdicts[0].evidence
+    assert verdicts[1].evidence == "no runs"
     assert health.unhealthy(table)["why"].tolist() == ["zero recall: Shirt; balanced accuracy 0.40 < 0.55",
                                                        "balanced accuracy 0.50 < 0.55"]
     landing = audit.landing_table(verdicts, "audit.html")
-    assert landing["verdict"].tolist() == ["holds *", "holds"]
+    assert landing["verdict"].tolist() == ["holds", "holds"] and landing["evidence"].iloc[0] == verdicts[0].evidence
