@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     slow = conventional(args.model, args.batch, args.steps, args.warmup, args.threads)
     fp32 = {"path": "study step, fp32", **train_bench(args.model, args.batch, args.steps, args.warmup, False,
-                                                     "cpu", args.threads)}
+                                                     "cpu", args.threads, precision="fp32")}
     fast = {"path": "study step, fast", **train_bench(args.model, args.batch, args.steps, args.warmup, True,
                                                      "auto", args.threads)}
     for row in (slow, fp32, fast):

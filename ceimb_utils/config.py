@@ -23,6 +23,7 @@ TABULAR_MODELS = ("lg", "svm")
 TABULAR_METHODS = method_names("tabular")
 IMAGE_METHODS = method_names("image")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16", "fp16", "fp64", "auto")  # image.precision (models.train_cnn)
 IMBALANCES = ("exponential", "step")
 _ARCH = re.compile(r"^resnet(\d+)$")
 
@@ -36,7 +37,7 @@ _CHOICES = {
     "tabular.interventions": tuple(m for m in TABULAR_METHODS if m in in_family("intervention")),
     "image.interventions": tuple(m for m in IMAGE_METHODS if m in in_family("intervention")),
     "image.imbalance": IMBALANCES,
-    "image.dtype": ("float32", "float64"),
+    "image.precision": PRECISIONS,
     "image.selection": ("seeded", "ldam", "authors"),
     "image.checkpoints": ("authors",),
     "datasets": tuple(DATASETS),
@@ -45,6 +46,8 @@ _CHOICES = {
 _NULLABLE = {
     "data_dir": str,
     "tabular.max_rows": int,
+    "tabular.jobs": int,
+    "tabular.threads": int,
     "image.arch": str,
     "image.epochs": int,
     "image.imbalance": str,
@@ -58,6 +61,7 @@ _NULLABLE = {
 }
 _POSITIVE = {
     "threads", "jobs", "metrics.topk", "metrics.resamples", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",
+    "tabular.jobs", "tabular.threads",
     "tabular.remix_batch", "tabular.lg_max_iter", "tabular.l1_folds", "image.epochs", "image.n_max",
     "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",
     "image.eos_k", "image.dsm_k", "image.eval_batch", "image.lr", "image.head_lr",

@@ -27,7 +27,7 @@ def frame(*groups):
     return pd.DataFrame([r for g in groups for r in g])
 
 
-EMPTY_RHO = pd.DataFrame(columns=["dataset", "family", "model", "method", "class_index", "spearman", "ci_low", "ci_high",
+EMPTY_RHO = pd.DataFrame(columns=["dataset", "family", "model", "method", "repeat", "class_index", "spearman", "ci_low", "ci_high",
                                   "null_low", "null_high"])
 
 
@@ -294,3 +294,36 @@ def test_lg_claims_can_fail():
     wider = rows("a", "lg", "smote", {(0, "majority"): 2.0, (1, "minority"): 25.0})
     v = audit.claim_lg_gap_narrows(frame(base, wider), EMPTY_RHO, DEFAULT)
     assert v.verdict == audit.FAILS and "+7.0 → +23.0" in v.ours
+
+
+def test_each_repeat_is_judged_alone_and_disagreement_is_shown():
+    # CNN seed 1 needs 30% of CE in every class: the means (8, 30 -> 19%) fail the 12% rule,
+    # seed 0 alone holds it; the landing page shows the disagreement beside the means' verdict.
+    ten = {(c, "majority" if c == 0 else "minority"): 8.0 for c in range(10)}
+    seeds = frame(rows("img", "cnn", "base", ten, repeats=(0,)), rows("img", "cnn", "base", {k: 30.0 for k in ten}, repeats=(1,)))
+    out = audit.judge_repeats(audit.claim_cnn_few_ce, 1, seeds, EMPTY_RHO, DEFAULT)
+    assert out == [audit.HOLDS, audit.FAILS]
+    v = audit.claim_cnn_few_ce(seeds, EMPTY_RHO, DEFAULT)
+    v.per_repeat = out
+    assert v.verdict == audit.FAILS and not v.settled and v.repeat_note() == "unsettled (1 of 2)"
+    assert v.repeat_summary() == "holds 1, does not hold 1 of 2 repeats"
+    landing = audit.landing_table([v], "audit.html")
+    assert landing["verdict"].item() == f"{audit.FAILS} · unsettled (1 of 2)"
+    same = audit.claim_cnn_few_ce(frame(rows("img", "cnn", "base", ten, repeats=(0, 1, 2))), EMPTY_RHO, DEFAULT)
+    same.per_repeat = [audit.HOLDS] * 3
+    assert same.settled and same.repeat_note() == "" and same.repeat_summary() == "holds in 3 of 3 repeats"
+
+
+def test_a_pooled_claim_is_judged_per_repeat_within_images_and_tabular_data():
+    assert audit.repeat_parts(8) == [("cnn",), ("lg", "svm")] and audit.repeat_parts(3) == [("lg",)]
+    ten = {(c, "majority" if c == 0 else "minority"): 8.0 for c in range(3)}
+    classes = frame(rows("img", "cnn", "base", ten, repeats=(0,)),
+                    rows("t", "lg", "base", {(0, "majority"): 5.0, (1, "minority"): 9.0}, repeats=(0, 1, 2)))
+    seen = []
+
+    def claim(c, r, reading):
+        seen.append((tuple(sorted(c["family"].unique())), tuple(c["repeat"].unique())))
+        return audit.Verdict(8, "c", "p", "o", audit.HOLDS, "r")
+
+    assert audit.judge_repeats(claim, 8, classes, EMPTY_RHO, DEFAULT) == [audit.HOLDS] * 4
+    assert seen == [(("cnn",), (0,)), (("lg",), (0,)), (("lg",), (1,)), (("lg",), (2,))]

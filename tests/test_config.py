@@ -48,10 +48,32 @@ def test_dataset_overrides_win_over_profile():
     ("smoke", {"datasets": ["mnist"]}, "Unknown value 'mnist' for 'datasets'"),
     ("smoke", {"dataset_overrides": {"hiva": {"epochs": 3}}}, "tabular data set"),
     ("smoke", {"dataset_overrides": {"cifar10-lt": {"lr": 3}}}, "Unknown key 'lr' in dataset_overrides.cifar10-lt"),
+    ("smoke", {"image.precision": "fp8"}, "Unknown value 'fp8' for 'image.precision'; allowed: fp32, bf16"),
+    ("smoke", {"image.dtype": "float64"}, "Unknown configuration key 'image.dtype'"),
+    ("smoke", {"tabular.jobs": 0}, "must be positive"),
 ])
 def test_bad_configuration_is_refused(name, overrides, match):
     with pytest.raises(ConfigError, match=match):
         load_profile(name, overrides)
+
+
+def test_precision_is_declared_per_profile_and_enters_the_run_key():
+    from ceimb_utils.pipeline.cache import model_key
+    from ceimb_utils.pipeline.runs import run_configs
+
+    assert [load_profile(p)["image"]["precision"] for p in ("smoke", "quick", "paper")] == ["fp64", "fp32", "auto"]
+    quick = run_configs(load_profile("quick"), "fashion-lt")[0]
+    auto = run_configs(load_profile("quick", {"image.precision": "auto"}), "fashion-lt")[0]
+    assert quick["train"]["precision"] == "fp32" and model_key(quick) != model_key(auto)
+
+
+def test_tabular_runs_take_their_own_jobs_and_threads():
+    from ceimb_utils.pipeline.runs import run_configs
+
+    paper = load_profile("paper")
+    assert (paper["tabular"]["jobs"], paper["tabular"]["threads"], paper["threads"]) == (2, 1, 2)
+    assert {rc["threads"] for rc in run_configs(paper, "coil_2000")} == {1}
+    assert {rc["threads"] for rc in run_configs(load_profile("smoke"), "sylva")} == {load_profile("smoke")["threads"]}
 
 
 def test_impossible_imbalance_is_refused_before_work():

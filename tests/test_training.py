@@ -161,6 +161,29 @@ def test_fast_path_trains():
     assert log.losses[-1] < log.losses[0]
 
 
+def test_precision_is_a_setting_and_auto_follows_the_hardware(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(train_cnn, "cpu_has_bf16", lambda: False)
+    assert train_cnn.resolve_precision("auto", cpu) == "fp32"
+    assert train_cnn.resolve_precision("auto", cuda) == "fp16"
+    monkeypatch.setattr(train_cnn, "cpu_has_bf16", lambda: True)
+    assert train_cnn.resolve_precision("auto", cpu) == "bf16"
+    assert train_cnn.resolve_precision("fp32", cpu) == "fp32"  # declared: the same on every CPU
+    chosen = train_cnn.Precision.choose(cpu, True, "bf16")
+    assert (chosen.name, chosen.autocast_dtype, chosen.channels_last) == ("bf16", torch.bfloat16, True)
+    assert train_cnn.Precision.choose(cpu, False, "fp64").dtype == torch.float64
+    assert train_cnn.Precision.choose(cpu, False, "fp32").describe() == "fp32, NCHW"
+    with pytest.raises(ValueError, match="Unknown precision 'fp8'"):
+        train_cnn.resolve_precision("fp8", cpu)
+
+
+def test_a_model_in_another_dtype_is_refused_before_training():
+    x, y = tiny_images()
+    with pytest.raises(ValueError, match="cannot be trained in fp64"):
+        train_network(build_resnet("resnet8", 3, 1), x, y, schedule=Schedule(1, 0.05, 5), batch_size=16,
+                      momentum=0.9, weight_decay=2e-4, seed=0, device=torch.device("cpu"), precision="fp64")
+
+
 # ---------------------------------------------------------------- EOS and DSM
 def clusters(seed=0):
     rng = np.random.default_rng(seed)

@@ -11,6 +11,7 @@ import hashlib
 import math
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy import stats
@@ -103,6 +104,25 @@ class Supporting:
         """Counted instances whose bias and opposing terms already carry the prediction."""
         return self.counted & (self.negative_sum + self.gap_include > 0)
 
+    @cached_property
+    def descending(self) -> np.ndarray:
+        """(N_counted, D) each counted row's values sorted from the largest: one sort that the
+        required counts, the sets and the top shares of every signed reading share."""
+        values = self.values[self.counted]
+        out = np.empty_like(values)
+        for block in _row_blocks(*values.shape):
+            out[block] = np.sort(values[block], axis=1)[:, ::-1]
+        return out
+
+    @cached_property
+    def absolute_order(self) -> np.ndarray:
+        """(N_counted, D) each counted row's feature indices by descending |CE|, shared likewise."""
+        values = self.values[self.counted]
+        out = np.empty(values.shape, dtype=np.int64)
+        for block in _row_blocks(*values.shape):
+            out[block] = _order(values[block], "absolute")
+        return out
+
 
 def supporting(result: CEResult, y, instances: str = "tp") -> Supporting:
     """Supporting CE, the counted instances and what the kept terms must beat (SPEC 2.1).
@@ -177,44 +197,53 @@ def required_ce(result: CEResult, y, reading: Reading = DEFAULT, support: Suppor
     """
     reading = replace(reading, **changes) if changes else reading
     sup = support if support is not None else supporting(result, y, reading.instances)
-    gap = sup.gap_include if reading.bias == "include" else sup.gap_exclude
     keep_negatives = sup.binary or reading.negatives == "kept"
+    # Readings that differ only in what the count does not depend on share one count.
+    remembered = sup.__dict__.setdefault("_required", {})
+    key = (reading.bias, keep_negatives, reading.ranking)
+    if key not in remembered:
+        remembered[key] = _required_count(sup, reading.bias, keep_negatives, reading.ranking)
+    out = remembered[key]
+    return np.where(out >= 0, np.maximum(out, 1), out) if reading.at_least_one else out.copy()
+
+
+def _required_count(sup: Supporting, bias: str, keep_negatives: bool, ranking: str) -> np.ndarray:
+    gap = sup.gap_include if bias == "include" else sup.gap_exclude
     offset = gap + (sup.negative_sum if keep_negatives else 0.0)
     out = np.full(len(sup.cls), NOT_COUNTED, dtype=np.int64)
     rows_counted = np.flatnonzero(sup.counted)
     d = sup.values.shape[1]
     for block in _row_blocks(len(rows_counted), d + 1):
         rows = rows_counted[block]
-        values = sup.values[rows]
-        if reading.ranking == "signed":  # equal values add the same: a plain sort will do
-            ranked = np.sort(values, axis=1)[:, ::-1]
+        if ranking == "signed":  # equal values add the same: a plain sort will do
+            ranked = sup.descending[block]
         else:
-            ranked = np.take_along_axis(values, _order(values, reading.ranking), axis=1)
+            ranked = np.take_along_axis(sup.values[rows], sup.absolute_order[block], axis=1)
         steps = np.maximum(ranked, 0.0) if keep_negatives else ranked
         kept = np.zeros((len(rows), d + 1))
         np.cumsum(steps, axis=1, out=kept[:, 1:])
         crosses = kept + offset[rows, None] > 0  # column j: the j largest terms kept
-        k = crosses.argmax(1)
-        if reading.at_least_one:
-            k = np.maximum(k, 1)
-        out[rows] = np.where(crosses.any(1), k, NEVER_CROSSES)
+        out[rows] = np.where(crosses.any(1), crosses.argmax(1), NEVER_CROSSES)
     return out
 
 
-def required_mask(values: np.ndarray, k: np.ndarray, ranking: str = "signed") -> np.ndarray:
+def required_mask(values: np.ndarray, k: np.ndarray, ranking: str = "signed",
+                  descending: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
     """(N, D) bool: each row's required set, its k first terms in ranking order.
 
     A row with ``k == NEVER_CROSSES`` needs every term, as the released loop counts up to D.
+    ``descending``: the rows already sorted from the largest (``Supporting.descending``);
+    ``order``: the rows' feature indices in ranking order (``Supporting.absolute_order``).
     """
     d = values.shape[1]
     k = np.where(k == NEVER_CROSSES, d, k)
     if ranking == "signed":
-        return _largest_mask(values, k, positive_only=False)
+        return _largest_mask(values, k, positive_only=False, descending=descending)
     mask = np.zeros(values.shape, dtype=bool)
     for block in _row_blocks(values.shape[0], d):
-        order = _order(values[block], ranking)
-        position = np.empty_like(order)
-        np.put_along_axis(position, order, np.arange(d)[None, :].repeat(len(order), 0), axis=1)
+        order_block = _order(values[block], ranking) if order is None else order[block]
+        position = np.empty_like(order_block)
+        np.put_along_axis(position, order_block, np.arange(d)[None, :].repeat(len(order_block), 0), axis=1)
         mask[block] = position < k[block, None]
     return mask
 
@@ -225,18 +254,19 @@ def _check_k(k: int, name: str = "k") -> int:
     return int(k)
 
 
-def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
+def topk_mask(values: np.ndarray, k: int, descending: np.ndarray | None = None) -> np.ndarray:
     """(N, D) bool: each row's k largest entries that are positive (ties: lower index first)."""
     k = min(_check_k(k), values.shape[1])
-    return _largest_mask(values, np.full(values.shape[0], k), positive_only=True)
+    return _largest_mask(values, np.full(values.shape[0], k), positive_only=True, descending=descending)
 
 
-def _largest_mask(values: np.ndarray, k: np.ndarray, positive_only: bool) -> np.ndarray:
+def _largest_mask(values: np.ndarray, k: np.ndarray, positive_only: bool,
+                  descending: np.ndarray | None = None) -> np.ndarray:
     """(N, D) bool: row n's k[n] largest entries (ties: lower index first), optionally only the
     positive ones among them.
 
-    A sort finds each row's k-th largest value t; entries above t are in, and entries equal to t
-    fill the remaining places in index order.
+    A sort (or the rows' ``descending`` values) gives each row's k-th largest value t; entries
+    above t are in, and entries equal to t fill the remaining places in index order.
     """
     n, d = values.shape
     mask = np.zeros(values.shape, dtype=bool)
@@ -244,7 +274,10 @@ def _largest_mask(values: np.ndarray, k: np.ndarray, positive_only: bool) -> np.
     for block in _row_blocks(n, d):
         sub, kb = values[block], k[block]
         some = kb > 0
-        kth = np.sort(sub, axis=1)[np.arange(len(kb)), d - np.maximum(kb, 1)][:, None]
+        if descending is None:
+            kth = np.sort(sub, axis=1)[np.arange(len(kb)), d - np.maximum(kb, 1)][:, None]
+        else:
+            kth = descending[block][np.arange(len(kb)), np.maximum(kb, 1) - 1][:, None]
         chosen = sub > kth
         at = sub == kth
         room = kb - chosen.sum(1)
@@ -282,9 +315,11 @@ def instance_sets(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
     sup = support if support is not None else supporting(result, y, reading.instances)
     values = sup.values[sup.counted]
     if reading.sets == "top-k":
-        return topk_mask(values, k)
+        return topk_mask(values, k, sup.descending)
     needed = needed if needed is not None else required_ce(result, y, reading, support=sup)
-    return required_mask(values, needed[sup.counted], reading.ranking)
+    if reading.ranking == "signed":
+        return required_mask(values, needed[sup.counted], "signed", descending=sup.descending)
+    return required_mask(values, needed[sup.counted], reading.ranking, order=sup.absolute_order)
 
 
 def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
@@ -309,12 +344,13 @@ def n_top(d: int, frac: float, count: str = "floor") -> int:
     return max(1, int(frac * d)) if count == "floor" else max(1, math.ceil(round(frac * d, 9)))
 
 
-def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor") -> np.ndarray:
-    """Row-wise: sum of the ``n_top`` largest entries (negatives as 0) over the positive sum."""
+def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor", descending: bool = False) -> np.ndarray:
+    """Row-wise: sum of the ``n_top`` largest entries (negatives as 0) over the positive sum.
+    ``descending``: the rows are already sorted from the largest."""
     values = np.atleast_2d(values)
     top_n = n_top(values.shape[1], frac, count)
     positive = np.maximum(values, 0.0)
-    top = -np.partition(-positive, top_n - 1, axis=1)[:, :top_n]
+    top = positive[:, :top_n] if descending else -np.partition(-positive, top_n - 1, axis=1)[:, :top_n]
     total = positive.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, top.sum(1) / total, np.nan)
@@ -335,7 +371,12 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
     cls = sup.cls[sup.counted]
     n_classes = _n_classes(result)
     if per_instance:
-        shares = share_of_top(values, frac, reading.share_count) if len(values) else np.empty(0)
+        if not len(values):
+            shares = np.empty(0)
+        elif absolute:
+            shares = share_of_top(values, frac, reading.share_count)
+        else:
+            shares = share_of_top(sup.descending, frac, reading.share_count, descending=True)
         sums, counts = _class_sums(cls[~np.isnan(shares)], shares[~np.isnan(shares), None], n_classes)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(counts > 0, sums[:, 0] / np.maximum(counts, 1), np.nan)
@@ -498,11 +539,13 @@ class ExchangeableNull:
     top-k), but the feature axis is permuted independently per instance, so no feature is
     shared between instances beyond chance. ``union`` is the class-level count (distinct
     indices in the union of the sets) and ``spearman`` the frequency-magnitude correlation of
-    RQ3, each (permutations, C).
+    RQ3, each (draws, C); a class drawn fewer times than another has NaN rows.
+    ``spearman_method`` says per class how its Spearman draws were made (``NULL_METHODS``).
     """
 
     union: np.ndarray
     spearman: np.ndarray
+    spearman_method: np.ndarray | None = None
 
     def range(self, statistic: str, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """The central ``level`` range of the null per class (NaN where undefined)."""
@@ -512,6 +555,10 @@ class ExchangeableNull:
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN classes stay NaN
             return tuple(np.nanquantile(draws, [alpha, 1 - alpha], axis=0)) if len(draws) else (
                 np.full(draws.shape[1], np.nan), np.full(draws.shape[1], np.nan))
+
+    def draws(self, statistic: str) -> np.ndarray:
+        """(C,) how many draws each class has (0 without counted instances)."""
+        return (~np.isnan(getattr(self, statistic))).sum(0)
 
 
 def null_permutations(n: int, d: int, permutations: int, budget: int = NULL_BUDGET) -> int:
@@ -533,37 +580,98 @@ def _unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, (packed & _ONE).astype(np.float32)
 
 
+def union_null_draws(sizes: np.ndarray, d: int, draws: int, rng) -> np.ndarray:
+    """(draws,) the class-level count under the null, exactly and without permuting anything.
+
+    A permuted instance's set is a uniformly random subset of its size, independent across
+    instances, so the union grows as a Markov chain: a set of k terms added to a union of u
+    brings in a hypergeometric number of new ones (k drawn from u covered and d - u not).
+    """
+    covered = np.zeros(draws, dtype=np.int64)
+    for k in sizes[sizes > 0]:
+        if (covered == d).all():
+            break  # saturated: every feature is in some set
+        covered += rng.hypergeometric(d - covered, covered, int(k))
+    return covered
+
+
+# How the Spearman draws of a class were made. "permutation": the null itself, per instance
+# and feature. "normal approximation": the sum over many instances of one randomly placed
+# (flag, value) pair per feature is bivariate normal with the same law for every feature (the
+# permutation's fixed row sums shift every feature alike, which ranks ignore), so D such pairs
+# are drawn, the counts rounded as real counts are. "permutation (fewer draws)": too few
+# instances for the approximation and too many to permute 'permutations' times.
+NULL_METHODS = ("permutation", "normal approximation", "permutation (fewer draws)")
+NORMAL_MIN_VARIANCE = 25.0  # variance of a feature's count under the null, at least (sd >= 5)
+NORMAL_MIN_INSTANCES = 50
+
+
+def _permuted_spearman(sets: np.ndarray, values: np.ndarray, draws: int, rng) -> np.ndarray:
+    packed = _pack(values, sets)
+    out = np.empty(draws)
+    for p in range(draws):
+        # An independent permutation of the features per instance, moving each CE with its
+        # flag: one shuffle of the packed words instead of an index shuffle and two gathers.
+        drawn_values, drawn_sets = _unpack(rng.permuted(packed, axis=1))
+        out[p] = _rowwise_spearman(drawn_sets.sum(0)[None], drawn_values.sum(0)[None])[0]
+    return out
+
+
+def _normal_moments(sets: np.ndarray, values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and variance of a feature's count under the null, and the correlation of count and
+    summed CE, from each instance's own D (flag, value) pairs."""
+    p = sets.mean(1)
+    var_flags = p * (1 - p)
+    var_values = values.var(1)
+    cov = (values * sets).mean(1) - p * values.mean(1)
+    denom = np.sqrt(var_flags.sum() * var_values.sum())
+    corr = float(cov.sum() / denom) if denom > 0 else 0.0
+    return float(p.sum()), float(var_flags.sum()), float(np.clip(corr, -1.0, 1.0))
+
+
+def _normal_spearman(mean: float, var: float, corr: float, d: int, draws: int, rng) -> np.ndarray:
+    z = rng.standard_normal((draws, 2, d))
+    counts = np.round(mean + np.sqrt(var) * z[:, 0])
+    sums = corr * z[:, 0] + np.sqrt(1 - corr**2) * z[:, 1]
+    return _rowwise_spearman(counts, sums)
+
+
 def exchangeable_null(result: CEResult, y, k: int = 10, permutations: int = 200, seed: int = 0,
                       reading: Reading = DEFAULT, support: Supporting | None = None,
                       budget: int = NULL_BUDGET, spearman: bool = True) -> ExchangeableNull:
-    """The class-level count and the RQ3 Spearman under draws of the feature-exchangeable null
-    (seeded by ``seed``), vectorised over instances and features. It draws
-    ``null_permutations(N, D, permutations, budget)`` permutations: wide SVMs get fewer.
-    ``spearman=False`` leaves the Spearman draws NaN (the class table needs only the count)."""
+    """The class-level count and the RQ3 Spearman under ``permutations`` draws of the
+    feature-exchangeable null (seeded by ``seed``).
+
+    The count is drawn exactly from the sets' sizes (``union_null_draws``). The Spearman is
+    drawn per class by permuting, or, when that would permute more than ``budget`` entries, by
+    the normal approximation where the class has enough instances for it (``NULL_METHODS``),
+    else with ``null_permutations`` draws. ``spearman=False`` leaves the Spearman draws NaN
+    (the class table needs only the count)."""
     sup = support if support is not None else supporting(result, y, reading.instances)
     n_classes = _n_classes(result)
     cls = sup.cls[sup.counted]
     values = sup.values[sup.counted]
+    d = values.shape[1]
     sets = instance_sets(result, y, k, reading, sup) if len(values) else np.zeros(values.shape, dtype=bool)
-    permutations = null_permutations(*values.shape, permutations, budget)
+    sizes = sets.sum(1)
     union = np.full((permutations, n_classes), np.nan)
     rho = np.full((permutations, n_classes), np.nan)
-    if not len(values):
-        return ExchangeableNull(union, rho)
+    method = np.full(n_classes, "", dtype=object)
     rng = np.random.default_rng(seed)
-    onehot = np.zeros((n_classes, len(cls)), dtype=np.float32)
-    onehot[cls, np.arange(len(cls))] = 1.0
-    counts = onehot.sum(1)
-    present = counts > 0
-    packed = _pack(values, sets)
-    for p in range(permutations):
-        # An independent permutation of the features per instance, moving each CE with its
-        # top-k flag: one shuffle of the packed words instead of an index shuffle and two gathers.
-        drawn_values, drawn_sets = _unpack(rng.permuted(packed, axis=1))
-        hits = onehot @ drawn_sets
-        union[p, present] = (hits[present] > 0).sum(1)
-        if spearman:
-            mags = onehot @ drawn_values
-            rho[p, present] = _rowwise_spearman(hits[present] / counts[present, None],
-                                                mags[present] / counts[present, None])
-    return ExchangeableNull(union, rho)
+    for c in np.unique(cls):
+        rows = cls == c
+        union[:, c] = union_null_draws(sizes[rows], d, permutations, rng)
+        if not spearman:
+            continue
+        n = int(rows.sum())
+        if n * d * permutations <= budget:
+            method[c], rho[:, c] = NULL_METHODS[0], _permuted_spearman(sets[rows], values[rows], permutations, rng)
+            continue
+        mean, var, corr = _normal_moments(sets[rows], values[rows])
+        if n >= NORMAL_MIN_INSTANCES and var >= NORMAL_MIN_VARIANCE:
+            method[c], rho[:, c] = NULL_METHODS[1], _normal_spearman(mean, var, corr, d, permutations, rng)
+        else:
+            fewer = null_permutations(n, d, permutations, budget)
+            method[c] = NULL_METHODS[2]
+            rho[:fewer, c] = _permuted_spearman(sets[rows], values[rows], fewer, rng)
+    return ExchangeableNull(union, rho, method)

@@ -154,7 +154,7 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
                      seed: int = 0, null_permutations: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
     """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
     its half-sampling interval (and why a row has none) and the feature-exchangeable null's
-    central range."""
+    central range (with how it was drawn: ``metrics.NULL_METHODS``)."""
     fm = metrics.frequency_magnitude(result, y, k=k, resamples=resamples, ci=ci, seed=seed)
     null = metrics.exchangeable_null(result, y, k, null_permutations, seed)
     null_low, null_high = null.range("spearman", ci)
@@ -175,7 +175,8 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
         "ci_status": fm.ci_status.astype(str),
         "null_low": null_low,
         "null_high": null_high,
-        "null_permutations": len(null.spearman),
+        "null_permutations": null.draws("spearman"),
+        "null_method": null.spearman_method.astype(str),
     })
     return long, rho
 

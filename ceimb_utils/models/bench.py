@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from ..config import check_arch
+from ..config import PRECISIONS, check_arch
 from ..errors import ConfigError
 from ..seeding import seed_everything
 from .device import describe, resolve_device
@@ -30,14 +30,17 @@ def synthetic_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_bench(model: str = "resnet32", batch: int = 128, steps: int = 30, warmup: int = 3, fast: bool = True,
-                device: str = "auto", threads: int | None = None, remix_alpha: float | None = None) -> dict:
-    """Images per second of ``steps`` timed training steps (after ``warmup`` untimed ones)."""
+                device: str = "auto", threads: int | None = None, remix_alpha: float | None = None,
+                precision: str = "auto") -> dict:
+    """Images per second of ``steps`` timed training steps (after ``warmup`` untimed ones);
+    ``fast``: channels_last, ``precision``: one of ``config.PRECISIONS``."""
     seed_everything(0, threads)
     dev = resolve_device(device)
     images, labels = synthetic_images(batch * 8)
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
-    net = build_resnet(model, 10, 3).to(dev)
-    precision = Precision.choose(dev, fast)
+    chosen = Precision.choose(dev, fast, precision)
+    net = build_resnet(model, 10, 3).to(device=dev, dtype=chosen.dtype)
+    precision = chosen
     trainer = Trainer(net, make_optimizer(net, 0.1, 0.9, 2e-4), precision, dev, 10, remix_alpha)
     generator, rng = torch.Generator().manual_seed(0), np.random.default_rng(0)
     net.train()
@@ -70,6 +73,7 @@ def main(argv=None) -> int:
     train.add_argument("--steps", type=int, default=30)
     train.add_argument("--warmup", type=int, default=3)
     train.add_argument("--fp32", action="store_true", help="fp32 NCHW instead of the fast path")
+    train.add_argument("--precision", default="auto", choices=PRECISIONS, help="precision of the fast path")
     train.add_argument("--device", default="auto")
     train.add_argument("--threads", type=int, default=None)
     train.add_argument("--json", action="store_true", help="print one JSON line (the default prints it too)")
@@ -79,7 +83,8 @@ def main(argv=None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    result = train_bench(args.model, args.batch, args.steps, args.warmup, not args.fp32, args.device, args.threads)
+    result = train_bench(args.model, args.batch, args.steps, args.warmup, not args.fp32, args.device, args.threads,
+                         precision="fp32" if args.fp32 else args.precision)
     print(json.dumps(result))
     return 0
 

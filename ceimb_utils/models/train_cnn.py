@@ -1,9 +1,11 @@
 """Training a CIFAR ResNet in Cao et al.'s regime, fast on the hardware at hand.
 
-The fast path (default): the training set is one uint8 tensor and every batch is augmented
-on tensors (random crop with 4-pixel padding, horizontal flip); channels_last memory format;
-bf16 autocast on CPUs with native bf16 and fp16 AMP on CUDA; the loss stays on the device
-until the end of the epoch (no per-step host synchronisation). A checkpoint is written after
+The training set is one uint8 tensor and every batch is augmented on tensors (random crop
+with 4-pixel padding, horizontal flip); the fast path adds the channels_last memory format;
+the loss stays on the device until the end of the epoch (no per-step host synchronisation).
+The precision is a setting of its own (``PRECISIONS``): fp32 by default, so that every CPU
+trains the same network; ``auto`` takes bf16 autocast on CPUs with native bf16 and fp16 AMP
+on CUDA. A checkpoint is written after
 every epoch, so a killed run resumes where it stopped and ends with the same numbers.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import PRECISIONS
 from ..files import atomic_path
 from ..progress import bar
 from .losses import Objective
@@ -68,6 +71,18 @@ def cpu_has_bf16() -> bool:
     )
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """What ``auto`` means on this device: fp16 AMP on CUDA, bf16 on a CPU with native bf16,
+    else fp32; any other value is itself."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "fp16"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
 @dataclass(frozen=True)
 class Precision:
     """How a training step is computed on a device."""
@@ -78,20 +93,20 @@ class Precision:
     dtype: torch.dtype = torch.float32
 
     @classmethod
-    def choose(cls, device: torch.device, fast: bool) -> "Precision":
-        if not fast:
-            return cls(False, None, device.type)
-        if device.type == "cuda":
-            return cls(True, torch.float16, "cuda")
-        return cls(True, torch.bfloat16 if cpu_has_bf16() else None, "cpu")
+    def choose(cls, device: torch.device, fast: bool, precision: str = "fp32") -> "Precision":
+        """``fast``: channels_last; ``precision``: one of ``PRECISIONS`` (fp64 trains a float64
+        model, bf16 and fp16 autocast a float32 one)."""
+        name = resolve_precision(precision, device)
+        if name == "fp64":
+            return cls(fast, None, device.type, torch.float64)
+        return cls(fast, {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name], device.type)
 
-    @classmethod
-    def of(cls, model, device: torch.device, fast: bool) -> "Precision":
-        """How ``model`` is trained: a float64 model is trained in float64, never autocast."""
-        dtype = next(model.parameters()).dtype
-        if dtype != torch.float32:
-            return cls(False, None, device.type, dtype)
-        return cls.choose(device, fast)
+    @property
+    def name(self) -> str:
+        """The precision used: fp32, bf16, fp16 or fp64."""
+        if self.autocast_dtype is not None:
+            return {torch.bfloat16: "bf16", torch.float16: "fp16"}[self.autocast_dtype]
+        return "fp64" if self.dtype == torch.float64 else "fp32"
 
     def autocast(self):
         if self.autocast_dtype is None:
@@ -99,9 +114,8 @@ class Precision:
         return torch.autocast(self.device_type, dtype=self.autocast_dtype)
 
     def describe(self) -> str:
-        dtype = {None: "fp32" if self.dtype == torch.float32 else str(self.dtype).removeprefix("torch."),
-                 torch.bfloat16: "bf16 autocast", torch.float16: "fp16 AMP"}[self.autocast_dtype]
-        return f"{dtype}, {'channels_last' if self.channels_last else 'NCHW'}"
+        kind = {"bf16": "bf16 autocast", "fp16": "fp16 AMP"}.get(self.name, self.name)
+        return f"{kind}, {'channels_last' if self.channels_last else 'NCHW'}"
 
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -174,11 +188,16 @@ def make_optimizer(model, lr: float, momentum: float, weight_decay: float):
 
 def train_network(model, images: np.ndarray, labels: np.ndarray, *, schedule: Schedule, batch_size: int,
                   momentum: float, weight_decay: float, seed: int, device: torch.device, fast: bool = True,
-                  remix_alpha: float | None = None, checkpoint: Path | None = None,
+                  precision: str = "fp32", remix_alpha: float | None = None, checkpoint: Path | None = None,
                   desc: str = "train", objective: Objective = Objective()) -> TrainLog:
-    """Train ``model`` in place; resumes from ``checkpoint`` when one is there."""
+    """Train ``model`` in place (in ``precision``, one of ``PRECISIONS``; a float64 model
+    needs fp64); resumes from ``checkpoint`` when one is there."""
+    chosen = Precision.choose(device, fast, precision)
+    if next(model.parameters()).dtype != chosen.dtype:
+        raise ValueError(f"A {next(model.parameters()).dtype} model cannot be trained in {chosen.name}; "
+                         f"build it in {chosen.dtype}.")
     model.to(device)
-    precision = Precision.of(model, device, fast)
+    precision = chosen
     optimizer = make_optimizer(model, schedule.lr, momentum, weight_decay)
     trainer = Trainer(model, optimizer, precision, device, int(labels.max()) + 1 if remix_alpha else 0, remix_alpha,
                       objective)

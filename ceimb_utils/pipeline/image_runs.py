@@ -24,7 +24,7 @@ from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
 from .cache import RunWriter, model_key
 
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "dtype")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "precision")
 
 
 def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], method: str, seed: int,
@@ -52,7 +52,7 @@ def checkpoint_run_configs(common: Mapping[str, Any], section: Mapping[str, Any]
             continue
         rc = image_run_config(common, section, method, seed, threads, device)
         rc.pop("head", None)
-        rc["train"] = {"dtype": "float32"}  # nothing is trained; evaluated in float32
+        rc["train"] = {"precision": "fp32"}  # nothing is trained; evaluated in float32
         rc["model"] = authors.FOLDERS[dataset][1]
         rc["checkpoint"] = {"file": ckpt.path.name, "sha256": file_sha256(ckpt.path), "selection": ckpt.selection}
         out.append(rc)
@@ -79,7 +79,12 @@ def build_model(rc: Mapping[str, Any], data: ImageData) -> torch.nn.Module:
     mean, std = _channel_stats(data.train_x)
     model = build_resnet(rc["model"], len(data.class_names), data.train_x.shape[1], mean, std, rc["seed"],
                          head=METHODS[rc["method"]].head)
-    return model.to(getattr(torch, rc["train"]["dtype"]))
+    return model.to(model_dtype(rc["train"]["precision"]))
+
+
+def model_dtype(precision: str) -> torch.dtype:
+    """The parameters' dtype: float64 for fp64, float32 otherwise (autocast computes in bf16 / fp16)."""
+    return torch.float64 if precision == "fp64" else torch.float32
 
 
 def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) -> dict:
@@ -101,7 +106,8 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
             f"the authors' checkpoint {rc['checkpoint']['file']}, chosen by them as the {rc['checkpoint']['selection']}"))
     else:
         model = build_model(rc, data)
-        record.update(precision=Precision.of(model, device, rc["train"]["fast"]).describe(),
+        used = Precision.choose(device, rc["train"]["fast"], rc["train"]["precision"])
+        record.update(precision=used.describe(), precision_used=used.name,
                       model_selection="the last epoch (no selection on the test set)")
     if trains:
         train = rc["train"]
@@ -109,7 +115,8 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
         log = train_network(
             model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
             batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
-            seed=rc["seed"], device=device, fast=train["fast"], remix_alpha=train.get("remix_alpha"),
+            seed=rc["seed"], device=device, fast=train["fast"], precision=train["precision"],
+            remix_alpha=train.get("remix_alpha"),
             checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}",
             objective=objective(METHODS[rc["method"]].objective, data.train_counts, train, train["epochs"]))
         record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
@@ -176,7 +183,7 @@ def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
                           lr=head_cfg["head_lr"], warmup_epochs=head_cfg["head_warmup_epochs"],
                           momentum=train["momentum"], weight_decay=train["weight_decay"],
                           batch_size=train["batch_size"], seed=rc["seed"], device=device,
-                          dtype=getattr(torch, train["dtype"]))
+                          dtype=model_dtype(train["precision"]))
     return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped}
 
 

@@ -58,7 +58,7 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
     section = dataset_config(cfg, dataset)
     common = {"dataset": dataset, "kind": spec.kind, "metrics": dict(cfg["metrics"])}
     if spec.kind == "tabular":
-        return tabular_run_configs(common, section, grid_methods(section), cfg["threads"])
+        return tabular_run_configs(common, section, grid_methods(section), section["threads"] or cfg["threads"])
     device = resolve_device(cfg["device"]).type
     if section["checkpoints"] == "authors":
         return checkpoint_run_configs(common, section, dataset, cfg["threads"], device,

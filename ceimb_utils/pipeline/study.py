@@ -15,7 +15,7 @@ from .runs import Context, run_configs
 TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
                  "n_train", "n_test", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
-                 "epoch_seconds", "device", "device_name", "model_selection")
+                 "epoch_seconds", "device", "device_name", "model_selection", "precision_used")
 
 
 class SweepError(RuntimeError):
@@ -26,9 +26,15 @@ def ensure_runs(cfg: Mapping[str, Any], datasets, executor=None, context: Contex
     """Compute every missing run of ``datasets``; raise SweepError listing any that failed."""
 
     context = context or Context.from_config(cfg)
-    executor = executor or InProcessExecutor(cfg["jobs"])
     configs = [rc for ds in datasets for rc in run_configs(cfg, ds)]
-    outcomes = executor.run(configs, context)
+    if executor is not None:
+        outcomes = executor.run(configs, context)
+    else:  # tabular runs may run more at once than image runs (``tabular.jobs``)
+        outcomes = []
+        for kind, jobs in (("tabular", cfg["tabular"]["jobs"] or cfg["jobs"]), ("image", cfg["jobs"])):
+            part = [rc for rc in configs if rc["kind"] == kind]
+            if part:
+                outcomes += InProcessExecutor(jobs).run(part, context)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise SweepError(f"{len(failed)} of {len(outcomes)} runs failed:\n\n" + "\n\n".join(o.describe() for o in failed))

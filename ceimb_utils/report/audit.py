@@ -66,6 +66,30 @@ class Verdict:
     health: str = ""  # the runs behind it that did not learn (``mark_health``)
     runs: pd.DataFrame | None = field(default=None, repr=False)  # (dataset, model, method, repeat) it rests on
     evidence: str = ""  # runs used, healthy among them, repeats, data (``mark_health``)
+    per_repeat: list[str] = field(default_factory=list)  # the rule's verdict on each repeat alone (SPEC 2.10)
+
+    @property
+    def agreeing(self) -> int:
+        """How many repeats' verdicts equal the verdict on the means."""
+        return sum(v == self.verdict for v in self.per_repeat)
+
+    @property
+    def settled(self) -> bool:
+        return len(set(self.per_repeat)) <= 1 and self.agreeing == len(self.per_repeat)
+
+    def repeat_note(self) -> str:
+        """'unsettled (k of n)' where the repeats disagree, else ''."""
+        return "" if self.settled else f"unsettled ({self.agreeing} of {len(self.per_repeat)})"
+
+    def repeat_summary(self) -> str:
+        """Every repeat's verdict in words: 'holds in 3 of 3 repeats', 'holds 2, partly 1 of 3'."""
+        n = len(self.per_repeat)
+        if not n:
+            return "no repeat testable alone"
+        counts = pd.Series(self.per_repeat).value_counts()
+        if len(counts) == 1:
+            return f"{counts.index[0]} in {n} of {n} repeats"
+        return ", ".join(f"{v} {c}" for v, c in counts.items()) + f" of {n} repeats"
 
     def __post_init__(self):
         self.short = self.short or self.ours
@@ -527,13 +551,37 @@ def runs_of_claim(number: int, classes: pd.DataFrame) -> pd.DataFrame:
     return part[RUN_KEYS].drop_duplicates().reset_index(drop=True) if len(part) else pd.DataFrame(columns=RUN_KEYS)
 
 
-def audit(studies: Mapping[str, Study], reading: str = "default") -> list[Verdict]:
+def repeat_parts(number: int) -> list[tuple[str, ...]]:
+    """The parts a claim is judged per repeat within: images (seeds) and tabular data (splits)
+    are repeated apart, so a claim that pools both is judged per repeat of each."""
+    families = CLAIM_FAMILIES[number]
+    parts = [tuple(f for f in families if f == "cnn"), tuple(f for f in families if f != "cnn")]
+    return [p for p in parts if p]
+
+
+def judge_repeats(claim: Callable, number: int, classes: pd.DataFrame, rho: pd.DataFrame, reading) -> list[str]:
+    """The claim's rule applied to each repeat alone (each seed, each split); untestable ones
+    left out."""
+    out = []
+    for part in repeat_parts(number):
+        c, r = classes[classes["family"].isin(part)], rho[rho["family"].isin(part)]
+        for repeat in sorted(c["repeat"].unique()):
+            verdict = claim(c[c["repeat"] == repeat], r[r["repeat"] == repeat], reading).verdict
+            if verdict != UNTESTABLE:
+                out.append(verdict)
+    return out
+
+
+def audit(studies: Mapping[str, Study], reading: str = "default", repeats: bool = True) -> list[Verdict]:
+    """Every claim's verdict on the means of the repeats, and (``repeats``) on each repeat alone."""
     if reading not in READINGS:
         raise ValueError(f"Unknown reading {reading!r}; choose one of {', '.join(map(repr, READINGS))}.")
     classes, rho = joined(studies, reading)
     verdicts = [claim(classes, rho, READINGS[reading]) for claim in CLAIMS]
-    for v in verdicts:
+    for claim, v in zip(CLAIMS, verdicts):
         v.runs = runs_of_claim(v.number, classes)
+        if repeats and len(classes):
+            v.per_repeat = judge_repeats(claim, v.number, classes, rho, READINGS[reading])
     return verdicts
 
 
@@ -543,7 +591,8 @@ def verdict_table(verdicts: list[Verdict], link=None) -> pd.DataFrame:
     for v in verdicts:
         pages = ", ".join(link(q, ds) if link else f"{q}/{ds}" for q, ds in v.links)
         rows.append({"#": f'<span id="claim-{v.number}">{v.number}</span>', "claim": v.claim, "paper": v.paper,
-                     "ours": v.ours, "verdict": v.verdict, "why": v.reason, "evidence": v.evidence,
+                     "ours": v.ours, "verdict": v.verdict, "why": v.reason, "per repeat": v.repeat_summary(),
+                     "evidence": v.evidence,
                      "figures": pages, "unhealthy runs": v.health})
     return pd.DataFrame(rows)
 
@@ -594,7 +643,8 @@ def landing_table(verdicts: list[Verdict], audit_page: str) -> pd.DataFrame:
     linked to the claim's row on the audit page (where the per-cell detail is)."""
     return pd.DataFrame([{"#": f'<a href="{audit_page}#claim-{v.number}">{v.number}</a>',
                           "claim": SHORT_TITLES.get(v.number, v.claim), "ours": v.short or v.ours,
-                          "verdict": v.verdict, "evidence": v.evidence} for v in verdicts])
+                          "verdict": v.verdict + (f" · {v.repeat_note()}" if v.repeat_note() else ""),
+                          "evidence": v.evidence} for v in verdicts])
 
 
 def sensitivity(studies: Mapping[str, Study]) -> pd.DataFrame:
@@ -602,7 +652,7 @@ def sensitivity(studies: Mapping[str, Study]) -> pd.DataFrame:
     and whether it holds under all of them."""
     rows, figures = {}, {}
     for reading in READINGS:
-        for v in audit(studies, reading):
+        for v in audit(studies, reading, repeats=False):
             rows.setdefault(v.number, {"#": v.number, "claim": v.claim})[reading] = v.verdict
             figures.setdefault(v.number, set()).add(v.ours)
     table = pd.DataFrame(list(rows.values()))

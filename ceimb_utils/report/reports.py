@@ -61,6 +61,10 @@ def describe(study: Study) -> pd.DataFrame:
         "device": ", ".join(sorted(set(runs["device_name"].dropna()) or set(runs["device"]))),
         "model selection": model_selection(study),
     }
+    if study.kind == "image":
+        declared = study.config["image"]["precision"]
+        used = ", ".join(sorted(set(runs["precision_used"].dropna()))) or "fp32"
+        rows["training precision"] = used if declared == used else f"{used} (declared {declared})"
     return pd.DataFrame({"": list(rows.values())}, index=list(rows))
 
 
