@@ -1,4 +1,4 @@
-"""Command line: ``python -m ceimb_utils run --profile quick [--datasets a,b] [--questions rq1,...]``."""
+"""Command line: ``ceimb run --profile quick [--datasets a,b] [--questions rq1,...]`` (or ``python -m ceimb_utils``)."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +22,10 @@ def _overrides(pairs: list[str]) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ceimb_utils", description=__doc__)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="ceimb", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ceimb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute a profile's runs and execute the notebooks into book/results")
     profiles = ", ".join(f"{p} (default)" if p == "quick" else p for p in profile_names())

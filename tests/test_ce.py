@@ -183,8 +183,10 @@ def test_other_estimators_are_refused():
     from sklearn.tree import DecisionTreeClassifier
 
     X, y = data()
-    with pytest.raises(ce.UnsupportedModelError, match="DecisionTreeClassifier; supported: scikit-learn"):
+    with pytest.raises(ce.UnsupportedModelError, match="DecisionTreeClassifier; supported: a fitted scikit-learn linear classifier"):
         ce.extract(DecisionTreeClassifier().fit(X, y), X)
+    with pytest.raises(ce.UnsupportedModelError, match="head= names the final layer of a torch module"):
+        ce.extract(LogisticRegression().fit(X, y), X, head="fc")
 
 
 def test_torch_without_linear_is_refused():
@@ -194,5 +196,155 @@ def test_torch_without_linear_is_refused():
 
 def test_torch_with_work_after_the_linear_is_refused():
     model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
-    with pytest.raises(ce.UnsupportedModelError, match="not the output of its last nn.Linear"):
+    with pytest.raises(ce.UnsupportedModelError, match="not the output of its head"):
         ce.extract(model, torch.zeros(2, 4))
+
+
+# ---------------------------------------------------------------- the ecosystem's classifiers (issue 26)
+def linear_classifiers():
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.linear_model import Perceptron, RidgeClassifier, SGDClassifier
+    from sklearn.svm import LinearSVC
+
+    return [LogisticRegression(max_iter=500), LinearSVC(), SGDClassifier(random_state=0), RidgeClassifier(),
+            Perceptron(random_state=0), LinearDiscriminantAnalysis()]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("index", range(6))
+def test_every_linear_classifier_decomposes_exactly(n_classes, index):
+    X, y = data(n_classes=n_classes)
+    model = linear_classifiers()[index].fit(X, y)
+    r = ce.extract(model, X)
+    assert_invariant(r)
+    np.testing.assert_array_equal(r.predict(), model.predict(X))
+    assert r.ce.shape == ((len(X), 6) if n_classes == 2 else (len(X), n_classes, 6))
+
+
+def test_imbalanced_learn_pipeline_skips_its_sampler_at_prediction():
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import make_pipeline as imb_pipeline
+
+    X, y = make_classification(300, 6, weights=[0.9, 0.1], random_state=0)
+    pipe = imb_pipeline(StandardScaler(), SMOTE(random_state=0), LogisticRegression()).fit(X, y)
+    r = ce.extract(pipe, X)
+    assert r.features.shape == X.shape  # predicting never resamples
+    np.testing.assert_allclose(r.features, pipe[0].transform(X))
+    np.testing.assert_allclose(r.scores, pipe.decision_function(X), rtol=1e-6, atol=1e-9)
+
+
+def test_labels_of_any_dtype():
+    import pandas as pd
+
+    from ceimb_utils.ce import metrics
+
+    X, y = data(n_classes=3)
+    names = pd.Series(np.array(["cat", "dog", "eel"], dtype=object)[y])  # pandas keeps strings as objects
+    r = ce.extract(LogisticRegression().fit(X, names), X)
+    codes = ce.extract(LogisticRegression().fit(X, y), X)
+    np.testing.assert_array_equal(metrics.required_ce(r, names), metrics.required_ce(codes, y))
+    np.testing.assert_array_equal(metrics.class_topk_union(r, names.to_numpy()), metrics.class_topk_union(codes, y))
+    with pytest.raises(ValueError, match=r"labels \['fox'\] that are not among the model's classes"):
+        metrics.required_ce(r, names.replace("eel", "fox"))
+
+
+class LinearLooking:
+    """Has coef_ and intercept_, but decides by something else: must be refused."""
+    _estimator_type = "classifier"
+
+    def fit(self, X, y):
+        self.coef_, self.intercept_, self.classes_ = np.ones((1, X.shape[1])), np.zeros(1), np.unique(y)
+        return self
+
+    def decision_function(self, X):
+        return (np.asarray(X) ** 2).sum(1) - 1
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import Tags, ClassifierTags, TargetTags
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags())
+
+
+def test_a_model_that_only_looks_linear_is_refused():
+    X, y = data()
+    with pytest.raises(ce.UnsupportedModelError, match="is not X @ coef_.T \\+ intercept_"):
+        ce.extract(LinearLooking().fit(X, y), X)
+
+
+def test_torch_inputs_as_datasets_loaders_and_batches():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    model = MLP(5, 7, 3)
+    X, y = torch.randn(23, 5), torch.arange(23) % 3
+    ref = ce.extract(model, X, batch_size=4)
+    for given in (TensorDataset(X, y), DataLoader(TensorDataset(X, y), batch_size=6),
+                  [(X[i:i + 5], y[i:i + 5]) for i in range(0, 23, 5)], (X[i:i + 9] for i in range(0, 23, 9))):
+        np.testing.assert_allclose(ce.extract(model, given, batch_size=4).ce, ref.ce, rtol=1e-5, atol=1e-6)  # float32 batches
+    with pytest.raises(ValueError, match="The DataLoader shuffles"):
+        ce.extract(model, DataLoader(TensorDataset(X, y), shuffle=True))
+
+
+class WithProjection(nn.Module):
+    """A classifier, then an auxiliary projection registered after it (as in contrastive set-ups)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 6), nn.ReLU())
+        self.classifier = nn.Linear(6, 3)
+        self.projection = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.classifier(self.body(x))
+
+
+def test_head_is_named_or_given_and_the_default_warns():
+    torch.manual_seed(0)
+    model, X = WithProjection(), torch.randn(9, 4)
+    with pytest.raises(ce.UnsupportedModelError, match="not the output of its head 'projection'.*head="):
+        ce.extract(model, X)  # the default head is the last nn.Linear
+    by_name = ce.extract(model, X, head="classifier")
+    by_module = ce.extract(model, X, head=model.classifier)
+    assert by_name.ce.shape == (9, 3, 6)
+    assert_invariant(by_name, atol=1e-5)
+    np.testing.assert_array_equal(by_name.ce, by_module.ce)
+    with pytest.raises(ce.UnsupportedModelError, match="has no module 'fc'"):
+        ce.extract(model, X, head="fc")
+    with pytest.raises(ce.UnsupportedModelError, match="must be a module of the WithProjection"):
+        ce.extract(model, X, head=nn.Linear(6, 3))
+    with pytest.raises(ce.UnsupportedModelError, match="must be an nn.Linear"):
+        ce.extract(model, X, head="body")
+
+
+def test_a_module_registered_after_the_default_head_is_warned_about():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.temperature = nn.Linear(1, 1)  # used for calibration elsewhere, not in forward
+            self.norm = nn.LayerNorm(3)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    with pytest.warns(UserWarning, match="Taking 'temperature'.*'norm' is registered after it; pass head="):
+        with pytest.raises(ce.UnsupportedModelError):
+            ce.extract(Scaled(), torch.randn(5, 4))
+    assert_invariant(ce.extract(Scaled(), torch.randn(5, 4), head="fc"), atol=1e-5)
+
+
+@pytest.mark.parametrize("build", [lambda: MLP(5, 8, 4), lambda: build_resnet("resnet8", 4, 1)])
+def test_torch_ce_equal_captums_gradient_times_input_at_the_head(build):
+    """An oracle that shares no code with ours: for a plain nn.Linear head, the gradient of
+    logit c with respect to the head's input is W[c], so gradient x input is CE[:, c, :]."""
+    from captum.attr import LayerGradientXActivation
+
+    torch.manual_seed(0)
+    model = build().double().eval()
+    x = torch.randn(6, 5).double() if isinstance(model, MLP) else torch.rand(6, 1, 32, 32).double() * 255
+    r = ce.extract(model, x)
+    head = extraction.final_linear(model)
+    oracle = LayerGradientXActivation(model, head)
+    for c in range(4):
+        attr = oracle.attribute(x, target=c, attribute_to_layer_input=True)
+        np.testing.assert_allclose(attr.detach().numpy().reshape(len(x), -1), r.ce[:, c, :], rtol=1e-9, atol=1e-9)

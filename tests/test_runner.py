@@ -1,6 +1,7 @@
 """The runner: bad input stops before any work; notebooks are written atomically and stamped."""
 import shutil
 import subprocess
+from pathlib import Path
 import sys
 
 import nbformat
@@ -48,6 +49,18 @@ def test_cli_reports_one_sentence_and_exit_code_2():
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: Unknown data set 'cifar' for profile 'smoke'; allowed: " + ", ".join(runner.DATASETS) + "."]
+
+
+def test_console_script_is_installed_and_tells_its_version():
+    from importlib.metadata import entry_points
+
+    import ceimb_utils
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "ceimb"]
+    assert script.value == "ceimb_utils.__main__:main"
+    done = subprocess.run([str(Path(sys.executable).parent / "ceimb"), "--version"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"ceimb {ceimb_utils.__version__}"
 
 
 def test_run_writes_stamped_notebooks(tmp_path, monkeypatch):

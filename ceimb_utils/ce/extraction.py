@@ -7,6 +7,7 @@ section 1 and the book's methods page. ``extract`` is the single entry point.
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -14,10 +15,12 @@ from typing import Callable
 import numpy as np
 
 SUPPORTED = (
-    "scikit-learn LogisticRegression (binary or multinomial), a binary SVC or NuSVC with any "
-    "fitted kernel, a Pipeline ending in one of these, or a torch nn.Module whose output is "
-    "the output of its last nn.Linear"
+    "a fitted scikit-learn linear classifier (LogisticRegression, LinearSVC, SGDClassifier, "
+    "RidgeClassifier, Perceptron, ...; binary or multi-class), a binary SVC or NuSVC with any "
+    "kernel, a scikit-learn or imbalanced-learn Pipeline ending in one of these, or a torch "
+    "nn.Module whose output is the output of its head (its last nn.Linear, or the layer head= names)"
 )
+INVARIANT_ROWS = 16  # rows on which a duck-typed linear model's decision is checked against its CE
 KERNEL_BLOCK_ELEMENTS = 1 << 22  # kernel-matrix entries computed at once (32 MiB in float64)
 
 
@@ -84,6 +87,8 @@ class CEResult:
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != self.ce.shape[0]:
             raise ValueError(f"y must be a 1-d array of {self.ce.shape[0]} labels, got shape {y.shape}.")
+        if y.dtype == object or self.classes.dtype == object:
+            return self._class_index_by_lookup(y)
         order = np.argsort(self.classes, kind="stable")
         sorted_classes = self.classes[order]
         pos = np.clip(np.searchsorted(sorted_classes, y), 0, len(order) - 1)
@@ -95,6 +100,15 @@ class CEResult:
             )
         return order[pos]
 
+    def _class_index_by_lookup(self, y: np.ndarray) -> np.ndarray:
+        """Labels held as Python objects (pandas strings, mixed types): matched by equality."""
+        lookup = {c: i for i, c in enumerate(self.classes.tolist())}
+        codes = np.fromiter((lookup.get(v, -1) for v in y.tolist()), dtype=np.intp, count=len(y))
+        if (codes < 0).any():
+            unknown = list(dict.fromkeys(v for v, c in zip(y.tolist(), codes) if c < 0))[:5]
+            raise ValueError(f"y holds labels {unknown} that are not among the model's classes {self.classes.tolist()}.")
+        return codes
+
     def astype(self, dtype) -> "CEResult":
         """A copy with arrays in ``dtype`` (e.g. float32 for storage)."""
         bias = self.bias if np.isscalar(self.bias) else np.asarray(self.bias, dtype)
@@ -104,28 +118,63 @@ class CEResult:
                         self.weights.astype(dtype), self.classes, decision)
 
 
-def extract(model, X, *, batch_size: int = 512) -> CEResult:
-    """Classification embeddings of ``X`` under ``model``.
+def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
+    """Classification embeddings of ``X`` under ``model`` (supported: ``SUPPORTED``).
 
-    Supported: see ``SUPPORTED``. Torch models are run in ``eval()`` mode without gradients,
-    in batches of ``batch_size`` on the device of their parameters; arrays or tensors in,
-    NumPy (float64) out.
+    ``X``: (N, ...) inputs: an array, a DataFrame, a sparse matrix or a tensor; for a torch
+    model also a ``Dataset``, a ``DataLoader`` (not shuffling) or any iterable of batches, a
+    batch being a tensor or a tuple / list whose first item is the input. Torch models run in
+    ``eval()`` mode without gradients, in batches of ``batch_size`` on the device of their
+    parameters; NumPy (float64) comes out.
+
+    ``head`` (torch only): the final linear layer, as a module of ``model`` or its name
+    (``"fc"``, ``"classifier.2"``). By default the last registered ``nn.Linear``, with a warning
+    when a module with parameters is registered after it. A head with a method
+    ``ce_terms(features) -> (F, W, b)`` (a cosine-normalised head, say) gives the terms of the
+    logit it computes, ``logit[c] = (F * W[c]).sum(-1) + b[c]``, instead of ``features x weight``.
+
+    In a Pipeline, samplers (imbalanced-learn's SMOTE and the like) are skipped, as
+    imbalanced-learn does at prediction; every other step transforms ``X``.
     """
     if _is_torch_module(model):
-        return _extract_torch(model, X, batch_size)
+        return _extract_torch(model, X, batch_size, head)
+    if head is not None:
+        raise UnsupportedModelError(f"head= names the final layer of a torch module; a {type(model).__name__} "
+                                    "has none to choose.")
+    from sklearn.base import is_classifier
     from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC, NuSVC
 
     if isinstance(model, Pipeline):
         _check_fitted(model)
-        return extract(model[-1], model[:-1].transform(X))
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import SVC, NuSVC
-
-    if isinstance(model, LogisticRegression):
-        return _extract_linear(model, X)
+        return extract(model[-1], transform_for_prediction(model, X))
     if isinstance(model, (SVC, NuSVC)):
         return _extract_svc(model, X)
+    if is_classifier(model) and hasattr(model, "decision_function") and _has_linear_parameters(model):
+        return _extract_linear(model, X)
     raise UnsupportedModelError(f"Cannot decompose a {type(model).__name__}; supported: {SUPPORTED}.")
+
+
+def _has_linear_parameters(model) -> bool:
+    """A linear classifier: ``coef_`` (C or 1, D) and ``intercept_``, or a model that will have
+    them once fitted (scikit-learn's ``LinearClassifierMixin``)."""
+    try:
+        from sklearn.linear_model._base import LinearClassifierMixin
+    except ImportError:  # a private path; the attributes say the same once fitted
+        LinearClassifierMixin = ()
+    return isinstance(model, LinearClassifierMixin) or (hasattr(model, "coef_") and hasattr(model, "intercept_"))
+
+
+def transform_for_prediction(pipeline, X):
+    """``X`` through every step of ``pipeline`` but the last, as predicting does: samplers
+    (steps with ``fit_resample`` and no ``transform``) act only while fitting."""
+    for _, step in pipeline.steps[:-1]:
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        if hasattr(step, "fit_resample") and not hasattr(step, "transform"):
+            continue
+        X = step.transform(X)
+    return X
 
 
 def _check_fitted(model) -> None:
@@ -159,14 +208,31 @@ def _dense(X) -> np.ndarray:
 
 
 def _extract_linear(model, X) -> CEResult:
+    """Any linear classifier: ``decision = X @ coef_.T + intercept_`` (binary: one score,
+    > 0 means ``classes_[1]``), checked on a few rows before it is returned."""
     _check_fitted(model)
     F = _dense(X)
-    W = np.asarray(model.coef_, dtype=np.float64)
-    b = np.asarray(model.intercept_, dtype=np.float64)
-    if W.shape[0] == 1:  # binary: one score, > 0 means classes_[1]
-        return CEResult(F * W[0], float(b[0]), F, W[0], model.classes_, _decision(model, X))
-    ce = F[:, None, :] * W[None, :, :]
-    return CEResult(ce, b, F, W, model.classes_, _decision(model, X))
+    W = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
+    b = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64)) * np.ones(W.shape[0])
+    if W.shape[1] != F.shape[1]:
+        raise ValueError(f"X has {F.shape[1]} features; the {type(model).__name__} was fitted on {W.shape[1]}.")
+    if W.shape[0] == 1:
+        result = CEResult(F * W[0], float(b[0]), F, W[0], np.asarray(model.classes_), _decision(model, X))
+    else:
+        result = CEResult(F[:, None, :] * W[None, :, :], b, F, W, np.asarray(model.classes_), _decision(model, X))
+    _verify_linear(result, model)
+    return result
+
+
+def _verify_linear(result: CEResult, model) -> None:
+    """Refuse a model whose coef_ and intercept_ do not give its own decision_function."""
+    n = result.ce.shape[0]
+    rows = np.unique(np.linspace(0, n - 1, min(INVARIANT_ROWS, n)).astype(int)) if n else np.arange(0)
+    decision = np.asarray(result.decision_of(rows), dtype=np.float64)
+    if decision.shape != result.scores[rows].shape or not np.allclose(
+            result.scores[rows], decision, rtol=1e-6, atol=1e-8 * max(1.0, float(np.abs(decision).max(initial=0)))):
+        raise UnsupportedModelError(f"The {type(model).__name__}'s decision_function is not X @ coef_.T + "
+                                    f"intercept_, so it does not decompose into CE; supported: {SUPPORTED}.")
 
 
 def kernel_features(model, X, rows: np.ndarray | None = None) -> np.ndarray:
@@ -242,20 +308,67 @@ def _is_torch_module(model) -> bool:
     return isinstance(model, nn.Module)
 
 
-def final_linear(model):
-    """The last ``nn.Linear`` registered in ``model``, or an UnsupportedModelError."""
+def final_linear(model, head=None):
+    """The head of ``model``: ``head`` (a module of it or its name), else the last registered
+    ``nn.Linear`` (a warning says so when a module with parameters is registered after it);
+    an UnsupportedModelError when there is none."""
     import torch.nn as nn
 
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    name = type(model).__name__
+    if head is not None:
+        if isinstance(head, str):
+            try:
+                head = model.get_submodule(head)
+            except AttributeError as err:
+                raise UnsupportedModelError(f"The {name} has no module {head!r}; head= takes a module of the "
+                                            f"model or its name as in named_modules().") from err
+        if not any(m is head for m in model.modules()):
+            raise UnsupportedModelError(f"head= must be a module of the {name}, got a {type(head).__name__} "
+                                        "that is not one of them.")
+        if not isinstance(head, nn.Linear):
+            raise UnsupportedModelError(f"head= must be an nn.Linear (its input times its weight is the CE), "
+                                        f"got a {type(head).__name__}.")
+        return head
+    named = list(model.named_modules())
+    linears = [i for i, (_, m) in enumerate(named) if isinstance(m, nn.Linear)]
     if not linears:
-        raise UnsupportedModelError(f"The {type(model).__name__} has no nn.Linear; supported: {SUPPORTED}.")
-    return linears[-1]
+        raise UnsupportedModelError(f"The {name} has no nn.Linear; supported: {SUPPORTED}.")
+    last = linears[-1]
+    inside = named[last][0] + "."
+    after = [n for n, m in named[last + 1:] if not n.startswith(inside)
+             and any(True for _ in m.parameters(recurse=False))]
+    if after:
+        warnings.warn(f"Taking {named[last][0]!r}, the last nn.Linear of the {name}, as its head, though "
+                      f"{after[0]!r} is registered after it; pass head= to choose another.", stacklevel=3)
+    return named[last][1]
 
 
-def _extract_torch(model, X, batch_size: int) -> CEResult:
+def _batches(X, batch_size: int):
+    """Input batches of X: slices of an array or tensor, else what a Dataset's DataLoader or an
+    iterable yields (a tuple's first item)."""
+    import torch
+    from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+    if isinstance(X, DataLoader) and isinstance(X.sampler, RandomSampler):
+        raise ValueError("The DataLoader shuffles: its CE would not line up with the labels; pass "
+                         "shuffle=False.")
+    if isinstance(X, Dataset) and not hasattr(X, "shape"):
+        X = DataLoader(X, batch_size=batch_size, shuffle=False)
+    if hasattr(X, "shape") and hasattr(X, "__getitem__"):
+        for start in range(0, len(X), batch_size):
+            yield torch.as_tensor(X[start:start + batch_size])
+        return
+    for batch in X:
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        yield torch.as_tensor(batch)
+
+
+def _extract_torch(model, X, batch_size: int, head=None) -> CEResult:
     import torch
 
-    head = final_linear(model)
+    head = final_linear(model, head)
+    head_name = next(n for n, m in model.named_modules() if m is head) or type(head).__name__
     param = next(model.parameters())
     captured: list = []
 
@@ -268,22 +381,24 @@ def _extract_torch(model, X, batch_size: int) -> CEResult:
     feats, logits = [], []
     try:
         with torch.no_grad():
-            for start in range(0, len(X), batch_size):
-                batch = torch.as_tensor(X[start:start + batch_size])
+            for batch in _batches(X, batch_size):
                 if batch.is_floating_point():
                     batch = batch.to(param.dtype)
                 captured.clear()
                 out = model(batch.to(param.device))
                 if len(captured) != 1 or out.shape != captured[0][1].shape or not torch.equal(out, captured[0][1]):
                     raise UnsupportedModelError(
-                        f"The output of the {type(model).__name__} is not the output of its last nn.Linear "
-                        f"(used {len(captured)} times per forward pass); supported: {SUPPORTED}."
+                        f"The output of the {type(model).__name__} is not the output of its head "
+                        f"{head_name!r} (used {len(captured)} times per forward pass); name the layer that "
+                        f"gives the output with head=. Supported: {SUPPORTED}."
                     )
                 feats.append(captured[0][0].flatten(1).double().cpu())
                 logits.append(out.double().cpu())
     finally:
         handle.remove()
         model.train(was_training)
+    if not feats:
+        raise ValueError("X holds no instance.")
     F = torch.cat(feats).numpy()
     W = head.weight.detach().double().cpu().numpy()
     b = head.bias.detach().double().cpu().numpy() if head.bias is not None else np.zeros(W.shape[0])

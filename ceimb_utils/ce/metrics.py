@@ -131,18 +131,17 @@ def supporting(result: CEResult, y, instances: str = "tp") -> Supporting:
     several metrics on the same result and labels read the CE once.
     """
     _check_choice("instances", instances, ("tp", "all"))
-    y = np.asarray(y)
-    key = (y.dtype.str, y.shape, hashlib.blake2b(np.ascontiguousarray(y).view(np.uint8)).hexdigest())
+    cls = result.class_index(y)  # labels of any dtype, as indices into result.classes
+    key = hashlib.blake2b(np.ascontiguousarray(cls).view(np.uint8)).hexdigest()
     remembered = result.__dict__.setdefault("_supporting", {})
     if instances in remembered and remembered[instances][0] == key:
         return remembered[instances][1]
-    sup = _supporting(result, y, instances)
+    sup = _supporting(result, cls, instances)
     remembered[instances] = (key, sup)
     return sup
 
 
-def _supporting(result: CEResult, y, instances: str) -> Supporting:
-    cls = result.class_index(y)
+def _supporting(result: CEResult, cls: np.ndarray, instances: str) -> Supporting:
     n = len(cls)
     rows = np.arange(n)
     pred = result.predicted_index
