@@ -327,3 +327,37 @@ def test_a_pooled_claim_is_judged_per_repeat_within_images_and_tabular_data():
 
     assert audit.judge_repeats(claim, 8, classes, EMPTY_RHO, DEFAULT) == [audit.HOLDS] * 4
     assert seen == [(("cnn",), (0,)), (("lg",), (0,)), (("lg",), (1,)), (("lg",), (2,))]
+
+
+def test_findings_state_the_counts_and_name_the_claims():
+    def v(number, verdict, short, per_repeat=()):
+        out = audit.Verdict(number, "c", "p", "o", verdict, "r", short=short)
+        out.per_repeat = list(per_repeat)
+        return out
+
+    text = audit.findings([v(1, audit.HOLDS, "8%", [audit.HOLDS] * 3), v(7, audit.FAILS, "R 1.4x < 2x", [audit.FAILS, audit.HOLDS]),
+                           v(3, audit.PARTLY, "x"), v(9, audit.UNTESTABLE, "no data")])
+    assert text.startswith("Of the paper's 4 quantitative claims, measured here, 1 holds, 1 holds in part, "
+                           "1 does not hold and 1 cannot be tested on these data.")
+    assert "Claims that hold: 1 (CNN: ≤ 12% of CE carry a TP)." in text
+    assert "Claims that do not hold: 7 (Class level exceeds instance level: R 1.4x < 2x)." in text
+    assert text.endswith("Verdicts the repeats leave unsettled: 7 (unsettled (1 of 2)).")
+
+
+def test_the_verdict_table_downloads_as_plain_csv(tmp_path):
+    v = audit.Verdict(7, "c", "p", "R 1.4x", audit.FAILS, "r", [("rq1", "img")])
+    v.per_repeat = [audit.FAILS, audit.HOLDS]
+    audit.write_csv([v], tmp_path / "out" / "audit.csv")
+    table = pd.read_csv(tmp_path / "out" / "audit.csv")
+    assert table.loc[0, "#"] == 7 and table.loc[0, "unsettled"] == "unsettled (1 of 2)"  # no HTML left
+    assert list(tmp_path.joinpath("out").iterdir()) == [tmp_path / "out" / "audit.csv"]  # atomic: no temporary
+
+
+def test_limitations_name_what_would_change_each_verdict():
+    v = audit.Verdict(7, "c", "p", "o", audit.FAILS, "r")
+    v.per_repeat, v.evidence = [audit.FAILS, audit.HOLDS], "4 runs, 4 healthy; 1 repeat each; substitute data (img)"
+    robust = pd.DataFrame([{"#": 7, "claim": "c", **{r: audit.FAILS for r in audit.READINGS},
+                            "bias excluded": audit.HOLDS}])
+    row = audit.limitations([v], robust).iloc[0]
+    assert row["readings that change it"] == "bias excluded: holds"
+    assert row["repeats"] == "does not hold 1, holds 1 of 2 repeats" and row["data"] == "substitute data"

@@ -348,3 +348,18 @@ def test_torch_ce_equal_captums_gradient_times_input_at_the_head(build):
     for c in range(4):
         attr = oracle.attribute(x, target=c, attribute_to_layer_input=True)
         np.testing.assert_allclose(attr.detach().numpy().reshape(len(x), -1), r.ce[:, c, :], rtol=1e-9, atol=1e-9)
+
+
+def test_multiclass_metrics_never_build_the_n_by_c_by_d_array():
+    from ceimb_utils.ce import metrics, summaries
+
+    X, y = data(n_classes=4, n=200, d=8)
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    r = ce.extract(model, X)
+    summaries.class_table(r, y, np.bincount(y), null_permutations=20)
+    summaries.frequency_tables(r, y, resamples=20, null_permutations=20)
+    assert "ce" not in r.__dict__ and r.given_ce is None  # nothing asked for the whole array
+    full = ce.CEResult(r.ce, r.bias, r.features, r.weights, r.classes, r.decision)  # built on request
+    assert full.ce.shape == (200, 4, 8)
+    np.testing.assert_array_equal(metrics.required_ce(full, y), metrics.required_ce(r, y))
+    np.testing.assert_allclose(r.scores, model.decision_function(X), rtol=1e-9, atol=1e-12)

@@ -45,7 +45,7 @@ def test_cluster_results_equal_in_process(tmp_path, cluster):
         assert a is not None and b is not None
         for name in ("classes", "instances", "frequency", "spearman"):
             pd.testing.assert_frame_equal(a.table(name), b.table(name))
-        np.testing.assert_array_equal(a.arrays("ce_test")["ce"], b.arrays("ce_test")["ce"])
+        np.testing.assert_array_equal(a.arrays("ce_test")["features"], b.arrays("ce_test")["features"])
     assert len(list((tmp_path / "dask").glob("runs/*/*/record.json"))) == len(grid(cfg))
 
 

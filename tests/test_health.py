@@ -57,7 +57,17 @@ def test_audit_marks_verdicts_that_rest_on_unhealthy_runs():
     assert verdicts[0].health == "2 of 3 runs unhealthy, e.g. img resnet32 base repeat 0" and verdicts[1].health == ""
     assert verdicts[0].evidence.startswith("3 runs, 1 healthy; 1 repeat each") and "fewer than half healthy" in verdicts[0].evidence
     assert verdicts[1].evidence == "no runs"
-    assert health.unhealthy(table)["why"].tolist() == ["zero recall: Shirt; balanced accuracy 0.40 < 0.55",
-                                                       "balanced accuracy 0.50 < 0.55"]
+    assert health.unhealthy(table)["why"].tolist() == ["zero recall: Shirt; balanced accuracy 0.400 < 0.550",
+                                                       "balanced accuracy 0.500 < 0.550"]
     landing = audit.landing_table(verdicts, "audit.html")
     assert landing["verdict"].tolist() == ["holds", "holds"] and landing["evidence"].iloc[0] == verdicts[0].evidence
+
+
+def test_health_collapses_to_one_line_with_the_table_a_click_away(monkeypatch):
+    table = pd.DataFrame([
+        {"dataset": "img", "model": "resnet32", "method": m, "seed": 0, "test_balanced_accuracy": ba,
+         "zero_recall_classes": [], "healthy": ba >= 0.55, "floor": 0.55} for m, ba in (("base", 0.8), ("remix", 0.5))])
+    monkeypatch.setattr(health, "health_table", lambda study: table)
+    shown = health.health_summary(None)
+    assert repr(shown).startswith("2 runs, 1 healthy; did not learn: resnet32 remix repeat 0 (balanced accuracy 0.500 < 0.550)")
+    assert shown._repr_html_().startswith("<details><summary>2 runs, 1 healthy") and "<table" in shown._repr_html_()

@@ -116,3 +116,41 @@ def test_public_api_is_exported():
     assert ceimb_utils.load_study is study.load_study and ceimb_utils.run is runner.run
     assert ceimb_utils.METHODS is methods.METHODS and ceimb_utils.QUESTION_INFO is questions.QUESTION_INFO
     assert set(ceimb_utils.__all__) >= {"extract", "load_study", "run", "METHODS"}
+
+
+def _third_party_imports():
+    """Top-level names of every module outside the standard library that the package imports."""
+    names = set()
+    for path in _files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n != "ceimb_utils"}
+
+
+def test_every_import_is_declared_and_the_core_stays_light():
+    import re
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(requirements):
+        return {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+
+    core = names(project["dependencies"])
+    declared = core | {n for extra in project["optional-dependencies"].values() for n in names(extra)}
+    providers = packages_distributions()
+    missing = {m: providers.get(m) for m in _third_party_imports()
+               if not {d.lower().replace("_", "-") for d in providers.get(m, [m])} & declared}
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+    assert core == {"numpy", "scipy", "pandas", "scikit-learn"}
+    assert not any("==" in r for r in project["dependencies"])  # exact pins live in the lock only
+    # The CE analysis imports nothing beyond the core.
+    code = ("import sys, ceimb_utils.ce.metrics, ceimb_utils.ce.summaries; "
+            "heavy = {'torch', 'yaml', 'matplotlib', 'imblearn', 'papermill', 'dask'} & set(sys.modules); "
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -96,3 +96,15 @@ def test_every_question_has_a_template_a_chapter_and_a_toc_entry():
         assert (paths.BOOK / f"{q.chapter}.md").exists(), q.name
         entry = chapters[f"book/{q.chapter}"]
         assert entry["sections"] == [{"glob": f"book/results/{q.name}/*"}], q.name
+
+
+def test_the_reading_follows_what_each_concentration_measure_means():
+    # recall rises with the CE needed per TP: that is *less* concentration with higher recall
+    recall = np.linspace(0.1, 0.9, 12)
+    recall[[3, 4]] = recall[[4, 3]]  # a strong, not perfect, relation: rho = 0.99
+    points = pd.DataFrame({"minority_recall": recall, "required_pct": np.linspace(5, 40, 12),
+                           "top_share": np.linspace(0.9, 0.3, 12)})
+    needed = remedies.correlation_verdict(remedies.recall_vs_concentration(points, "required_pct"))
+    share = remedies.correlation_verdict(remedies.recall_vs_concentration(points, "top_share"))
+    assert needed == "more CE per TP (less concentration) goes with higher minority recall"
+    assert share == "a larger top-10% share (more concentration) goes with lower minority recall"

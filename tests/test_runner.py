@@ -78,6 +78,15 @@ def test_run_writes_stamped_notebooks(tmp_path, monkeypatch):
     assert not any(o.output_type == "error" for o in outputs)
     assert any(o.get("data", {}).get("image/png") for o in outputs)  # real figures
     assert not list((tmp_path / "book" / "rq1").glob(".*"))  # no temporary leftovers
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    parameters = [c for c in code if {"parameters", "injected-parameters"} & set(c.metadata["tags"])]
+    assert len(parameters) == 2 and all("remove-cell" in c.metadata["tags"] for c in parameters)
+    assert all("hide-input" in c.metadata["tags"] for c in code if c not in parameters)  # code on request
+    assert any(c.source.startswith("## Parameters") and "remove-cell" in c.metadata["tags"] for c in nb.cells)
+    findings = (tmp_path / "book" / "rq1-findings.md").read_text()  # the chapter page opens with it
+    assert "**sylva**" in findings and ":doc: results/rq1/sylva.ipynb" in findings
+    assert any(o.get("metadata", {}).get("scrapbook", {}).get("name") == "findings" for o in outputs)
+    assert (tmp_path / "book" / "rq2-findings.md").read_text().startswith("No data set")
 
 
 def test_failing_notebook_writes_nothing(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ def test_same_config_same_numbers(tmp_path, monkeypatch, dataset, overrides):
     for name in ("classes", "instances", "frequency", "spearman", "profile"):
         pd.testing.assert_frame_equal(first.tables[name], second.tables[name])
     for a, b in zip(first.cached, second.cached):
-        np.testing.assert_array_equal(a.arrays("ce_test")["ce"], b.arrays("ce_test")["ce"])
+        np.testing.assert_array_equal(a.arrays("ce_test")["features"], b.arrays("ce_test")["features"])
 
 
 def test_tabular_study_tables(tmp_path, monkeypatch):
@@ -38,7 +38,8 @@ def test_tabular_study_tables(tmp_path, monkeypatch):
     assert (svm["D"] < svm["n_fit_rows"]).all()  # D = support vectors, a subset of the fitted rows
     assert all(run.record["invariant_max_error"] < 1e-8 for run in study.cached)
     ce = study.cached[0].arrays("ce_test")
-    assert ce["ce"].shape == (study.runs["n_test"].iloc[0], 216) and ce["y"].shape == (ce["ce"].shape[0],)
+    assert ce["features"].shape == (study.runs["n_test"].iloc[0], 216) and ce["y"].shape == (ce["features"].shape[0],)
+    assert "ce" not in ce  # the cache keeps features and weights, never the CE they make
 
 
 def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):

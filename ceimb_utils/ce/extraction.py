@@ -32,21 +32,35 @@ class UnsupportedModelError(TypeError):
 class CEResult:
     """Classification embeddings of N instances.
 
-    ``ce`` is (N, D) for binary scikit-learn models, signed toward ``classes[1]``, and
-    (N, C, D) for multi-class and torch models. ``bias`` is a float or a (C,) array,
-    ``features`` the (N, D) inputs of the final linear map, ``weights`` its (D,) or (C, D)
-    weights and ``decision`` the model's own decision_function / logits, kept to check the
-    invariant ``ce.sum(-1) + bias == decision``. For scikit-learn models the decision is asked
-    of the model only when read (``decision_of(rows)`` asks for some rows): libsvm's own
-    decision function costs more than the whole decomposition.
+    ``CE[n, c, d] = features[n, d] * weights[c, d]``: (N, D) for binary scikit-learn models,
+    signed toward ``classes[1]``, and (N, C, D) for multi-class and torch models. ``bias`` is a
+    float or a (C,) array, ``features`` the (N, D) inputs of the final linear map, ``weights``
+    its (D,) or (C, D) weights and ``decision`` the model's own decision_function / logits,
+    kept to check the invariant ``ce.sum(-1) + bias == decision``. For scikit-learn models the
+    decision is asked of the model only when read (``decision_of(rows)`` asks for some rows):
+    libsvm's own decision function costs more than the whole decomposition.
+
+    ``ce`` may be given (any array of that shape) or left None: then the multi-class
+    (N, C, D) tensor is never built unless ``ce`` is read, and the metrics take the rows they
+    need (``class_rows``: the predicted class's, the runner-up's) from features and weights.
+    A ResNet-50 head on ImageNet's 50,000 validation images would otherwise hold 0.8 TB.
     """
 
-    ce: np.ndarray
+    given_ce: np.ndarray | None
     bias: float | np.ndarray
     features: np.ndarray
     weights: np.ndarray
     classes: np.ndarray
     model_decision: np.ndarray | Callable = field(repr=False)
+
+    @cached_property
+    def ce(self) -> np.ndarray:
+        """The whole CE array; built from features and weights when it was not given."""
+        if self.given_ce is not None:
+            return self.given_ce
+        if self.binary:
+            return self.features * self.weights
+        return self.features[:, None, :] * self.weights[None, :, :]
 
     @cached_property
     def decision(self) -> np.ndarray:
@@ -60,17 +74,31 @@ class CEResult:
 
     @property
     def binary(self) -> bool:
-        return self.ce.ndim == 2
+        return self.given_ce.ndim == 2 if self.given_ce is not None else np.ndim(self.weights) == 1
 
     @property
     def n_terms(self) -> int:
         """D, the number of CE per class."""
-        return self.ce.shape[-1]
+        return (self.given_ce if self.given_ce is not None else self.weights).shape[-1]
+
+    @property
+    def n_instances(self) -> int:
+        return (self.given_ce if self.given_ce is not None else self.features).shape[0]
 
     @cached_property
     def scores(self) -> np.ndarray:
-        """``ce.sum(-1) + bias``: (N,) for binary results, (N, C) otherwise."""
-        return self.ce.sum(-1) + self.bias
+        """``ce.sum(-1) + bias``: (N,) for binary results, (N, C) otherwise (from features and
+        weights, ``features @ weights.T + bias``, when the CE were not given)."""
+        if self.given_ce is not None or self.binary:
+            return self.ce.sum(-1) + self.bias
+        return self.features @ self.weights.T + self.bias
+
+    def class_rows(self, index: np.ndarray) -> np.ndarray:
+        """(N, D) ``CE[n, index[n], :]`` of a multi-class result, without the (N, C, D) array."""
+        index = np.asarray(index)
+        if self.given_ce is not None:
+            return self.given_ce[np.arange(len(index)), index]
+        return self.features * self.weights[index]
 
     @cached_property
     def predicted_index(self) -> np.ndarray:
@@ -85,8 +113,8 @@ class CEResult:
     def class_index(self, y) -> np.ndarray:
         """Map labels to indices into ``classes``, refusing any label the model does not know."""
         y = np.asarray(y)
-        if y.ndim != 1 or len(y) != self.ce.shape[0]:
-            raise ValueError(f"y must be a 1-d array of {self.ce.shape[0]} labels, got shape {y.shape}.")
+        if y.ndim != 1 or len(y) != self.n_instances:
+            raise ValueError(f"y must be a 1-d array of {self.n_instances} labels, got shape {y.shape}.")
         if y.dtype == object or self.classes.dtype == object:
             return self._class_index_by_lookup(y)
         order = np.argsort(self.classes, kind="stable")
@@ -114,8 +142,8 @@ class CEResult:
         bias = self.bias if np.isscalar(self.bias) else np.asarray(self.bias, dtype)
         decision = self.model_decision
         decision = decision if callable(decision) else np.asarray(decision, dtype)
-        return CEResult(self.ce.astype(dtype), bias, self.features.astype(dtype),
-                        self.weights.astype(dtype), self.classes, decision)
+        ce = None if self.given_ce is None else self.given_ce.astype(dtype)
+        return CEResult(ce, bias, self.features.astype(dtype), self.weights.astype(dtype), self.classes, decision)
 
 
 def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
@@ -219,14 +247,14 @@ def _extract_linear(model, X) -> CEResult:
     if W.shape[0] == 1:
         result = CEResult(F * W[0], float(b[0]), F, W[0], np.asarray(model.classes_), _decision(model, X))
     else:
-        result = CEResult(F[:, None, :] * W[None, :, :], b, F, W, np.asarray(model.classes_), _decision(model, X))
+        result = CEResult(None, b, F, W, np.asarray(model.classes_), _decision(model, X))
     _verify_linear(result, model)
     return result
 
 
 def _verify_linear(result: CEResult, model) -> None:
     """Refuse a model whose coef_ and intercept_ do not give its own decision_function."""
-    n = result.ce.shape[0]
+    n = result.n_instances
     rows = np.unique(np.linspace(0, n - 1, min(INVARIANT_ROWS, n)).astype(int)) if n else np.arange(0)
     decision = np.asarray(result.decision_of(rows), dtype=np.float64)
     if decision.shape != result.scores[rows].shape or not np.allclose(
@@ -404,5 +432,4 @@ def _extract_torch(model, X, batch_size: int, head=None) -> CEResult:
     b = head.bias.detach().double().cpu().numpy() if head.bias is not None else np.zeros(W.shape[0])
     if hasattr(head, "ce_terms"):  # a head that normalises: the terms of the logit it computes
         F, W, b = head.ce_terms(F)
-    ce = F[:, None, :] * W[None, :, :]
-    return CEResult(ce, b, F, W, np.arange(W.shape[0]), torch.cat(logits).numpy())
+    return CEResult(None, b, F, W, np.arange(W.shape[0]), torch.cat(logits).numpy())

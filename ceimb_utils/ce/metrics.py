@@ -152,16 +152,16 @@ def _supporting(result: CEResult, cls: np.ndarray, instances: str) -> Supporting
         values = result.ce * sign[:, None]
         gap_inc, gap_exc = sign * result.bias, np.zeros(n)
     else:
-        if result.ce.shape[1] < 2:
+        if len(result.classes) < 2:
             raise ValueError("A multi-class result needs at least two classes.")
         scores = result.scores
-        values = result.ce[rows, pred]
+        values = result.class_rows(pred)
         masked = scores.copy()
         masked[rows, pred] = -np.inf
         second = masked.argmax(1)  # the runner-up of a TP; the released code's "next logit"
         bias = np.asarray(result.bias, dtype=np.float64)
         gap_inc = bias[cls] - scores[rows, second]
-        gap_exc = -result.ce[rows, second].sum(1)
+        gap_exc = -result.class_rows(second).sum(1)
     negative_sum = np.minimum(values, 0.0).sum(1)
     return Supporting(values, cls, tp, counted, negative_sum, gap_inc, gap_exc, result.binary)
 

@@ -16,7 +16,7 @@ INVARIANT_RTOL = 1e-6
 def check_invariant(result: ce_module.CEResult, rows: int = 64) -> float:
     """Refuse to store CE that do not add up to the model's own decision (checked on up to
     ``rows`` evenly spaced instances); returns the largest error."""
-    n = result.ce.shape[0]
+    n = result.n_instances
     idx = np.unique(np.linspace(0, n - 1, min(rows, n)).astype(int)) if n else np.arange(0)
     decision = result.decision_of(idx)
     scale = max(1.0, float(np.abs(decision).max(initial=0.0)))
@@ -47,7 +47,8 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
     writer.table("frequency", freq)
     writer.table("spearman", rho)
     stored = test.astype(np.float32)
-    writer.arrays("ce_test", ce=stored.ce, features=stored.features, weights=stored.weights,
+    # Features, weights and biases, not the (N, C, D) CE they make (CEResult builds it on demand).
+    writer.arrays("ce_test", features=stored.features, weights=stored.weights,
                   bias=np.asarray(stored.bias, dtype=np.float32), y=np.asarray(y_test),
                   classes=np.asarray(test.classes))
     return {"D": int(test.n_terms), "invariant_max_error": invariant_error, **summaries.generalisation(test, y_test),

@@ -44,7 +44,7 @@ def check_templates(questions: Sequence[str], audit: bool) -> None:
     """Refuse to start when a template lacks a parameter the runner passes to it."""
     wanted = [(QUESTION_INFO[q], NOTEBOOK_PARAMETERS) for q in questions]
     if audit:
-        wanted.append((AUDIT, ("profile", "datasets", "overrides")))
+        wanted.append((AUDIT, ("profile", "datasets", "overrides", "csv")))
     for question, names in wanted:
         template = paths.NOTEBOOKS / question.template
         if not template.exists():
@@ -73,6 +73,8 @@ def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) 
             first, _, rest = cell.source.lstrip().partition("\n")
             cell.source = f"# {title}\n{rest}"
             break
+    for cell in nb.cells:
+        _tag_for_the_book(cell)
     nb.metadata["mystnb"] = {"execution_mode": "off"}
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     section = None
@@ -89,6 +91,24 @@ def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) 
         "device": describe(resolve_device(cfg["device"])),
     }
     nbformat.write(nb, path)
+
+
+PARAMETER_TAGS = {"parameters", "injected-parameters"}
+
+
+def _tag_for_the_book(cell) -> None:
+    """Results pages show the narrative and the outputs; code is one click away (``hide-input``)
+    and the parameter cells, the template's defaults and papermill's values, are not shown at
+    all (the page's configuration table says what ran)."""
+    tags = cell.metadata.setdefault("tags", [])
+    if cell.cell_type == "code":
+        extra = "remove-cell" if PARAMETER_TAGS & set(tags) else "hide-input"
+    elif cell.cell_type == "markdown" and cell.source.lstrip().startswith("## Parameters"):
+        extra = "remove-cell"
+    else:
+        return
+    if extra not in tags:
+        tags.append(extra)
 
 
 def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int = 1,
@@ -178,9 +198,12 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     tasks = [(question, {**passed, "dataset": ds}, output_path(question, ds), f"{question.title} — {ds}", ds)
              for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
     if audit:
-        tasks.append((AUDIT, {**passed, "datasets": list(chosen)}, output_path(AUDIT), AUDIT.title, None))
+        # The audit's numbers as a CSV beside its page, for the landing page's download link.
+        tasks.append((AUDIT, {**passed, "datasets": list(chosen), "csv": str(output_path(AUDIT).with_suffix(".csv"))},
+                      output_path(AUDIT), AUDIT.title, None))
     written = execute_notebooks(tasks, cfg, jobs=cfg["jobs"])
     mark_unanswered()
+    write_findings()
     return written
 
 
@@ -205,6 +228,27 @@ def mark_unanswered() -> list[Path]:
         with atomic_path(placeholder) as tmp:
             tmp.write_text(f"# Not run yet\n\nNo data set of this book has been run for this question. {how}\n")
         written.append(placeholder)
+    return written
+
+
+def findings_path(question: Question) -> Path:
+    return paths.BOOK_RESULTS / f"{question.name}-findings.md"
+
+
+def write_findings() -> list[Path]:
+    """Per question, the include its chapter page opens with: the findings each data set's
+    page glued (its summary), for the data sets that have a page."""
+    written = []
+    for question in QUESTION_INFO.values():
+        pages = sorted((paths.BOOK_RESULTS / question.name).glob("*.ipynb"))
+        if pages:
+            text = "".join(f"**{p.stem}** ([its page]({question.name}/{p.stem}.ipynb)):\n\n"
+                           f"```{{glue:any}} findings\n:doc: results/{question.name}/{p.name}\n```\n\n" for p in pages)
+        else:
+            text = "No data set of this book has been run for this question yet.\n"
+        with atomic_path(findings_path(question)) as tmp:
+            tmp.write_text(text)
+        written.append(findings_path(question))
     return written
 
 

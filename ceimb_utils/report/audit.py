@@ -23,12 +23,14 @@ Rules (stated on the audit page as well):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .. import methods, paper
+from ..files import atomic_path
 from ..ce import metrics
 from ..pipeline.study import Study
 
@@ -645,6 +647,60 @@ def landing_table(verdicts: list[Verdict], audit_page: str) -> pd.DataFrame:
                           "claim": SHORT_TITLES.get(v.number, v.claim), "ours": v.short or v.ours,
                           "verdict": v.verdict + (f" · {v.repeat_note()}" if v.repeat_note() else ""),
                           "evidence": v.evidence} for v in verdicts])
+
+
+def write_csv(verdicts: list[Verdict], path) -> None:
+    """The verdict table as CSV (plain text, no HTML), written atomically."""
+    table = verdict_table(verdicts).replace(r"<[^>]+>", "", regex=True)
+    table.insert(table.columns.get_loc("verdict") + 1, "unsettled", [v.repeat_note() for v in verdicts])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def findings(verdicts: list[Verdict]) -> str:
+    """The landing page's opening, computed: how many claims hold, which hold and which do not
+    (with the figure that decides it), and which verdicts the repeats leave unsettled."""
+    def named(vs, figure=False):
+        return "; ".join(f"{v.number} ({SHORT_TITLES.get(v.number, v.claim)}" + (f": {v.short}" if figure else "") + ")"
+                         for v in vs)
+
+    by = {k: [v for v in verdicts if v.verdict == k] for k in (HOLDS, PARTLY, FAILS, UNTESTABLE)}
+    def verb(n, one, many):
+        return f"{n} {one if n == 1 else many}"
+
+    counts = [verb(len(by[HOLDS]), "holds", "hold"), verb(len(by[PARTLY]), "holds in part", "hold in part"),
+              verb(len(by[FAILS]), "does not hold", "do not hold")]
+    if by[UNTESTABLE]:
+        counts.append(verb(len(by[UNTESTABLE]), "cannot be tested on these data", "cannot be tested on these data"))
+    text = [f"Of the paper's {len(verdicts)} quantitative claims, measured here, {', '.join(counts[:-1])} and {counts[-1]}."]
+    if by[HOLDS]:
+        text.append(f"Claims that hold: {named(by[HOLDS])}.")
+    if by[FAILS]:
+        text.append(f"Claims that do not hold: {named(by[FAILS], figure=True)}.")
+    unsettled = [v for v in verdicts if v.per_repeat and not v.settled]
+    if unsettled:
+        text.append("Verdicts the repeats leave unsettled: " + "; ".join(
+            f"{v.number} ({v.repeat_note()})" for v in unsettled) + ".")
+    return " ".join(text)
+
+
+def limitations(verdicts: list[Verdict], robust: pd.DataFrame) -> pd.DataFrame:
+    """Per claim, what would change its verdict: the readings under which it reads otherwise
+    (``sensitivity``), the repeats that disagree with it, and the data it rests on."""
+    rows = []
+    by_number = robust.set_index("#") if len(robust) else robust
+    for v in verdicts:
+        other = []
+        if v.number in by_number.index:
+            row = by_number.loc[v.number]
+            other = [f"{r}: {row[r]}" for r in READINGS if r in row and row[r] != v.verdict]
+        rows.append({"#": v.number, "claim": SHORT_TITLES.get(v.number, v.claim), "verdict": v.verdict,
+                     "readings that change it": "; ".join(other) or "none",
+                     "repeats": v.repeat_summary(),
+                     "data": "substitute data" if "substitute" in v.evidence else "the paper's data" if v.evidence else ""})
+    return pd.DataFrame(rows)
 
 
 def sensitivity(studies: Mapping[str, Study]) -> pd.DataFrame:

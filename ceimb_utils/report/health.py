@@ -8,8 +8,10 @@ better than guessing (0.625 for two classes, 0.325 for ten).
 """
 from __future__ import annotations
 
+import html
 import json
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -82,7 +84,7 @@ def why_unhealthy(row) -> str:
     if row["zero_recall_classes"]:
         why.append("zero recall: " + ", ".join(row["zero_recall_classes"]))
     if row["test_balanced_accuracy"] < row["floor"]:
-        why.append(f"balanced accuracy {row['test_balanced_accuracy']:.2f} < {row['floor']:.2f}")
+        why.append(f"balanced accuracy {row['test_balanced_accuracy']:.3f} < {row['floor']:.3f}")
     return "; ".join(why)
 
 
@@ -91,3 +93,30 @@ def unhealthy(table: pd.DataFrame) -> pd.DataFrame:
     bad = table[~table["healthy"]]
     return bad.assign(why=[why_unhealthy(r) for r in bad.to_dict("records")])[
         ["dataset", "model", "method", "seed", "test_balanced_accuracy", "why"]].reset_index(drop=True)
+
+
+@dataclass
+class Collapsed:
+    """A table shown as one line, the full table in a dropdown beside it (HTML ``details``)."""
+
+    summary: str
+    table: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        return (f"<details><summary>{html.escape(self.summary)}</summary>"
+                f"{self.table.to_html(index=False)}</details>")
+
+    def __repr__(self) -> str:
+        return self.summary
+
+
+def health_summary(study: Study) -> Collapsed:
+    """The health of a page's runs in one line (how many learned, which did not and why), the
+    full table one click away."""
+    table = health_table(study)
+    bad = unhealthy(table)
+    line = f"{len(table)} runs, {len(table) - len(bad)} healthy"
+    if len(bad):
+        shown = "; ".join(f"{r['model']} {r['method']} repeat {r['seed']} ({r['why']})" for r in bad.head(3).to_dict("records"))
+        line += f"; did not learn: {shown}" + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+    return Collapsed(line + " (the full table: click)", table)

@@ -188,8 +188,9 @@ def frequency_magnitude_top(study: Study, methods=None, model: str | None = None
 
 
 def spearman_intervals(study: Study):
-    """RQ3: Spearman of frequency vs magnitude per class and method, with bootstrap intervals
-    (points) and the central 95% of the feature-exchangeable null (grey bars behind them)."""
+    """RQ3: Spearman of frequency vs magnitude per class and method, with the half-sampling
+    intervals (points; none where no valid one exists) and the central 95% of the
+    feature-exchangeable null (grey bars behind them). One legend, below the panels."""
     table = reports.spearman(study)
     fig, panels = _per_model(study, width=6.0 if study.kind == "tabular" else 10.0)
     for model, ax in panels:
@@ -206,13 +207,14 @@ def spearman_intervals(study: Study):
                    label="exchangeable null, 95%" if j == 0 else None)
             ax.errorbar(pos, rows["spearman"], yerr=[low, high], fmt="o", ms=4, capsize=2, label=method)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xticks(np.arange(len(classes)), classes, rotation=30, fontsize=7)
+        ax.set_xticks(np.arange(len(classes)), classes, rotation=30, fontsize=8)
         ax.set_ylim(-1.05, 1.05)
         ax.set_ylabel("Spearman (frequency, magnitude)")
         ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7, ncol=len(methods) + 1)
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    handles, labels = panels[-1][1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 

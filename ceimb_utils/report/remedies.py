@@ -97,13 +97,20 @@ def correlation_table(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# What a larger value of each reading means: the top share grows with concentration, the CE
+# needed per TP shrinks with it. The verdict names the reading, so its direction cannot flip.
+LARGER_MEANS = {"required_pct": "more CE per TP (less concentration)",
+                "top_share": "a larger top-10% share (more concentration)"}
+
+
 def correlation_verdict(r: Mapping) -> str:
     if not r["enough"] or np.isnan(r["ci_low"]):
         return f"cannot tell (fewer than {MIN_POINTS} models)" if not r["enough"] else "cannot tell"
+    larger = LARGER_MEANS[r["concentration"]]
     if r["ci_low"] > 0:
-        return "higher concentration goes with higher minority recall"
+        return f"{larger} goes with higher minority recall"
     if r["ci_high"] < 0:
-        return "higher concentration goes with lower minority recall"
+        return f"{larger} goes with lower minority recall"
     return "cannot tell (the interval spans 0)"
 
 

@@ -5,6 +5,7 @@ short Markdown sentence; nothing is typed in by hand.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .. import paper
@@ -65,6 +66,8 @@ def describe(study: Study) -> pd.DataFrame:
         declared = study.config["image"]["precision"]
         used = ", ".join(sorted(set(runs["precision_used"].dropna()))) or "fp32"
         rows["training precision"] = used if declared == used else f"{used} (declared {declared})"
+    else:
+        rows["training precision"] = "float64 (scikit-learn)"
     return pd.DataFrame({"": list(rows.values())}, index=list(rows))
 
 
@@ -123,11 +126,19 @@ def top_share(study: Study) -> pd.DataFrame:
 def spearman(study: Study) -> pd.DataFrame:
     """RQ3: Spearman of frequency vs magnitude per class, with its half-sampling interval
     (``interval``: why a row has none)."""
-    table = study.spearman.groupby(["model", "method", "class_index", "class", "group"], observed=True).agg(
+    rho = study.spearman
+    if "null_method" not in rho:  # caches from before the normal approximation
+        rho = rho.assign(null_method="permutation")
+    table = rho.groupby(["model", "method", "class_index", "class", "group"], observed=True).agg(
         spearman=("spearman", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
         interval=("ci_status", lambda v: ", ".join(sorted(set(v)))),
         null_low=("null_low", "mean"), null_high=("null_high", "mean"),
+        null=("null_method", lambda v: ", ".join(sorted(set(v) - {""}))),
         repeats=("repeat", "nunique"), n_train_tp=("n_train_tp", "mean")).reset_index()
+    # A mean interval only where every repeat has one: otherwise it would average the intervals
+    # of some repeats against the estimates of all, and could miss its own estimate.
+    partial = table["interval"] != "ok"
+    table.loc[partial, ["ci_low", "ci_high"]] = np.nan
     variant = study.frequency.groupby(["model", "method", "class_index", "repeat"], observed=True).apply(
         lambda g: g["freq"].corr(g["mag_feature"], method="spearman"), include_groups=False
     ).rename("spearman_feature").reset_index()
