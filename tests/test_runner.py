@@ -84,7 +84,7 @@ def test_run_writes_stamped_notebooks(tmp_path, monkeypatch):
     assert all("hide-input" in c.metadata["tags"] for c in code if c not in parameters)  # code on request
     assert any(c.source.startswith("## Parameters") and "remove-cell" in c.metadata["tags"] for c in nb.cells)
     findings = (tmp_path / "book" / "rq1-findings.md").read_text()  # the chapter page opens with it
-    assert "**sylva**" in findings and ":doc: results/rq1/sylva.ipynb" in findings
+    assert "**sylva** ([its page](results/rq1/sylva.ipynb))" in findings and ":doc: results/rq1/sylva.ipynb" in findings
     assert any(o.get("metadata", {}).get("scrapbook", {}).get("name") == "findings" for o in outputs)
     assert (tmp_path / "book" / "rq2-findings.md").read_text().startswith("No data set")
 

@@ -237,12 +237,13 @@ def findings_path(question: Question) -> Path:
 
 def write_findings() -> list[Path]:
     """Per question, the include its chapter page opens with: the findings each data set's
-    page glued (its summary), for the data sets that have a page."""
+    page glued (its summary), for the data sets that have a page. Its paths are relative to
+    the chapter page (``book/<question>.md``) that includes it."""
     written = []
     for question in QUESTION_INFO.values():
         pages = sorted((paths.BOOK_RESULTS / question.name).glob("*.ipynb"))
         if pages:
-            text = "".join(f"**{p.stem}** ([its page]({question.name}/{p.stem}.ipynb)):\n\n"
+            text = "".join(f"**{p.stem}** ([its page](results/{question.name}/{p.stem}.ipynb)):\n\n"
                            f"```{{glue:any}} findings\n:doc: results/{question.name}/{p.name}\n```\n\n" for p in pages)
         else:
             text = "No data set of this book has been run for this question yet.\n"
