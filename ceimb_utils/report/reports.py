@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from IPython.display import HTML
+from markdown_it import MarkdownIt
 
 from .. import paper
 from . import audit
@@ -42,6 +44,12 @@ def mean_sd(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFra
     agg.columns = [f"{v}_{s}" for v, s in agg.columns]
     agg["repeats"] = per_repeat.groupby(by, observed=True)["repeat"].nunique()
     return agg.reset_index()
+
+
+def as_html(text: str) -> HTML:
+    """Markdown text as an HTML display object: what a page glues for another page to paste
+    (a glued Markdown object pastes into another page as its repr)."""
+    return HTML(MarkdownIt().render(text))
 
 
 def describe(study: Study) -> pd.DataFrame:
