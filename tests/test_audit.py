@@ -142,6 +142,9 @@ def test_evidence_counts_the_runs_a_claim_uses():
     assert "rests on fewer than half healthy runs" in svm_v.evidence and "2 of 2 runs unhealthy" in svm_v.health
     coil = audit.evidence(pd.DataFrame([{"dataset": "coil_2000", "model": "lg", "method": "base", "repeat": 0}]), health)
     assert "the paper's data (coil_2000)" in coil[0]
+    both = audit.evidence(pd.DataFrame([{"dataset": d, "model": "lg", "method": "base", "repeat": 0}
+                                        for d in ("sylva", "coil_2000")]), health)
+    assert both[0].endswith("the paper's data (coil_2000) and substitutes (sylva)")  # each data set named once
 
 
 def test_noise_never_shows_frequency_and_magnitude_declining_together():

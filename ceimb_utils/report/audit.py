@@ -619,9 +619,10 @@ def evidence(runs: pd.DataFrame, health: pd.DataFrame) -> tuple[str, str]:
     rep = f"{repeats.min()}" if repeats.min() == repeats.max() else f"{repeats.min()} to {repeats.max()}"
     sets = list(dict.fromkeys(joined_runs["dataset"]))
     theirs = [ds for ds in sets if ds in paper.DATASETS]
-    data = ("the paper's data" if len(theirs) == len(sets) else "substitute data" if not theirs
-            else f"the paper's data ({', '.join(theirs)}) and substitutes")
-    text = f"{n} runs, {healthy} healthy; {rep} repeat{'s' * (rep != '1')} each; {data} ({', '.join(sets)})"
+    others = [ds for ds in sets if ds not in theirs]
+    data = (f"the paper's data ({', '.join(theirs)})" if not others else f"substitute data ({', '.join(others)})"
+            if not theirs else f"the paper's data ({', '.join(theirs)}) and substitutes ({', '.join(others)})")
+    text = f"{n} runs, {healthy} healthy; {rep} repeat{'s' * (rep != '1')} each; {data}"
     if healthy < n / 2:
         text += "; rests on fewer than half healthy runs"
     bad = joined_runs[~joined_runs["healthy"].fillna(False).astype(bool)]

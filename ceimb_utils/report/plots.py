@@ -140,8 +140,8 @@ def instance_vs_class(study: Study):
 def top_share_bars(study: Study):
     """RQ2 (paper Figure 6): share of the top 10% of CE in the class-mean supporting sum."""
     table = reports.top_share(study)
-    return method_bars(study, table, "group", "top_share_mean", "top_share_std", colours=SHARE_COLOURS,
-                       order_hue=["majority", "minority"], ylabel="share of the top 10% of CE", ylim=(0, 1))
+    return method_bars(study, table, "group", "top_share_pct_mean", "top_share_pct_std", colours=SHARE_COLOURS,
+                       order_hue=["majority", "minority"], ylabel="share of the top 10% of CE (%)", ylim=(0, 100))
 
 
 def magnitude_profile(study: Study, class_index: int | None = None, method: str = "base",
