@@ -305,9 +305,9 @@ def test_each_repeat_is_judged_alone_and_disagreement_is_shown():
     ten = {(c, "majority" if c == 0 else "minority"): 8.0 for c in range(10)}
     seeds = frame(rows("img", "cnn", "base", ten, repeats=(0,)), rows("img", "cnn", "base", {k: 30.0 for k in ten}, repeats=(1,)))
     out = audit.judge_repeats(audit.claim_cnn_few_ce, 1, seeds, EMPTY_RHO, DEFAULT)
-    assert out == [audit.HOLDS, audit.FAILS]
+    assert out == [(None, audit.HOLDS), (None, audit.FAILS)]  # one part: compared with the means' verdict
     v = audit.claim_cnn_few_ce(seeds, EMPTY_RHO, DEFAULT)
-    v.per_repeat = out
+    v.per_repeat = [verdict for _, verdict in out]
     assert v.verdict == audit.FAILS and not v.settled and v.repeat_note() == "unsettled (1 of 2)"
     assert v.repeat_summary() == "holds 1, does not hold 1 of 2 repeats"
     landing = audit.landing_table([v], "audit.html")
@@ -328,8 +328,21 @@ def test_a_pooled_claim_is_judged_per_repeat_within_images_and_tabular_data():
         seen.append((tuple(sorted(c["family"].unique())), tuple(c["repeat"].unique())))
         return audit.Verdict(8, "c", "p", "o", audit.HOLDS, "r")
 
-    assert audit.judge_repeats(claim, 8, classes, EMPTY_RHO, DEFAULT) == [audit.HOLDS] * 4
-    assert seen == [(("cnn",), (0,)), (("lg",), (0,)), (("lg",), (1,)), (("lg",), (2,))]
+    judged = audit.judge_repeats(claim, 8, classes, EMPTY_RHO, DEFAULT)
+    assert [verdict for _, verdict in judged] == [audit.HOLDS] * 4
+    assert seen == [(("cnn",), (0,)), (("cnn",), (0,)), (("lg",), (0, 1, 2)), (("lg",), (0,)), (("lg",), (1,)),
+                    (("lg",), (2,))]  # each part's means, then its repeats
+
+    # CNN holds and LG does not: the pooled means read "partly", yet every repeat agrees with its part
+    def split(c, r, reading):
+        fam = set(c["family"])
+        return audit.Verdict(8, "c", "p", "o", audit.PARTLY if len(fam) > 1 else
+                             audit.HOLDS if fam == {"cnn"} else audit.FAILS, "r")
+
+    v = split(classes, EMPTY_RHO, DEFAULT)
+    judged = audit.judge_repeats(split, 8, classes, EMPTY_RHO, DEFAULT)
+    v.per_repeat, v.per_repeat_reference = [j for _, j in judged], [ref for ref, _ in judged]
+    assert v.verdict == audit.PARTLY and v.settled and v.repeat_note() == ""
 
 
 def test_findings_state_the_counts_and_name_the_claims():

@@ -281,8 +281,12 @@ def test_torch_inputs_as_datasets_loaders_and_batches():
     for given in (TensorDataset(X, y), DataLoader(TensorDataset(X, y), batch_size=6),
                   [(X[i:i + 5], y[i:i + 5]) for i in range(0, 23, 5)], (X[i:i + 9] for i in range(0, 23, 9))):
         np.testing.assert_allclose(ce.extract(model, given, batch_size=4).ce, ref.ce, rtol=1e-5, atol=1e-6)  # float32 batches
-    with pytest.raises(ValueError, match="The DataLoader shuffles"):
+    from torch.utils.data import SubsetRandomSampler
+
+    with pytest.raises(ValueError, match="The DataLoader does not read its data set in order"):
         ce.extract(model, DataLoader(TensorDataset(X, y), shuffle=True))
+    with pytest.raises(ValueError, match="does not read its data set in order"):
+        ce.extract(model, DataLoader(TensorDataset(X, y), sampler=SubsetRandomSampler(range(23))))
 
 
 class WithProjection(nn.Module):
@@ -363,3 +367,16 @@ def test_multiclass_metrics_never_build_the_n_by_c_by_d_array():
     assert full.ce.shape == (200, 4, 8)
     np.testing.assert_array_equal(metrics.required_ce(full, y), metrics.required_ce(r, y))
     np.testing.assert_allclose(r.scores, model.decision_function(X), rtol=1e-9, atol=1e-12)
+
+
+def test_float32_linear_models_and_plain_inputs_pass_the_decision_check():
+    from scipy import sparse
+
+    X, y = data(n_classes=3, n=200, d=30)
+    X32 = (X * 1e3).astype(np.float32)  # large terms that nearly cancel: float32 rounding near 0
+    model = LogisticRegression(max_iter=2000).fit(X32, y)
+    assert_invariant(ce.extract(model, X32), atol=1e-2)
+    small, ys = data()
+    lg = LogisticRegression().fit(small, ys)
+    for given in (small.tolist(), sparse.coo_matrix(small)):  # rows of these are taken for the check
+        np.testing.assert_allclose(ce.extract(lg, given).scores, lg.decision_function(small), rtol=1e-9, atol=1e-9)

@@ -175,6 +175,8 @@ def test_precision_is_a_setting_and_auto_follows_the_hardware(monkeypatch):
     assert train_cnn.Precision.choose(cpu, False, "fp32").describe() == "fp32, NCHW"
     with pytest.raises(ValueError, match="Unknown precision 'fp8'"):
         train_cnn.resolve_precision("fp8", cpu)
+    with pytest.raises(ValueError, match="fp16 training needs CUDA"):
+        train_cnn.resolve_precision("fp16", cpu)
 
 
 def test_a_model_in_another_dtype_is_refused_before_training():

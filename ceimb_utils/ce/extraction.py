@@ -219,6 +219,12 @@ def _check_fitted(model) -> None:
 
 def _decision(model, X) -> Callable:
     """The model's decision_function on X (or some of its rows), computed when asked."""
+    from scipy import sparse
+
+    if sparse.issparse(X):
+        X = X.tocsr()  # rows can be taken from CSR, not from COO
+    elif not hasattr(X, "iloc"):
+        X = np.asarray(X)  # lists and other sequences
 
     def decide(rows=None):
         if rows is None:
@@ -257,8 +263,12 @@ def _verify_linear(result: CEResult, model) -> None:
     n = result.n_instances
     rows = np.unique(np.linspace(0, n - 1, min(INVARIANT_ROWS, n)).astype(int)) if n else np.arange(0)
     decision = np.asarray(result.decision_of(rows), dtype=np.float64)
-    if decision.shape != result.scores[rows].shape or not np.allclose(
-            result.scores[rows], decision, rtol=1e-6, atol=1e-8 * max(1.0, float(np.abs(decision).max(initial=0)))):
+    # Rounding scales with the terms summed, not with their sum (a float32 model near 0).
+    W = np.atleast_2d(result.weights)
+    magnitude = np.abs(result.features[rows]) @ np.abs(W).T + np.abs(np.atleast_1d(result.bias))
+    if decision.shape != result.scores[rows].shape or not (
+            np.abs(result.scores[rows] - decision) <= 64 * np.finfo(np.float32).eps * magnitude.reshape(decision.shape)
+            + 1e-12).all():
         raise UnsupportedModelError(f"The {type(model).__name__}'s decision_function is not X @ coef_.T + "
                                     f"intercept_, so it does not decompose into CE; supported: {SUPPORTED}.")
 
@@ -367,7 +377,7 @@ def final_linear(model, head=None):
              and any(True for _ in m.parameters(recurse=False))]
     if after:
         warnings.warn(f"Taking {named[last][0]!r}, the last nn.Linear of the {name}, as its head, though "
-                      f"{after[0]!r} is registered after it; pass head= to choose another.", stacklevel=3)
+                      f"{after[0]!r} is registered after it; pass head= to choose another.", stacklevel=4)
     return named[last][1]
 
 
@@ -375,11 +385,12 @@ def _batches(X, batch_size: int):
     """Input batches of X: slices of an array or tensor, else what a Dataset's DataLoader or an
     iterable yields (a tuple's first item)."""
     import torch
-    from torch.utils.data import DataLoader, Dataset, RandomSampler
+    from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
-    if isinstance(X, DataLoader) and isinstance(X.sampler, RandomSampler):
-        raise ValueError("The DataLoader shuffles: its CE would not line up with the labels; pass "
-                         "shuffle=False.")
+    if isinstance(X, DataLoader) and not (isinstance(X.sampler, SequentialSampler) and
+                                          isinstance(X.batch_sampler, (BatchSampler, type(None)))):
+        raise ValueError("The DataLoader does not read its data set in order (shuffle or a sampler): its CE "
+                         "would not line up with the labels; pass shuffle=False and no sampler.")
     if isinstance(X, Dataset) and not hasattr(X, "shape"):
         X = DataLoader(X, batch_size=batch_size, shuffle=False)
     if hasattr(X, "shape") and hasattr(X, "__getitem__"):

@@ -76,6 +76,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     else fp32; any other value is itself."""
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("fp16 training needs CUDA (its loss scaling runs there); on a CPU use bf16, fp32 or fp64.")
     if precision != "auto":
         return precision
     if device.type == "cuda":

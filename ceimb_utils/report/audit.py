@@ -69,15 +69,19 @@ class Verdict:
     runs: pd.DataFrame | None = field(default=None, repr=False)  # (dataset, model, method, repeat) it rests on
     evidence: str = ""  # runs used, healthy among them, repeats, data (``mark_health``)
     per_repeat: list[str] = field(default_factory=list)  # the rule's verdict on each repeat alone (SPEC 2.10)
+    # What each repeat is compared with: the verdict on the means, or for a claim that pools
+    # images and tabular data, the rule on the means of the repeat's own part.
+    per_repeat_reference: list[str] = field(default_factory=list)
 
     @property
     def agreeing(self) -> int:
-        """How many repeats' verdicts equal the verdict on the means."""
-        return sum(v == self.verdict for v in self.per_repeat)
+        """How many repeats' verdicts equal the verdict they are compared with."""
+        references = self.per_repeat_reference or [self.verdict] * len(self.per_repeat)
+        return sum(v == ref for v, ref in zip(self.per_repeat, references))
 
     @property
     def settled(self) -> bool:
-        return len(set(self.per_repeat)) <= 1 and self.agreeing == len(self.per_repeat)
+        return self.agreeing == len(self.per_repeat)
 
     def repeat_note(self) -> str:
         """'unsettled (k of n)' where the repeats disagree, else ''."""
@@ -561,16 +565,23 @@ def repeat_parts(number: int) -> list[tuple[str, ...]]:
     return [p for p in parts if p]
 
 
-def judge_repeats(claim: Callable, number: int, classes: pd.DataFrame, rho: pd.DataFrame, reading) -> list[str]:
-    """The claim's rule applied to each repeat alone (each seed, each split); untestable ones
-    left out."""
+def judge_repeats(claim: Callable, number: int, classes: pd.DataFrame, rho: pd.DataFrame,
+                  reading) -> list[tuple[str, str]]:
+    """The claim's rule applied to each repeat alone (each seed, each split), untestable ones
+    left out: (reference, verdict) pairs, the reference being the rule on the means of the
+    repeat's own part (images or tabular data), which is the verdict on the means for a claim
+    that does not pool the two."""
     out = []
-    for part in repeat_parts(number):
+    parts = repeat_parts(number)
+    for part in parts:
         c, r = classes[classes["family"].isin(part)], rho[rho["family"].isin(part)]
+        if not len(c):
+            continue
+        reference = claim(c, r, reading).verdict if len(parts) > 1 else None
         for repeat in sorted(c["repeat"].unique()):
             verdict = claim(c[c["repeat"] == repeat], r[r["repeat"] == repeat], reading).verdict
             if verdict != UNTESTABLE:
-                out.append(verdict)
+                out.append((reference, verdict))
     return out
 
 
@@ -583,7 +594,9 @@ def audit(studies: Mapping[str, Study], reading: str = "default", repeats: bool 
     for claim, v in zip(CLAIMS, verdicts):
         v.runs = runs_of_claim(v.number, classes)
         if repeats and len(classes):
-            v.per_repeat = judge_repeats(claim, v.number, classes, rho, READINGS[reading])
+            judged = judge_repeats(claim, v.number, classes, rho, READINGS[reading])
+            v.per_repeat = [verdict for _, verdict in judged]
+            v.per_repeat_reference = [ref or v.verdict for ref, _ in judged]
     return verdicts
 
 
@@ -700,7 +713,9 @@ def limitations(verdicts: list[Verdict], robust: pd.DataFrame) -> pd.DataFrame:
         rows.append({"#": v.number, "claim": SHORT_TITLES.get(v.number, v.claim), "verdict": v.verdict,
                      "readings that change it": "; ".join(other) or "none",
                      "repeats": v.repeat_summary(),
-                     "data": "substitute data" if "substitute" in v.evidence else "the paper's data" if v.evidence else ""})
+                     "data": ("the paper's data and substitutes" if "and substitutes" in v.evidence
+                              else "substitute data" if "substitute data" in v.evidence
+                              else "the paper's data" if "the paper's data" in v.evidence else "")})
     return pd.DataFrame(rows)
 
 
