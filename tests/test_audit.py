@@ -377,3 +377,10 @@ def test_limitations_name_what_would_change_each_verdict():
     row = audit.limitations([v], robust).iloc[0]
     assert row["readings that change it"] == "bias excluded: holds"
     assert row["repeats"] == "does not hold 1, holds 1 of 2 repeats" and row["data"] == "substitute data"
+
+
+def test_one_repeat_shows_no_spread():
+    one = frame(rows("img", "cnn", "base", {(0, "majority"): 8.0}, repeats=(0,)))
+    three = frame(rows("t", "lg", "base", {(0, "majority"): 4.0}, repeats=(0, 1, 2)))
+    assert audit.per_dataset(one, "required_pct") == "img: 8.0% (1 repeat)"  # not "± 0.0"
+    assert audit.per_dataset(three, "required_pct") == "t: 4.0% ± 0.0"  # three equal repeats: a real 0

@@ -216,14 +216,17 @@ def paired(frame: pd.DataFrame, value: str, keys=("dataset", "model", "class_ind
 
 
 def per_dataset(frame: pd.DataFrame, value: str, fmt: str = "{:.1f}%", scale: float = 1.0) -> str:
-    """'dataset: mean ± sd' over repeats of the data set's average, for the 'ours' column."""
+    """'dataset: mean ± sd' over repeats of the data set's average, for the 'ours' column
+    ('dataset: mean (1 repeat)' where there is one: no spread to show, not a spread of 0)."""
     if frame.empty:
         return "no data"
     parts = []
     for ds, part in frame.groupby("dataset", sort=False):
         per_repeat = part.groupby("repeat")[value].mean() * scale
-        sd = per_repeat.std() if len(per_repeat) > 1 else 0.0
-        parts.append(f"{ds}: {fmt.format(per_repeat.mean())} ± {fmt.format(sd).rstrip('%')}")
+        if len(per_repeat) > 1:
+            parts.append(f"{ds}: {fmt.format(per_repeat.mean())} ± {fmt.format(per_repeat.std()).rstrip('%')}")
+        else:
+            parts.append(f"{ds}: {fmt.format(per_repeat.mean())} (1 repeat)")
     return "; ".join(parts)
 
 
