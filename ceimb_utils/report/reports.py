@@ -136,10 +136,7 @@ def top_share(study: Study) -> pd.DataFrame:
 def spearman(study: Study) -> pd.DataFrame:
     """RQ3: Spearman of frequency vs magnitude per class, with its half-sampling interval
     (``interval``: why a row has none)."""
-    rho = study.spearman
-    if "null_method" not in rho:  # caches from before the normal approximation
-        rho = rho.assign(null_method="permutation")
-    table = rho.groupby(["model", "method", "class_index", "class", "group"], observed=True).agg(
+    table = study.spearman.groupby(["model", "method", "class_index", "class", "group"], observed=True).agg(
         spearman=("spearman", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
         interval=("ci_status", lambda v: ", ".join(sorted(set(v)))),
         null_low=("null_low", "mean"), null_high=("null_high", "mean"),
