@@ -6,8 +6,8 @@ from ceimb_utils import paths
 
 def test_setup_refuses_new_venv_without_disk_space(tmp_path):
     venv = tmp_path / "venv"
-    done = subprocess.run(["make", "-C", str(paths.ROOT), "setup", f"VENV={venv}", "VENV_FREE_GB=1000000"],
+    done = subprocess.run(["make", "-C", str(paths.ROOT), "setup", f"VENV={venv}", "VENV_FREE_MB=1000000000"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
-    assert "needs about 1000000 GB of free disk" in done.stderr
+    assert "needs about 1000000000 MB of free disk" in done.stderr
     assert not venv.exists()
