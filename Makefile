@@ -14,11 +14,11 @@ JB_FLAGS := --all -W -n --keep-going
 VENV_FREE_MB ?= 5800
 NBVAL_ENV := CEIMB_RESULTS=$(TEST_RESULTS) CEIMB_PROGRESS=0
 
-.PHONY: book test setup data runs html unit nbval-templates nbval-golden golden lock clean
+.PHONY: book test setup data browser runs html check-book unit nbval-templates nbval-golden golden lock clean
 
 book: setup data runs html
 
-test: setup data unit nbval-templates nbval-golden
+test: setup data browser unit nbval-templates nbval-golden
 
 setup: $(STAMP)
 
@@ -48,6 +48,13 @@ data:
 		rm -rf $$tmp || echo "note: could not fetch r-cran-kernlab; coil_2000 needs imbalanced-learn's copy in $(DATA)/zenodo"; \
 	fi
 
+# Debian's Chromium and its driver for the browser check of the rendered pages (no browser download).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null; \
+	else echo "note: not root; install Debian's chromium and chromium-driver for the browser check"; fi
+
 runs: setup
 	$(BIN)/python -m ceimb_utils run --profile quick
 
@@ -57,6 +64,10 @@ html: setup
 	@# A warning printed by a notebook is a defect of the page that shows it.
 	@if grep -rlE --include=*.html 'IProgress|[A-Za-z]+Warning: ' _build/html; then \
 		echo "error: the pages above show a Python warning" >&2; exit 1; fi
+
+# The rendered book in headless Chromium at 1400 px (after `make book`).
+check-book: setup browser
+	$(BIN)/python tests/browser_check.py _build/html
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/

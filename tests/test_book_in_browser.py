@@ -1,0 +1,78 @@
+"""The browser check (``browser_check``) on a small book: the golden (smoke) notebooks laid out
+as the book lays out its results pages, rendered by Jupyter Book with a configuration of its own."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from browser_check import check, is_path
+from ceimb_utils import paths
+from ceimb_utils.questions import AUDIT, QUESTION_INFO
+
+GOLDEN = Path(__file__).parent / "golden"
+FOLDER = {q.template.removesuffix(".ipynb"): q.name for q in QUESTION_INFO.values()}
+
+
+def lay_out(dest: Path) -> list[str]:
+    """Copies the golden notebooks to book/results/<question>/<data set>; returns the toc's files."""
+    files = []
+    for nb in sorted(GOLDEN.glob("*.ipynb")):
+        template, dataset = nb.stem.split("--")
+        rel = (f"book/results/{AUDIT.template.removesuffix('.ipynb')}" if template == AUDIT.template.removesuffix(".ipynb")
+               else f"book/results/{FOLDER[template]}/{dataset}")
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(nb, dest / f"{rel}.ipynb")
+        files.append(rel)
+    return files
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory) -> Path:
+    dest = tmp_path_factory.mktemp("small-book")
+    files = lay_out(dest)
+    shutil.copy(paths.ROOT / "book" / "references.bib", dest / "references.bib")
+    shutil.copytree(paths.ROOT / "_static", dest / "_static")  # the book's own style sheet
+    (dest / "index.md").write_text("# The golden pages\n\nThe smoke profile's results pages.\n")
+    config = yaml.safe_load((paths.ROOT / "_config.yml").read_text())
+    config.update(title="ceimb: the golden pages", exclude_patterns=["_build/*"], bibtex_bibfiles=["references.bib"])
+    config["execute"] = {"execute_notebooks": "off"}
+    (dest / "_config.yml").write_text(yaml.safe_dump(config))
+    (dest / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "index",
+                                                   "chapters": [{"file": f} for f in files]}))
+    jb = Path(sys.executable).parent / "jupyter-book"
+    done = subprocess.run([str(jb), "build", str(dest), "--all", "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return dest / "_build" / "html"
+
+
+def test_small_book_passes_the_browser_check(small_book):
+    report = check(small_book)
+    assert report.pages >= len(list(GOLDEN.glob("*.ipynb")))
+    assert not report.problems, "\n".join(report.problems)
+
+
+def test_the_check_fails_on_what_it_looks_for(small_book, tmp_path):
+    """A page with each defect: the check names every one (so a pass above means something)."""
+    root = tmp_path / "html"
+    shutil.copytree(small_book, root)
+    bad = root / "book" / "results" / "bad.html"
+    bad.write_text("""<html><body><article>
+      <img src="missing.png" alt="a figure"><img src="../../_static/x.png">
+      <a href="nowhere.html">x</a><a href="../../index.html#no-such-anchor">y</a><a href="https://example.org/">z</a>
+      <div style="width:200px;overflow:auto"><table><tr><td style="white-space:nowrap">""" + "wide " * 200 +
+                   """</td></tr></table></div>
+      <div class="cell_input">print(1)</div><div class="output stderr">oops</div>
+    </article></body></html>""")
+    problems = [p for p in check(root).problems if p.startswith("book/results/bad.html")]
+    text = "\n".join(problems)
+    for expected in ("missing.png does not load", "has no alt text", "nowhere.html does not resolve",
+                     "#no-such-anchor", "is cut off", "code inputs shown", "stderr"):
+        assert expected in text, text
+
+
+def test_a_path_is_no_alt_text():
+    assert is_path("../../_images/abc.png") and not is_path("Bars of required CE per class")
