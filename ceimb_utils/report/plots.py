@@ -20,26 +20,58 @@ SHARE_COLOURS = {"majority": "#1f77b4", "minority": "#ff7f0e"}
 FIG4_COLOURS = {("instance", "majority"): "#1f77b4", ("instance", "minority"): "#2ca02c",
                 ("class", "majority"): "#ff7f0e", ("class", "minority"): "#d62728"}
 MODEL_NAMES = {"lg": "logistic regression", "svm": "RBF SVM"}
+MIN_PT = 8  # the smallest type any figure uses: tick labels, legends, notes
+plt.rcParams.update({"font.size": 9, "xtick.labelsize": MIN_PT, "ytick.labelsize": MIN_PT,
+                     "legend.fontsize": MIN_PT, "legend.title_fontsize": MIN_PT})
 
 
 def _model_name(model: str) -> str:
     return MODEL_NAMES.get(model, model.replace("resnet", "ResNet-"))
 
 
+def legend_below(fig, axes=None, ncol: int | None = None, rect_top: float = 1.0) -> None:
+    """One legend for the whole figure, below its panels, so that it never covers data; each
+    label once, whichever panels drew it."""
+    seen: dict = {}
+    for ax in (axes if axes is not None else fig.axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if not seen:
+        fig.tight_layout()
+        return
+    ncol = ncol or min(len(seen), 5)
+    rows = -(-len(seen) // ncol)
+    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=ncol, frameon=False)
+    fig.tight_layout(rect=(0, min(0.45, (0.22 * rows + 0.12) / fig.get_figheight()), 1, rect_top))
+
+
+NO_TP = "no TP"
+
+
 def grouped_bars(ax, frame: pd.DataFrame, x: str, hue: str, value: str, err: str | None = None,
-                 colours: dict | None = None, labels: dict | None = None, order_x=None, order_hue=None) -> None:
-    """Bars of ``value`` grouped by ``x`` with one bar per ``hue`` level (and optional error bars)."""
+                 colours: dict | None = None, labels: dict | None = None, order_x=None, order_hue=None,
+                 missing: str | None = None) -> None:
+    """Bars of ``value`` grouped by ``x`` with one bar per ``hue`` level (and optional error bars);
+    ``missing`` is written where a bar has no value (a class without a TP, say)."""
     order_x = list(order_x if order_x is not None else dict.fromkeys(frame[x]))
     order_hue = list(order_hue if order_hue is not None else dict.fromkeys(frame[hue]))
     width = 0.8 / max(len(order_hue), 1)
     cmap = plt.get_cmap("tab10")
     for j, level in enumerate(order_hue):
-        part = frame[frame[hue] == level].set_index(x).reindex(order_x)
+        rows = frame[frame[hue] == level]
+        present = np.isin(order_x, rows[x].to_numpy())  # a bar of a group that exists (method of this model)
+        part = rows.set_index(x).reindex(order_x)
         pos = np.arange(len(order_x)) - 0.4 + width * (j + 0.5)
         colour = (colours or {}).get(level, cmap(j % 10))
         yerr = part[err].fillna(0).to_numpy() if err else None
-        ax.bar(pos, part[value].to_numpy(dtype=float), width, yerr=yerr, capsize=2, color=colour,
+        heights = part[value].to_numpy(dtype=float)
+        ax.bar(pos, heights, width, yerr=yerr, capsize=2, color=colour,
                label=(labels or {}).get(level, str(level)), edgecolor="white", linewidth=0.3)
+        if missing:
+            for where in pos[np.isnan(heights) & present]:
+                ax.text(where, 0, f" {missing}", rotation=90, ha="center", va="bottom", fontsize=MIN_PT, color="0.35")
     ax.set_xticks(np.arange(len(order_x)), [str(v) for v in order_x])
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
@@ -53,20 +85,20 @@ def _per_model(study: Study, width: float = 5.0, height: float = 3.4):
 
 def method_bars(study: Study, frame: pd.DataFrame, hue: str, value: str, err: str | None = None, *,
                 colours=None, labels=None, order_hue=None, ylabel: str = "", ylim=None, width: float = 5.0,
-                legend_columns: int = 1):
+                legend_columns: int | None = None, missing: str | None = None):
     """One panel per model: bars per method, one per ``hue`` level. ``colours`` and ``labels``
     may be dicts or functions of the model's rows."""
     fig, panels = _per_model(study, width=width)
     for model, ax in panels:
         part = frame[frame["model"] == model]
         grouped_bars(ax, part, "method", hue, value, err, colours(part) if callable(colours) else colours,
-                     labels(part) if callable(labels) else labels, order_x=study.methods, order_hue=order_hue)
+                     labels(part) if callable(labels) else labels, order_x=study.methods, order_hue=order_hue,
+                     missing=missing)
         if ylim:
             ax.set_ylim(*ylim)
         ax.set_ylabel(ylabel)
         ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7, ncol=legend_columns)
-    fig.tight_layout()
+    legend_below(fig, ncol=legend_columns)
     return fig
 
 
@@ -80,7 +112,7 @@ def required_ce_bars(study: Study):
         colours, labels = None, lambda part: dict(zip(part["class_index"], part["class"]))
     fig = method_bars(study, table, "class_index", "required_pct_mean", "required_pct_std", colours=colours,
                       labels=labels, ylabel="CE needed per TP (% of D)", width=5.5 if study.kind == "tabular" else 10.0,
-                      legend_columns=1 if study.kind == "tabular" else 2)
+                      missing=NO_TP)
     if "svm" in study.models:  # the ceiling the definition imposes, beside the bars it caps
         ceiling = reports.mean_sd(study.classes, ["model", "method", "class_index"], ["ceiling_pct"])
         ax = fig.axes[study.models.index("svm")]
@@ -91,7 +123,7 @@ def required_ce_bars(study: Study):
             x = study.methods.index(r["method"]) - 0.4 + width * (r["class_index"] + 0.5)
             ax.hlines(r["ceiling_pct_mean"], x - width / 2, x + width / 2, color="black", lw=1.5,
                       label="ceiling: SVs of the class's sign / D" if (r["method"], r["class_index"]) == (study.methods[0], 0) else None)
-        ax.legend(fontsize=7)
+        legend_below(fig)
     return fig
 
 
@@ -103,22 +135,24 @@ def required_ce_distribution(study: Study):
     inst = inst.assign(pct=pct)
     fig, panels = _per_model(study)
     for model, ax in panels:
-        data, ticks, colours = [], [], []
-        for method in study.methods:
-            for group in ("majority", "minority"):
+        data, where, colours = [], [], []
+        for i, method in enumerate(study.methods):
+            for j, group in enumerate(("majority", "minority")):
                 values = inst.query("model == @model and method == @method and group == @group")["pct"]
                 data.append(values.to_numpy())
-                ticks.append(f"{method}\n{group[:3]}")
+                where.append(3 * i + j + 1)
                 colours.append(GROUP_COLOURS[group])
-        box = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.6)
+        box = ax.boxplot(data, positions=where, patch_artist=True, showfliers=False, widths=0.8)
         for patch, colour in zip(box["boxes"], colours):
             patch.set_facecolor(colour)
             patch.set_alpha(0.6)
-        ax.set_xticks(np.arange(1, len(ticks) + 1), ticks, fontsize=7)
+        for group, colour in GROUP_COLOURS.items():  # legend entries for the colours
+            ax.bar([np.nan], [np.nan], color=colour, alpha=0.6, label=group)
+        ax.set_xticks(3 * np.arange(len(study.methods)) + 1.5, study.methods, rotation=30)
         ax.set_ylabel("CE needed per TP (% of D)")
         ax.set_title(f"{study.dataset}: {_model_name(model)}, per instance")
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    legend_below(fig)
     return fig
 
 
@@ -134,14 +168,15 @@ def instance_vs_class(study: Study):
     frame = pd.DataFrame(rows)
     labels = {k: f"{k[1]}, {'one instance' if k[0] == 'instance' else 'whole class (union of required sets)'}" for k in FIG4_COLOURS}
     return method_bars(study, frame, "bar", "value", "err", colours=FIG4_COLOURS, labels=labels,
-                       order_hue=list(FIG4_COLOURS), ylabel="% of D")
+                       order_hue=list(FIG4_COLOURS), ylabel="% of D", legend_columns=2, missing=NO_TP)
 
 
 def top_share_bars(study: Study):
     """RQ2 (paper Figure 6): share of the top 10% of CE in the class-mean supporting sum."""
     table = reports.top_share(study)
     return method_bars(study, table, "group", "top_share_pct_mean", "top_share_pct_std", colours=SHARE_COLOURS,
-                       order_hue=["majority", "minority"], ylabel="share of the top 10% of CE (%)", ylim=(0, 100))
+                       order_hue=["majority", "minority"], ylabel="share of the top 10% of CE (%)", ylim=(0, 100),
+                       missing=NO_TP)
 
 
 def magnitude_profile(study: Study, class_index: int | None = None, method: str = "base",
@@ -158,8 +193,10 @@ def magnitude_profile(study: Study, class_index: int | None = None, method: str 
                               (axes[1], "mean_supporting", "mean supporting CE")):
         ranked = prof.sort_values(column, ascending=False).head(limit)
         ax.bar(np.arange(len(ranked)), ranked[column], color="#1f77b4")
-        step = max(1, len(ranked) // 32)
-        ax.set_xticks(np.arange(0, len(ranked), step), ranked["d"].to_numpy()[::step], rotation=90, fontsize=6)
+        if not np.isfinite(ranked[column].to_numpy(dtype=float)).any():
+            ax.text(0.5, 0.5, f"{NO_TP} in this class", transform=ax.transAxes, ha="center", color="0.35")
+        step = max(1, -(-len(ranked) // 22))  # at most 22 labels: 8 pt labels that do not touch
+        ax.set_xticks(np.arange(0, len(ranked), step), ranked["d"].to_numpy()[::step], rotation=90, fontsize=MIN_PT)
         ax.set_xlabel("feature index d (sorted)")
         ax.set_ylabel(label)
         ax.grid(axis="y", alpha=0.3)
@@ -180,10 +217,10 @@ def frequency_magnitude_top(study: Study, methods=None, model: str | None = None
         for col, (column, label) in enumerate((("freq", "frequency in the required sets"), ("mag", "mean supporting CE"))):
             grouped_bars(axes[row, col], top, "class", "rank", column, order_x=list(dict.fromkeys(top["class"])))
             axes[row, col].set_title(f"{method}: {label}", fontsize=9)
-            axes[row, col].tick_params(axis="x", labelsize=7, rotation=30)
-    axes[0, 1].legend(title="rank by frequency", fontsize=6, title_fontsize=7, ncol=n)
-    fig.suptitle(f"{study.dataset}, {_model_name(model)}: top-{n} CE by frequency (training TPs)", fontsize=10)
-    fig.tight_layout()
+            axes[row, col].tick_params(axis="x", labelsize=MIN_PT, rotation=30)
+    fig.suptitle(f"{study.dataset}, {_model_name(model)}: top-{n} CE by frequency (training TPs); "
+                 "bars: rank by frequency, 1 to " + str(n), fontsize=10)
+    legend_below(fig, axes=[axes[0, 0]], ncol=n, rect_top=0.95)
     return fig
 
 
@@ -238,11 +275,10 @@ def recall_by_class(study: Study):
             ax.plot(part["class"].astype(str), part[method], marker="o", label=method)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("recall")
-        ax.tick_params(axis="x", rotation=30, labelsize=7)
+        ax.tick_params(axis="x", rotation=30, labelsize=MIN_PT)
         ax.set_title(f"{study.dataset}: {_model_name(model)}")
-        ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    legend_below(fig)
     return fig
 
 
@@ -258,25 +294,33 @@ def audit_headline(classes: pd.DataFrame):
                       union.assign(bar=union["group"] + ", whole class", value=union["union_pct"])])
     colours = {"majority, one instance": "#1f77b4", "minority, one instance": "#2ca02c",
                "majority, whole class": "#ff7f0e", "minority, whole class": "#d62728"}
-    grouped_bars(axes[0], rows, "label", "bar", "value", colours=colours, order_x=labels, order_hue=list(colours))
-    axes[0].axhline(paper.CNN_REQUIRED_MAX_PCT, color="black", ls="--", lw=0.8,
-                    label=f"paper: CNN ≤ {paper.CNN_REQUIRED_MAX_PCT:.0f}% per instance")
+    grouped_bars(axes[0], rows, "label", "bar", "value", colours=colours, order_x=labels, order_hue=list(colours),
+                 missing=NO_TP)
+    _reference_over(axes[0], labels, "CNN", paper.CNN_REQUIRED_MAX_PCT, "--",
+                    f"paper: CNN ≤ {paper.CNN_REQUIRED_MAX_PCT:.0f}% per instance")
     axes[0].set_ylabel("% of D (mean over methods)")
     axes[0].set_title("CE that carry a TP prediction")
-    axes[0].legend(fontsize=7)
-    axes[0].tick_params(axis="x", labelsize=7)
     grouped_bars(axes[1], share.assign(value=100 * share["top_share"]), "label", "group", "value", colours=SHARE_COLOURS,
-                 order_x=labels, order_hue=["majority", "minority"])
+                 order_x=labels, order_hue=["majority", "minority"], missing=NO_TP)
     for fam, style in (("CNN", "--"), ("LG", ":"), ("SVM", "-.")):
         target = paper.pct(paper.TOP_SHARE[fam.lower()])
-        axes[1].axhline(target, color="black", ls=style, lw=0.8, label=f"paper, {fam}: {target}%")
+        _reference_over(axes[1], labels, fam, target, style, f"paper, {fam}: {target}%")
     axes[1].set_ylim(0, 100)
     axes[1].set_ylabel("% of the supporting sum")
     axes[1].set_title("Share of the largest 10% of CE")
-    axes[1].legend(fontsize=7)
-    axes[1].tick_params(axis="x", labelsize=7)
+    for ax in axes:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _reference_over(ax, labels: list[str], fam: str, value: float, style: str, label: str) -> None:
+    """A paper's reference value drawn only over the groups of the family it is about."""
+    first = True
+    for i, name in enumerate(labels):
+        if name.endswith("\n" + fam):
+            ax.hlines(value, i - 0.45, i + 0.45, color="black", ls=style, lw=1.0, label=label if first else None)
+            first = False
 
 
 FAMILY_MARKERS = {"baseline": "o", "oversampling": "s", "intervention": "^"}
@@ -299,9 +343,8 @@ def remedy_bars(study: Study):
             ax.tick_params(axis="x", labelrotation=30)
             if row == 0:
                 ax.set_title(f"{study.dataset}: {_model_name(model)}")
-                ax.legend(fontsize=7)
             _shade_interventions(ax, [m for m in order if m in set(part["method"])])
-    fig.tight_layout()
+    legend_below(fig)
     return fig
 
 
@@ -332,7 +375,7 @@ def recall_concentration(study: Study):
         ax.set_xlabel(f"{label}, minority classes")
         ax.set_ylabel("minority recall")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axes[1].legend(fontsize=MIN_PT, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(f"{study.dataset}: minority recall against concentration (every model, method and repeat)", fontsize=10)
     fig.tight_layout()
     return fig
@@ -357,9 +400,8 @@ def _against_each_other(frame: pd.DataFrame, columns: dict, x: str, y: str, titl
         ax.set_xlabel(f"{label}: {x}")
         ax.set_ylabel(f"{label}: {y}")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
     fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=9)
-    fig.tight_layout()
+    legend_below(fig, axes=[axes[0][0]], rect_top=0.85 if note else 0.9)
     return fig
 
 

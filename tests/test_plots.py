@@ -1,0 +1,58 @@
+"""The book's figure rules: legends outside the data, a note where a bar has no value, a paper's
+reference line only over the groups it is about, no type below 8 pt."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ceimb_utils.report import plots  # noqa: E402
+
+
+def bars_frame():
+    return pd.DataFrame({"method": ["base", "base", "smote", "smote", "l1"],
+                         "group": ["majority", "minority", "majority", "minority", "majority"],
+                         "value": [30.0, 20.0, np.nan, 25.0, 10.0]})
+
+
+def test_a_missing_bar_is_marked_but_an_absent_method_is_not():
+    fig, ax = plt.subplots()
+    # "l1" has no minority row at all (not this group's method); smote's majority has no value
+    plots.grouped_bars(ax, bars_frame(), "method", "group", "value", order_x=["base", "smote", "l1"],
+                       order_hue=["majority", "minority"], missing=plots.NO_TP)
+    notes = [t for t in ax.texts if plots.NO_TP in t.get_text()]
+    assert len(notes) == 1
+    assert notes[0].get_position()[0] < 1.0  # over smote (x = 1), majority (left half)
+    plt.close(fig)
+
+
+def test_the_legend_sits_below_every_panel_and_names_each_label_once():
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    for ax in axes:
+        plots.grouped_bars(ax, bars_frame().dropna(), "method", "group", "value")
+        ax.legend()
+    plots.legend_below(fig)
+    assert all(ax.get_legend() is None for ax in axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["majority", "minority"]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y1 <= min(ax.get_tightbbox(renderer).y0 for ax in axes) + 1
+    plt.close(fig)
+
+
+def test_a_reference_line_spans_only_its_family():
+    fig, ax = plt.subplots()
+    labels = ["hiva\nLG", "fashion-lt\nCNN", "sylva\nSVM", "cifar\nCNN"]
+    plots._reference_over(ax, labels, "CNN", 12.0, "--", "paper: CNN")
+    spans = [seg[:, 0] for coll in ax.collections for seg in coll.get_segments()]
+    assert sorted((round(a, 2), round(b, 2)) for a, b in spans) == [(0.55, 1.45), (2.55, 3.45)]
+    assert [t for t in ax.get_legend_handles_labels()[1]] == ["paper: CNN"]
+    plt.close(fig)
+
+
+def test_no_type_below_eight_points():
+    assert plots.MIN_PT >= 8
+    for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
+        assert matplotlib.rcParams[key] >= 8
