@@ -71,3 +71,17 @@ def test_health_collapses_to_one_line_with_the_table_a_click_away(monkeypatch):
     shown = health.health_summary(None)
     assert repr(shown).startswith("2 runs, 1 healthy; did not learn: resnet32 remix repeat 0 (balanced accuracy 0.500 < 0.550)")
     assert shown._repr_html_().startswith("<details><summary>2 runs, 1 healthy") and "<table" in shown._repr_html_()
+
+
+def test_a_collapsed_table_carries_all_its_rows_and_a_csv_of_them():
+    import base64
+    import io
+    import re
+
+    from ceimb_utils.report.tables import Collapsed
+
+    table = pd.DataFrame({"reading": [f"r{i}" for i in range(300)], "value": range(300)})
+    page = Collapsed("300 readings", table, "readings-x")._repr_html_()
+    assert page.count("<tr") == 301 and "..." not in page  # nothing cut by pandas' display limits
+    data = re.search(r'download="readings-x.csv" href="data:text/csv;base64,([^"]+)"', page)[1]
+    assert pd.read_csv(io.StringIO(base64.b64decode(data).decode())).equals(table)

@@ -8,10 +8,8 @@ better than guessing (0.625 for two classes, 0.325 for ten).
 """
 from __future__ import annotations
 
-import html
 import json
 import math
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -19,6 +17,7 @@ import pandas as pd
 
 from ..config import load_profile
 from ..pipeline.study import Study, SweepError, load_study
+from .tables import Collapsed
 
 COLUMNS = ("dataset", "model", "method", "seed", "train_balanced_accuracy", "test_balanced_accuracy",
            "zero_recall_classes", "final_loss", "loss_went_down", "healthy")
@@ -95,21 +94,6 @@ def unhealthy(table: pd.DataFrame) -> pd.DataFrame:
         ["dataset", "model", "method", "seed", "test_balanced_accuracy", "why"]].reset_index(drop=True)
 
 
-@dataclass
-class Collapsed:
-    """A table shown as one line, the full table in a dropdown beside it (HTML ``details``)."""
-
-    summary: str
-    table: pd.DataFrame
-
-    def _repr_html_(self) -> str:
-        return (f"<details><summary>{html.escape(self.summary)}</summary>"
-                f"{self.table.to_html(index=False)}</details>")
-
-    def __repr__(self) -> str:
-        return self.summary
-
-
 def health_summary(study: Study) -> Collapsed:
     """The health of a page's runs in one line (how many learned, which did not and why), the
     full table one click away."""
@@ -119,4 +103,4 @@ def health_summary(study: Study) -> Collapsed:
     if len(bad):
         shown = "; ".join(f"{r['model']} {r['method']} repeat {r['seed']} ({r['why']})" for r in bad.head(3).to_dict("records"))
         line += f"; did not learn: {shown}" + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
-    return Collapsed(line + " (the full table: click)", table)
+    return Collapsed(line, table, "health-" + "-".join(map(str, table["dataset"].unique())) if "dataset" in table else "health")

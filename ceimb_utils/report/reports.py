@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from .. import paper
 from . import audit
 from ..pipeline.study import Study
+from .tables import Collapsed
 
 # The paper's headline figures that the notebooks compare against (ceimb_utils.paper).
 PAPER = {
@@ -122,6 +123,20 @@ def readings(study: Study) -> pd.DataFrame:
     table["reading"] = pd.Categorical(table["reading"], order, ordered=True)
     table = _ordered(table, study).sort_values(["model", "method", "group", "reading"]).reset_index(drop=True)
     return table.round(ROUND)
+
+
+def readings_summary(study: Study) -> Collapsed:
+    """The readings table as one line (how far the readings move the required CE, and where),
+    the full table and its CSV one click away."""
+    table = readings(study)
+    keys = ["model", "method", "group"]
+    moved = table.groupby(keys, observed=True)["required_pct"].agg(lambda v: v.max() - v.min())
+    line = f"{table['reading'].nunique()} readings of {len(moved)} (model, method, group) rows"
+    if len(moved) and moved.notna().any():
+        model, method, group = moved.idxmax()
+        line += (f"; the required CE moves by up to {moved.max():.1f} percentage points between readings "
+                 f"({model} {method}, {group})")
+    return Collapsed(line, table, f"readings-{study.dataset}")
 
 
 def top_share(study: Study) -> pd.DataFrame:
