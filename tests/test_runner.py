@@ -131,3 +131,16 @@ def test_the_command_line_names_every_profile_question_and_method():
     assert all(p in flat for p in profile_names()) and "quick (default)" in flat
     assert all(q in flat for q in QUESTIONS)
     assert all(m in listed for m in METHODS)
+
+
+def test_the_methods_page_profile_table_is_read_from_the_profiles(tmp_path, monkeypatch):
+    from ceimb_utils.config import load_profile
+
+    monkeypatch.setattr(runner, "PROFILES_TABLE", tmp_path / "profiles.md")
+    text = runner.write_profile_table().read_text()
+    assert text.count("\n") == 2 + len(runner.BOOK_PROFILES)
+    quick = load_profile("quick")
+    row = next(line for line in text.splitlines() if line.startswith("| `quick`"))
+    assert f"{quick['tabular']['splits']} stratified splits" in row
+    assert f"({', '.join(map(str, quick['image']['seeds']))}) of a {quick['image']['epochs']}-epoch" in row
+    assert f"{quick['metrics']['null_permutations']} draws" in row

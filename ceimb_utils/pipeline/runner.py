@@ -21,6 +21,7 @@ from ..datasets import DATASETS, dataset_spec
 from ..files import atomic_path
 from ..models import authors
 from ..models.device import describe, resolve_device
+from ..models.train_cnn import Schedule
 from ..progress import bar
 from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
 from . import regression
@@ -204,6 +205,7 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     written = execute_notebooks(tasks, cfg, jobs=cfg["jobs"])
     mark_unanswered()
     write_findings()
+    write_profile_table()
     return written
 
 
@@ -251,6 +253,56 @@ def write_findings() -> list[Path]:
             tmp.write_text(text)
         written.append(findings_path(question))
     return written
+
+
+PROFILES_TABLE = paths.BOOK_RESULTS / "profiles.md"
+BOOK_PROFILES = ("smoke", "quick", "paper")
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _image_facts(cfg: Mapping[str, Any], dataset: str) -> str:
+    section = dataset_config(cfg, dataset)
+    schedule = Schedule(section["epochs"], warmup_epochs=section["warmup_epochs"])
+    first, second = schedule.decays
+    return (f"{dataset}: {_n(len(section['seeds']), 'seed')} ({', '.join(map(str, section['seeds']))}) of a "
+            f"{section['epochs']}-epoch {section['arch']} ({_n(schedule.warmup, 'warm-up epoch')}, decays after "
+            f"epochs {first} and {second}, precision {section['precision']}), {section['n_max']} training images "
+            f"in the largest class, at most {section['test_per_class']} test images per class")
+
+
+def profile_facts(name: str) -> dict[str, str]:
+    """One row of the methods page's profile table, read from the profile itself."""
+    cfg = load_profile(name)
+    tab = [d for d in cfg["datasets"] if dataset_spec(d).kind == "tabular"]
+    img = [d for d in cfg["datasets"] if dataset_spec(d).kind == "image"]
+    runs = []
+    if tab:
+        t = cfg["tabular"]
+        rows = f", at most {t['max_rows']} rows each, stratified" if t["max_rows"] else ""
+        runs.append(f"{', '.join(tab)}: {t['splits']} stratified splits{rows}; models "
+                    f"{', '.join(t['models'])}; interventions {', '.join(t['interventions']) or 'none'}")
+    runs += [_image_facts(cfg, d) for d in img]
+    if img:
+        runs.append(f"image interventions {', '.join(cfg['image']['interventions']) or 'none'}")
+    runs.append(f"{cfg['metrics']['null_permutations']} draws of the feature-exchangeable null")
+    runs.append(f"{_n(cfg['jobs'], 'run')} at a time of {_n(cfg['threads'], 'thread')} each")
+    if tab and (cfg["tabular"]["jobs"] or cfg["tabular"]["threads"]):
+        runs[-1] += (f" (tabular: {_n(cfg['tabular']['jobs'] or cfg['jobs'], 'run')} of "
+                     f"{_n(cfg['tabular']['threads'] or cfg['threads'], 'thread')})")
+    return {"profile": f"`{name}`", "data sets": ", ".join(cfg["datasets"]), "runs": "; ".join(runs)}
+
+
+def write_profile_table() -> Path:
+    """The methods page's table of profiles (an include), so its numbers are the profiles'."""
+    rows = [profile_facts(name) for name in BOOK_PROFILES]
+    lines = ["| profile | data sets | runs |", "|---|---|---|"]
+    lines += [f"| {r['profile']} | {r['data sets']} | {r['runs']} |" for r in rows]
+    with atomic_path(PROFILES_TABLE) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return PROFILES_TABLE
 
 
 def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
