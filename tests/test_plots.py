@@ -56,3 +56,12 @@ def test_no_type_below_eight_points():
     assert plots.MIN_PT >= 8
     for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
         assert matplotlib.rcParams[key] >= 8
+
+
+def test_a_table_shows_its_index_only_where_it_names_the_rows():
+    from ceimb_utils.report.reports import frame_html
+
+    plain = frame_html(pd.DataFrame({"method": ["base", "smote"], "value": [1.0, np.nan]}))
+    assert "<th>0</th>" not in plain and "—" in plain
+    named = frame_html(pd.DataFrame({"value": [1.0]}, index=pd.Index(["profile"], name="")))
+    assert "<th>profile</th>" in named

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from IPython import get_ipython
 from IPython.display import HTML
 from markdown_it import MarkdownIt
 
@@ -45,6 +46,23 @@ def mean_sd(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFra
     agg.columns = [f"{v}_{s}" for v, s in agg.columns]
     agg["repeats"] = per_repeat.groupby(by, observed=True)["repeat"].nunique()
     return agg.reset_index()
+
+
+def for_the_book() -> None:
+    """How a results notebook shows tables, set in one place: every row and column (a long
+    table is collapsed by the page instead, ``tables.Collapsed``), and no 0..n-1 index column."""
+    for option, value in (("display.max_columns", None), ("display.max_rows", None),
+                          ("display.width", 200), ("display.max_colwidth", 200)):
+        pd.set_option(option, value)
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
+
+
+def frame_html(frame: pd.DataFrame) -> str:
+    """A table as the book shows it: its index only where it names the rows, "—" where a value is missing."""
+    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
+    return frame.to_html(index=not plain, max_rows=None, max_cols=None, na_rep="—", classes="dataframe")
 
 
 def as_html(text: str) -> HTML:
