@@ -130,3 +130,23 @@ def test_a_rehead_starts_as_soon_as_its_base_is_done(tmp_path, monkeypatch):
     reheads = [i for i, c in enumerate(order) if dependencies(c)]
     base = next(i for i, c in enumerate(order) if c["kind"] == "image" and c["method"] == "base")
     assert reheads and all(base < i < first_tabular for i in reheads)
+
+
+def test_every_training_starts_before_the_reheads_it_does_not_feed(tmp_path, monkeypatch):
+    """Three seeds, one worker: the re-heads released by the first base network wait for the
+    trainings still queued, so the sweep never ends on a training alone."""
+    from ceimb_utils.pipeline import executors
+    from ceimb_utils.pipeline.runs import dependencies
+
+    cfg = load_profile("smoke", {"image.seeds": [0, 10, 100]})
+    grid = run_configs(cfg, "fashion-lt")
+    order = []
+
+    def record(run_config, context):
+        order.append(run_config)
+        return executors.Outcome(dict(run_config), True, "here")
+
+    monkeypatch.setattr(executors, "run_one", record)
+    InProcessExecutor(1).run(grid, Context(results_dir=str(tmp_path), progress=False))
+    trainings = [i for i, c in enumerate(order) if not dependencies(c)]
+    assert len(trainings) == 6 and max(trainings) < min(i for i, c in enumerate(order) if dependencies(c))

@@ -33,6 +33,7 @@ def test_the_legend_sits_below_every_panel_and_names_each_label_once():
         plots.grouped_bars(ax, bars_frame().dropna(), "method", "group", "value")
         ax.legend()
     plots.legend_below(fig)
+    plots.legend_below(fig)  # a second call replaces the first legend
     assert all(ax.get_legend() is None for ax in axes)
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["majority", "minority"]
@@ -63,5 +64,7 @@ def test_a_table_shows_its_index_only_where_it_names_the_rows():
 
     plain = frame_html(pd.DataFrame({"method": ["base", "smote"], "value": [1.0, np.nan]}))
     assert "<th>0</th>" not in plain and "—" in plain
+    filtered = frame_html(pd.DataFrame({"value": [1.0, 2.0, 3.0]}).iloc[[2, 0]])  # scrambled row numbers
+    assert "<th>2</th>" not in filtered
     named = frame_html(pd.DataFrame({"value": [1.0]}, index=pd.Index(["profile"], name="")))
     assert "<th>profile</th>" in named

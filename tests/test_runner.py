@@ -136,7 +136,7 @@ def test_the_command_line_names_every_profile_question_and_method():
 def test_the_methods_page_profile_table_is_read_from_the_profiles(tmp_path, monkeypatch):
     from ceimb_utils.config import load_profile
 
-    monkeypatch.setattr(runner, "PROFILES_TABLE", tmp_path / "profiles.md")
+    monkeypatch.setattr(paths, "BOOK_RESULTS", tmp_path)
     text = runner.write_profile_table().read_text()
     assert text.count("\n") == 2 + len(runner.BOOK_PROFILES)
     quick = load_profile("quick")

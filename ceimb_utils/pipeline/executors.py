@@ -71,7 +71,8 @@ class InProcessExecutor:
     """``jobs`` runs at once in loky worker processes (in this process when ``jobs`` is 1).
 
     A run that needs another (EOS, DSM, tau-norm need the base network) starts as soon as that
-    one is finished, ahead of the runs still queued, so a re-head never waits for the whole grid.
+    one is finished and the trainings queued have started, ahead of the other runs still queued,
+    so a re-head never waits for the whole grid and no training starts last.
     """
 
     def __init__(self, jobs: int = 1):
@@ -106,7 +107,9 @@ class InProcessExecutor:
                     finish(blocked)
                 else:
                     released.append(cfg)
-            ready[:0] = released  # ahead of the queue, in grid order
+            # ahead of the queue, in grid order, but behind the trainings still queued: a training
+            # that starts last runs alone on one worker while the other idles
+            ready[:] = longest_first(released + ready)
 
         pool = get_reusable_executor(max_workers=self.jobs) if self.jobs > 1 and len(pending) > 1 else None
         running: dict = {}

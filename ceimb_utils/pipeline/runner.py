@@ -255,7 +255,6 @@ def write_findings() -> list[Path]:
     return written
 
 
-PROFILES_TABLE = paths.BOOK_RESULTS / "profiles.md"
 BOOK_PROFILES = ("smoke", "quick", "paper")
 
 
@@ -300,9 +299,10 @@ def write_profile_table() -> Path:
     rows = [profile_facts(name) for name in BOOK_PROFILES]
     lines = ["| profile | data sets | runs |", "|---|---|---|"]
     lines += [f"| {r['profile']} | {r['data sets']} | {r['runs']} |" for r in rows]
-    with atomic_path(PROFILES_TABLE) as tmp:
+    path = paths.BOOK_RESULTS / "profiles.md"
+    with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
-    return PROFILES_TABLE
+    return path
 
 
 def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:

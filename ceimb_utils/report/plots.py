@@ -38,6 +38,8 @@ def legend_below(fig, axes=None, ncol: int | None = None, rect_top: float = 1.0)
             seen.setdefault(label, handle)
         if ax.get_legend() is not None:
             ax.get_legend().remove()
+    for legend in list(fig.legends):  # drawn by an earlier call: this one replaces it
+        legend.remove()
     if not seen:
         fig.tight_layout()
         return

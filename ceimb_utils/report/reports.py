@@ -5,6 +5,10 @@ short Markdown sentence; nothing is typed in by hand.
 """
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import numpy as np
 import pandas as pd
 from IPython import get_ipython
@@ -48,6 +52,9 @@ def mean_sd(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFra
     return agg.reset_index()
 
 
+MISSING = "—"  # how a table shows a value that does not exist
+
+
 def for_the_book() -> None:
     """How a results notebook shows tables, set in one place: every row and column (a long
     table is collapsed by the page instead, ``tables.Collapsed``), and no 0..n-1 index column."""
@@ -61,8 +68,18 @@ def for_the_book() -> None:
 
 def frame_html(frame: pd.DataFrame) -> str:
     """A table as the book shows it: its index only where it names the rows, "—" where a value is missing."""
-    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
-    return frame.to_html(index=not plain, max_rows=None, max_cols=None, na_rep="—", classes="dataframe")
+    plain = (frame.index.nlevels == 1 and frame.index.name is None
+             and (isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index)))
+    return frame.to_html(index=not plain, max_rows=None, max_cols=None, na_rep=MISSING, classes="dataframe")
+
+
+def figure_html(fig, alt: str) -> HTML:
+    """A figure as an HTML image with its alt text, for a page that pastes it from another
+    (a glued Matplotlib figure pastes without the alt text of the cell that drew it)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return HTML(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}" style="max-width: 100%">')
 
 
 def as_html(text: str) -> HTML:

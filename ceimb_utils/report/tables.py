@@ -23,7 +23,7 @@ class Collapsed:
 
     def _repr_html_(self) -> str:
         return (f"<details><summary>{html.escape(self.summary)} (the full table: click; {self.csv_link()})</summary>"
-                f"{self.table.to_html(index=False, max_rows=None, max_cols=None, na_rep='')}</details>")
+                f"{self.table.to_html(index=False, max_rows=None, max_cols=None, na_rep='—')}</details>")
 
     def __repr__(self) -> str:
         return self.summary
