@@ -33,7 +33,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 		echo "$(PYTHON) -m venv $(VENV)" && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --disable-pip-version-check "pip==26.3" "setuptools==84.0.0"
 	@# The lock is the whole resolved set, so --no-deps: torch's triton (0.9 GB, used only by
-	@# torch.compile on a GPU, which ceimb never calls) stays out. Byte code is compiled on import.
+	@# torch.compile on a GPU, which ceimb never calls) stays out; byte code is written below.
 	$(BIN)/python -m pip install -q --no-deps --no-compile -r requirements/lock.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@# Where PYTHONDONTWRITEBYTECODE is set, nothing would ever write byte code and every process

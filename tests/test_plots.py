@@ -60,7 +60,7 @@ def test_no_type_below_eight_points():
 
 
 def test_a_table_shows_its_index_only_where_it_names_the_rows():
-    from ceimb_utils.report.reports import frame_html
+    from ceimb_utils.report.tables import frame_html
 
     plain = frame_html(pd.DataFrame({"method": ["base", "smote"], "value": [1.0, np.nan]}))
     assert "<th>0</th>" not in plain and "—" in plain

@@ -103,4 +103,4 @@ def health_summary(study: Study) -> Collapsed:
     if len(bad):
         shown = "; ".join(f"{r['model']} {r['method']} repeat {r['seed']} ({r['why']})" for r in bad.head(3).to_dict("records"))
         line += f"; did not learn: {shown}" + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
-    return Collapsed(line, table, "health-" + "-".join(map(str, table["dataset"].unique())) if "dataset" in table else "health")
+    return Collapsed(line, table, "health-" + "-".join(map(str, table["dataset"].unique())))

@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from .. import paper
 from . import audit
 from ..pipeline.study import Study
-from .tables import Collapsed
+from .tables import Collapsed, frame_html
 
 # The paper's headline figures that the notebooks compare against (ceimb_utils.paper).
 PAPER = {
@@ -52,9 +52,6 @@ def mean_sd(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFra
     return agg.reset_index()
 
 
-MISSING = "—"  # how a table shows a value that does not exist
-
-
 def for_the_book() -> None:
     """How a results notebook shows tables, set in one place: every row and column (a long
     table is collapsed by the page instead, ``tables.Collapsed``), and no 0..n-1 index column."""
@@ -64,13 +61,6 @@ def for_the_book() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
-
-
-def frame_html(frame: pd.DataFrame) -> str:
-    """A table as the book shows it: its index only where it names the rows, "—" where a value is missing."""
-    plain = (frame.index.nlevels == 1 and frame.index.name is None
-             and (isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index)))
-    return frame.to_html(index=not plain, max_rows=None, max_cols=None, na_rep=MISSING, classes="dataframe")
 
 
 def figure_html(fig, alt: str) -> HTML:

@@ -7,6 +7,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+MISSING = "—"  # how a table shows a value that does not exist
+
+
+def frame_html(frame: pd.DataFrame) -> str:
+    """A table as the book shows it: every row and column, its index only where it names the
+    rows, ``MISSING`` where a value is missing."""
+    plain = (frame.index.nlevels == 1 and frame.index.name is None
+             and (isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index)))
+    return frame.to_html(index=not plain, max_rows=None, max_cols=None, na_rep=MISSING)
+
 
 @dataclass
 class Collapsed:
@@ -23,7 +33,7 @@ class Collapsed:
 
     def _repr_html_(self) -> str:
         return (f"<details><summary>{html.escape(self.summary)} (the full table: click; {self.csv_link()})</summary>"
-                f"{self.table.to_html(index=False, max_rows=None, max_cols=None, na_rep='—')}</details>")
+                f"{frame_html(self.table.reset_index(drop=True))}</details>")
 
     def __repr__(self) -> str:
         return self.summary
