@@ -28,7 +28,8 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"ceimb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute a profile's runs and execute the notebooks into book/results")
-    profiles = ", ".join(f"{p} (default)" if p == "quick" else p for p in profile_names())
+    profiles = ", ".join(f"{p} (default)" if p == "quick" else p for p in profile_names()) + (
+        ", or the path of a profile file of yours (README: Your own data sets)")
     run.add_argument("--profile", default="quick", help=profiles)
     run.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
     run.add_argument("--questions", help="comma-separated questions: " + ", ".join(
@@ -66,8 +67,9 @@ def main(argv=None) -> int:
         try:
             datasets = [d for d in args.datasets.split(",") if d] if args.datasets else None
             if datasets:
-                from .config import check_names
+                from .config import check_names, load_profile
 
+                load_profile(args.profile, _overrides(args.set))  # a profile file's own data sets first
                 check_names("health", datasets, list(DATASETS), "data set")
             table, missing = health(args.profile, datasets, _overrides(args.set))
         except ConfigError as err:

@@ -1,18 +1,22 @@
 """Profiles and the effective configuration.
 
 The effective configuration is ``base.yaml`` <- the profile's YAML <- the caller's overrides.
-Every key must exist in ``base.yaml``; every value is checked here, before any work starts,
-and a bad one is refused with one sentence naming what is allowed.
+A profile is a built-in name or the path of a user's profile file, which ``extends`` a built-in
+profile and may declare data sets of its own (``data_sets``, SPEC section 3). Every key must
+exist in ``base.yaml``; every value is checked here, before any work starts, and a bad one is
+refused with one sentence naming what is allowed.
 """
 from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
 from . import paths
+from . import datasets
 from .datasets import DATASETS, IMAGE_KEYS, dataset_spec
 from .errors import ConfigError
 from .methods import in_family
@@ -39,9 +43,10 @@ _CHOICES = {
     "image.imbalance": IMBALANCES,
     "image.precision": PRECISIONS,
     "image.selection": ("seeded", "ldam", "authors"),
-    "image.checkpoints": ("authors",),
-    "datasets": tuple(DATASETS),
+    "image.checkpoint_layout": ("ours", "ldam"),
 }
+PROFILE_SUFFIXES = (".yaml", ".yml")
+FILE_ONLY_KEYS = ("extends",)  # keys of a user's profile file that base.yaml does not hold
 # Types of the keys whose default is null.
 _NULLABLE = {
     "data_dir": str,
@@ -84,23 +89,84 @@ def profile_names() -> list[str]:
     return sorted(p.stem for p in paths.PROFILES.glob("*.yaml") if p.stem != "base")
 
 
+def is_profile_file(profile: str) -> bool:
+    """Whether ``profile`` names a file (a path or a YAML name) rather than a built-in profile."""
+    text = str(profile)
+    return text.endswith(PROFILE_SUFFIXES) or "/" in text or "\\" in text
+
+
+def profile_path(profile: str) -> Path:
+    """The absolute path of a user's profile file, taken from the caller's working directory."""
+    path = Path(str(profile)).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"Profile file {path} does not exist.")
+    return path
+
+
 def load_profile(name: str, overrides: Mapping[str, Any] | None = None) -> dict:
     """Effective configuration of profile ``name`` with ``overrides`` applied and checked.
 
+    ``name`` is a built-in profile or the path of a profile file (relative to the working
+    directory); ``cfg["profile"]`` is then its absolute path, which is what notebooks are given.
     ``overrides`` maps keys to values; nested keys are dotted (``{"image.epochs": 3}``) or
     given as nested dicts (``{"image": {"epochs": 3}}``).
     """
-    names = profile_names()
-    if name not in names:
-        raise ConfigError(f"Unknown profile {name!r}; choose one of {', '.join(names)}.")
     base = base_config()
     cfg = copy.deepcopy(base)
-    _merge(cfg, _read_yaml(paths.PROFILES / f"{name}.yaml"), base, f"profile {name!r}")
+    if is_profile_file(name):
+        path = profile_path(name)
+        layers = _profile_file_layers(path)
+        name, folder = str(path), path.parent
+    else:
+        layers = [(_builtin_yaml(name), f"profile {name!r}")]
+        folder = paths.PROFILES
+    for layer, where in layers:
+        _merge(cfg, layer, base, where)
     if overrides:
         _merge(cfg, _undot(overrides), base, "overrides")
     cfg["profile"] = name
+    _resolve_paths(cfg, folder)
     validate(cfg)
     return cfg
+
+
+def _builtin_yaml(name: str) -> dict:
+    names = profile_names()
+    if name not in names:
+        raise ConfigError(f"Unknown profile {name!r}; choose one of {', '.join(names)}, or give the path "
+                          "of a profile file of yours (mine.yaml).")
+    return _read_yaml(paths.PROFILES / f"{name}.yaml")
+
+
+def _profile_file_layers(path: Path) -> list[tuple[dict, str]]:
+    """The built-in profile a user's file extends (``extends``, default ``quick``), then the file."""
+    try:
+        mine = _read_yaml(path)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"Profile file {path} is not valid YAML ({str(err).splitlines()[0]}).") from err
+    if not isinstance(mine, dict):
+        raise ConfigError(f"Profile file {path} must be a mapping of configuration keys.")
+    parent = mine.pop("extends", "quick")
+    if not isinstance(parent, str) or is_profile_file(parent):
+        raise ConfigError(f"'extends' in {path} must name a built-in profile ({', '.join(profile_names())}).")
+    return [(_builtin_yaml(parent), f"profile {parent!r}"), (mine, f"profile file {path}")]
+
+
+def _resolve_paths(cfg: dict, folder: Path) -> None:
+    """Paths of a profile from its own folder (``{data}``: the data dir); the user's data sets
+    checked and registered, so every later name check knows them."""
+    data = Path(cfg["data_dir"]).expanduser().resolve() if cfg.get("data_dir") else paths.data_dir()
+    sections = [cfg["image"], *cfg["dataset_overrides"].values()]
+    for section in sections:
+        if isinstance(section, dict) and isinstance(section.get("checkpoints"), str):
+            section["checkpoints"] = str(datasets.resolve_path(section["checkpoints"], folder, data))
+    entries = cfg["data_sets"]
+    if not isinstance(entries, Mapping):
+        raise ConfigError("'data_sets' must map names of your data sets to their entries.")
+    for ds, entry in entries.items():
+        spec = datasets.user_spec(ds, entry, folder, data)
+        datasets.register(spec)
+        entries[ds] = {**spec.entry, "title": spec.title}
 
 
 def _undot(overrides: Mapping[str, Any]) -> dict:
@@ -125,7 +191,9 @@ def _merge(cfg: dict, update: Mapping, schema: Mapping, where: str, prefix: str 
         if key not in schema:
             allowed = ", ".join(f"{prefix}{k}" for k in schema)
             raise ConfigError(f"Unknown configuration key {dotted!r} in {where}; allowed: {allowed}.")
-        if isinstance(schema[key], dict) and key != "dataset_overrides":
+        if key == "data_sets":
+            cfg[key] = {**dict(cfg.get(key) or {}), **copy.deepcopy(dict(value or {}))}
+        elif isinstance(schema[key], dict) and key != "dataset_overrides":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{dotted!r} in {where} must be a mapping of its sub-keys.")
             _merge(cfg[key], value, schema[key], where, dotted + ".")
@@ -147,12 +215,13 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"{dotted!r} must be of type {expected.__name__}, got {value!r}.")
-    if dotted in _CHOICES:
+    choices = tuple(DATASETS) if dotted == "datasets" else _CHOICES.get(dotted)
+    if choices is not None:
         items = value if isinstance(value, list) else [value]
-        bad = [v for v in items if v not in _CHOICES[dotted]]
+        bad = [v for v in items if v not in choices]
         if bad:
             raise ConfigError(
-                f"Unknown value {bad[0]!r} for {dotted!r}; allowed: {', '.join(_CHOICES[dotted])}."
+                f"Unknown value {bad[0]!r} for {dotted!r}; allowed: {', '.join(choices)}."
             )
         if isinstance(value, list) and not value and dotted not in _MAY_BE_EMPTY:
             raise ConfigError(f"{dotted!r} must list at least one value.")
@@ -162,6 +231,7 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
         raise ConfigError(f"{dotted!r} must lie strictly between 0 and 1, got {value!r}.")
     if dotted == "image.arch":
         check_arch(value)
+
     if dotted == "image.ratio" and value < 1:
         raise ConfigError(f"'image.ratio' is an imbalance ratio (largest / smallest class) and must be >= 1, got {value!r}.")
     if dotted == "tabular.l1_C" and not (value and all(_number(c) and c > 0 for c in value)):
@@ -205,6 +275,8 @@ def validate(cfg: Mapping) -> None:
 def _validate_tree(cfg: Mapping, schema: Mapping, prefix: str) -> None:
     for key, default in schema.items():
         dotted = f"{prefix}{key}"
+        if key == "data_sets":
+            continue  # checked entry by entry when the profile was read (datasets.user_spec)
         if key == "dataset_overrides":
             if not isinstance(cfg[key], Mapping):
                 raise ConfigError("'dataset_overrides' must map data set names to image settings.")
@@ -226,6 +298,8 @@ def dataset_config(cfg: Mapping, dataset: str) -> dict:
         for key, value in spec.image_defaults.items():
             if section.get(key) is None:
                 section[key] = value
+        if not spec.builtin:  # a user's entry says what its own data set needs, over the profile's section
+            section.update({k: v for k, v in spec.entry.items() if k in IMAGE_KEYS})
         section.update(cfg["dataset_overrides"].get(dataset, {}))
         missing = [k for k in IMAGE_KEYS if section.get(k) is None and k in spec.required_keys]
         if missing:

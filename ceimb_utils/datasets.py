@@ -1,17 +1,24 @@
 """The registry of data sets: what each is, where it comes from, and its paper defaults.
 
-Loading lives in ``tabular_data`` and ``image_data``; this module stays import-light so the
-configuration can be checked before anything heavy is imported.
+The built-in sets are listed here; a user's profile file adds its own (``data_sets``, SPEC
+section 3), checked by ``user_spec`` and registered for the process. Loading lives in
+``data.tabular`` and ``data.images``; this module stays import-light so the configuration can
+be checked before anything heavy is imported.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
 
 from .errors import ConfigError
 
 # Image keys a data set may set by default and a profile may override per data set.
 IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "test_per_class", "classes",
-              "selection", "list_root")
+              "selection", "list_root", "checkpoints", "checkpoint_layout")
+# Of those, the keys that say which network is evaluated, not which images: outside a run's data.
+NETWORK_KEYS = ("arch", "epochs", "checkpoints", "checkpoint_layout")
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,11 @@ class DatasetSpec:
     source: str
     offline: bool  # obtainable on a machine without internet
     image_defaults: dict = field(default_factory=dict)
+    entry: dict | None = None  # a user's data set: its checked profile-file entry (absolute paths)
+
+    @property
+    def builtin(self) -> bool:
+        return self.entry is None
 
     @property
     def required_keys(self) -> tuple[str, ...]:
@@ -66,5 +78,132 @@ DATASETS: dict[str, DatasetSpec] = {
 
 def dataset_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
-        raise ConfigError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+        raise ConfigError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)} "
+                          "(or declare it under data_sets in a profile file of yours).")
     return DATASETS[name]
+
+
+# ---------------------------------------------------------------- a user's data sets
+# An entry names exactly one source; the keys each source takes besides ``kind`` and ``title``.
+SOURCES = {
+    "file": ("tabular", ("target", "minority")),  # CSV or Parquet
+    "imblearn": ("tabular", ("data_home",)),  # an imbalanced-learn fetch_datasets name
+    "folder": ("image", ("test_share", *IMAGE_KEYS)),  # an ImageFolder tree
+    "torchvision": ("image", ("root", "train_args", "test_args", *IMAGE_KEYS)),  # a torchvision class
+}
+PATH_KEYS = ("file", "data_home", "folder", "root")
+TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
+DATA_PLACEHOLDER = "{data}"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IMAGE_DEFAULTS = {"imbalance": "exponential", "ratio": 100.0, "n_max": 5000, "test_per_class": 1000,
+                   "arch": "resnet32", "epochs": 200}
+
+
+def resolve_path(value: str, base_dir: Path, data_dir: Path) -> Path:
+    """A path of a profile file: ``{data}/...`` under the data dir, a relative one from the
+    file's own folder, ``~`` expanded."""
+    text = str(value)
+    if text.startswith(DATA_PLACEHOLDER):
+        return (Path(data_dir) / text[len(DATA_PLACEHOLDER):].lstrip("/\\")).resolve()
+    path = Path(text).expanduser()
+    return (path if path.is_absolute() else Path(base_dir) / path).resolve()
+
+
+def user_spec(name: str, entry: Any, base_dir: Path, data_dir: Path) -> DatasetSpec:
+    """The spec of a data set a user declares (SPEC section 3), its structure checked: one
+    sentence for a bad name, kind, source or key, or a missing file or folder. What needs the
+    data itself (columns, classes, test images) is checked by the loaders' ``check_available``."""
+    where = f"data_sets.{name}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"Data set name {name!r} must be letters, digits, '-', '_' or '.'.")
+    if name in BUILTIN:
+        raise ConfigError(f"{where}: {name!r} is a built-in data set; give yours another name.")
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where} must be a mapping with kind and one of {', '.join(SOURCES)}.")
+    sources = [s for s in SOURCES if s in entry]
+    if len(sources) != 1:
+        raise ConfigError(f"{where} must name exactly one source ({', '.join(SOURCES)}), got "
+                          f"{', '.join(sources) or 'none'}.")
+    source = sources[0]
+    kind, extra = SOURCES[source]
+    if entry.get("kind", kind) != kind:
+        raise ConfigError(f"{where}: a {source!r} entry is a {kind} data set, not kind {entry.get('kind')!r}.")
+    allowed = ("kind", "title", source, *extra)
+    unknown = [k for k in entry if k not in allowed]
+    if unknown:
+        raise ConfigError(f"Unknown key {unknown[0]!r} in {where}; a {source!r} entry takes: {', '.join(allowed)}.")
+    out = {k: v for k, v in entry.items() if k != "title"}
+    out.update(kind=kind, source=source)
+    for key in PATH_KEYS:
+        if key in out:
+            if not isinstance(out[key], str):
+                raise ConfigError(f"{where}.{key} must be a path, got {out[key]!r}.")
+            out[key] = str(resolve_path(out[key], base_dir, data_dir))
+    _check_entry(where, source, out)
+    return _spec_of_entry(name, str(entry.get("title") or name), out)
+
+
+def _spec_of_entry(name: str, title: str, entry: dict) -> DatasetSpec:
+    defaults = {k: entry[k] for k in IMAGE_KEYS if k in entry}
+    if entry["kind"] == "image":
+        defaults = {**_IMAGE_DEFAULTS, **defaults}
+    return DatasetSpec(name, entry["kind"], title, f"{entry['source']}: {entry[entry['source']]}", True,
+                       defaults, entry)
+
+
+def _check_entry(where: str, source: str, out: dict) -> None:
+    if source == "file":
+        path = Path(out["file"])
+        if path.suffix.lower() not in TABULAR_SUFFIXES:
+            raise ConfigError(f"{where}.file must be a CSV or Parquet file ({', '.join(TABULAR_SUFFIXES)}), got {path.name}.")
+        if not path.is_file():
+            raise ConfigError(f"{where}.file: {path} does not exist.")
+        if not isinstance(out.get("target"), str):
+            raise ConfigError(f"{where} needs target: the name of the label column.")
+    elif source == "imblearn":
+        if not isinstance(out["imblearn"], str):
+            raise ConfigError(f"{where}.imblearn must be an imbalanced-learn data set name, e.g. abalone_19.")
+    elif source == "folder":
+        if not Path(out["folder"]).is_dir():
+            raise ConfigError(f"{where}.folder: {out['folder']} is not a folder.")
+        share = out.get("test_share")
+        if share is not None and not (isinstance(share, (int, float)) and 0 < share < 1):
+            raise ConfigError(f"{where}.test_share must lie strictly between 0 and 1, got {share!r}.")
+    elif source == "torchvision":
+        if not isinstance(out["torchvision"], str) or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", out["torchvision"]):
+            raise ConfigError(f"{where}.torchvision must name a class of torchvision.datasets, e.g. CIFAR100.")
+        for key in ("train_args", "test_args"):
+            if key in out and not isinstance(out[key], Mapping):
+                raise ConfigError(f"{where}.{key} must map the class's keyword arguments to values.")
+
+
+BUILTIN = frozenset(DATASETS)
+
+
+def register(spec: DatasetSpec) -> None:
+    """Add a user's data set for this process; the same name with another entry is refused."""
+    known = DATASETS.get(spec.name)
+    if known is not None and known != spec:
+        if known.builtin:
+            raise ConfigError(f"{spec.name!r} is a built-in data set; give yours another name.")
+        raise ConfigError(f"Data set {spec.name!r} is already declared with another entry in this process.")
+    DATASETS[spec.name] = spec
+
+
+def register_source(dataset: str, source: Mapping | None) -> None:
+    """Make a run's user data set known in a worker process (its entry travels in the run config)."""
+    if source is not None and dataset not in DATASETS:
+        DATASETS[dataset] = _spec_of_entry(dataset, source["title"], dict(source["entry"]))
+
+
+def source_of(spec: DatasetSpec) -> dict | None:
+    """What a run config carries of a user's data set (None for a built-in one): the entry and
+    title, and the file's SHA-256 for a tabular file, so a changed file is a new run."""
+    if spec.builtin:
+        return None
+    out: dict[str, Any] = {"entry": dict(spec.entry), "title": spec.title}
+    if spec.entry["source"] == "file":
+        from .files import file_sha256
+
+        out["sha256"] = file_sha256(Path(spec.entry["file"]))
+    return out

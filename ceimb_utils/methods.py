@@ -67,3 +67,8 @@ def family(name: str) -> str:
 
 def in_family(family_name: str) -> tuple[str, ...]:
     return tuple(name for name, m in METHODS.items() if m.family == family_name)
+
+
+def grid_methods(section) -> list[str]:
+    """A configuration section's methods, then its interventions (each once)."""
+    return list(dict.fromkeys([*section["methods"], *section.get("interventions", [])]))

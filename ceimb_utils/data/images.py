@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -214,6 +215,110 @@ def _load_lists(name: str, section: Mapping, seed: int, data_dir: Path) -> Image
                      test_y, classes, f"{root} (the authors' lists {AUTHORS_LISTS[name][1]}_*_{seed}.csv)")
 
 
+# ---------------------------------------------------------------- a user's data sets
+DEFAULT_TEST_SHARE = 0.2  # a single tree without train/ and test/: the share cut off as test images
+
+
+def _class_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _user_folder_files(name: str, entry: Mapping, classes) -> RawImages:
+    """An ImageFolder tree of a user's: ``train/<class>/`` and ``test/<class>/`` (or ``val/``),
+    or one tree of class folders cut into training and test images by a seeded stratified split
+    (``test_share``; the same test images for every seed). Each class needs images on both sides."""
+    from sklearn.model_selection import train_test_split
+
+    root = Path(entry["folder"])
+    train, test = _folder_split(root, ("train",)), _folder_split(root, ("test", "val"))
+    share = entry.get("test_share")
+    if train is not None and test is None and share is None:
+        raise DataNotFoundError(f"Data set {name!r}: {root} has train/ but no test/ (or val/) images; add "
+                                "test/<class>/ folders or set test_share to cut test images off train/.")
+    tree = train if train is not None else root
+    classes = list(classes) if classes else _class_folders(tree)
+    if len(classes) < 2:
+        raise DataNotFoundError(f"Data set {name!r}: {tree} needs at least two class folders, found {len(classes)}.")
+    files, labels = _list_folder(tree, classes)
+    if test is not None:
+        test_files, test_y = _list_folder(test, classes)
+        train_files, train_y = files, labels
+    else:
+        counts = np.bincount(labels, minlength=len(classes))
+        if counts.min() < 2:
+            raise DataNotFoundError(f"Data set {name!r}: class {classes[int(counts.argmin())]!r} has "
+                                    f"{counts.min()} image(s); a seeded cut needs at least two per class.")
+        rows = np.arange(len(files))
+        train_rows, test_rows = train_test_split(rows, test_size=share or DEFAULT_TEST_SHARE, stratify=labels,
+                                                 random_state=TEST_SEED)
+        train_rows, test_rows = np.sort(train_rows), np.sort(test_rows)
+        train_files, train_y = [files[i] for i in train_rows], labels[train_rows]
+        test_files, test_y = [files[i] for i in test_rows], labels[test_rows]
+    for split, y in (("training", train_y), ("test", test_y)):
+        counts = np.bincount(y, minlength=len(classes))
+        if counts.min() == 0:
+            raise DataNotFoundError(f"Data set {name!r}: class {classes[int(counts.argmin())]!r} has no {split} images "
+                                    f"under {root}.")
+    return RawImages(classes, str(root), train_y, test_y, train_files=train_files, test_files=test_files)
+
+
+def _torchvision_split(name: str, entry: Mapping, data_dir: Path, allow_download: bool, train: bool):
+    import inspect
+
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, entry["torchvision"], None)
+    if not inspect.isclass(cls):
+        raise ConfigError(f"Data set {name!r}: torchvision.datasets has no class {entry['torchvision']!r}.")
+    accepted = inspect.signature(cls).parameters
+    kwargs = {"root": entry.get("root") or str(data_dir), "train": train, "download": allow_download}
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    kwargs.update(entry.get("train_args" if train else "test_args") or {})
+    try:
+        return cls(**kwargs)
+    except (RuntimeError, OSError) as err:
+        raise DataNotFoundError(f"Data set {name!r}: torchvision's {entry['torchvision']} is not under "
+                                f"{kwargs.get('root', data_dir)} ({str(err).splitlines()[0]}); put its files there, "
+                                "or allow downloading with allow_download=True.") from err
+    except TypeError as err:
+        raise ConfigError(f"Data set {name!r}: {entry['torchvision']} does not take these arguments ({err}).") from err
+
+
+def _torchvision_arrays(ds) -> tuple[np.ndarray, np.ndarray]:
+    """(N, channels, 32, 32) uint8 and (N,) labels of a torchvision data set."""
+    data, targets = getattr(ds, "data", None), getattr(ds, "targets", None)
+    if isinstance(data, np.ndarray) and data.ndim == 4 and data.shape[1:3] == (IMAGE_SIZE, IMAGE_SIZE):
+        return np.ascontiguousarray(data.transpose(0, 3, 1, 2)), np.asarray(targets, dtype=np.int64)
+    from PIL import Image
+
+    images, labels = [], []
+    for img, label in (ds[i] for i in range(len(ds))):  # a generic data set yields PIL images
+        img = img if isinstance(img, Image.Image) else Image.fromarray(np.asarray(img))
+        img = img.convert("L" if img.mode in ("L", "1", "I", "F") else "RGB").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
+        pixels = np.asarray(img)
+        images.append(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1))
+        labels.append(int(label))
+    return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
+
+
+def _load_torchvision(name: str, entry: Mapping, data_dir: Path, allow_download: bool) -> RawImages:
+    train_ds = _torchvision_split(name, entry, data_dir, allow_download, True)
+    test_ds = _torchvision_split(name, entry, data_dir, allow_download, False)
+    (train_x, train_y), (test_x, test_y) = _torchvision_arrays(train_ds), _torchvision_arrays(test_ds)
+    n_classes = int(max(train_y.max(), test_y.max())) + 1
+    classes = [str(c) for c in getattr(train_ds, "classes", None) or range(n_classes)]
+    return RawImages(classes, f"torchvision {entry['torchvision']} ({getattr(train_ds, 'root', data_dir)})",
+                     train_y, test_y, train_x, test_x)
+
+
+def image_shape(name: str, section: Mapping, data_dir=None, allow_download: bool = False) -> tuple[int, int]:
+    """(classes, channels) of an image data set, from its files (before any training)."""
+    data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    raw = _raw(name, data_dir, allow_download, tuple(section["classes"]) if section.get("classes") else None)
+    channels = int(raw.train_x.shape[1]) if raw.train_x is not None else 3  # image folders are read as RGB
+    return len(raw.class_names), channels
+
+
 # ---------------------------------------------------------------- public
 def _missing(name: str, data_dir: Path):
     hints = {
@@ -230,6 +335,11 @@ def _missing(name: str, data_dir: Path):
 def check_available(name: str, data_dir=None, allow_download: bool = False) -> None:
     """Raise DataNotFoundError now, before any work, if ``name`` cannot be loaded."""
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    spec = dataset_spec(name)
+    if not spec.builtin:  # a user's: list (folder) or open (torchvision) it, with every check of the loader
+        classes = spec.image_defaults.get("classes")
+        _raw(name, data_dir, allow_download, tuple(classes) if classes else None)
+        return
     if name == "fashion-lt":
         ok = allow_download or _fashion_folder(data_dir) is not None
     elif name == "cifar10-lt":
@@ -241,8 +351,18 @@ def check_available(name: str, data_dir=None, allow_download: bool = False) -> N
         _missing(name, data_dir)
 
 
-@functools.lru_cache(maxsize=2)
 def _raw(name: str, data_dir: Path, allow_download: bool, classes: tuple | None) -> RawImages:
+    entry = dataset_spec(name).entry  # a user's entry is part of what is remembered
+    return _raw_cached(name, data_dir, allow_download, classes, json.dumps(entry, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=2)
+def _raw_cached(name: str, data_dir: Path, allow_download: bool, classes: tuple | None, entry_json: str) -> RawImages:
+    entry = json.loads(entry_json)
+    if entry is not None and entry["source"] == "folder":
+        return _user_folder_files(name, entry, classes)
+    if entry is not None:
+        return _load_torchvision(name, entry, data_dir, allow_download)
     if name == "fashion-lt":
         return _load_fashion(data_dir, allow_download)
     if name == "cifar10-lt":

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 from .. import paths
 from ..datasets import dataset_spec
-from ..errors import DataNotFoundError
+from ..errors import ConfigError, DataNotFoundError
 
 # imbalanced-learn benchmark ids (files <data_home>/zenodo/x<id>data.npz)
 IMBLEARN_IDS = {"ozone_level": 24, "scene": 12, "coil_2000": 15, "thyroid_sick": 14, "us_crime": 10}
@@ -89,16 +91,25 @@ def load_tabular(name: str, data_dir: Path | None = None, allow_download: bool =
     return _load_tabular_cached(name, Path(data_dir) if data_dir else paths.data_dir(), allow_download)
 
 
-@functools.lru_cache(maxsize=4)
 def _load_tabular_cached(name: str, data_dir: Path, allow_download: bool) -> TabularData:
+    spec = dataset_spec(name)  # a user's entry is part of what is remembered
+    return _load_remembered(name, data_dir, allow_download, json.dumps(spec.entry, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_remembered(name: str, data_dir: Path, allow_download: bool, entry_json: str) -> TabularData:
     spec = dataset_spec(name)
     if spec.kind != "tabular":
         raise ValueError(f"{name!r} is an image data set, not a tabular one.")
-    if name in ("hiva", "sylva"):
+    entry = json.loads(entry_json)
+    if entry is not None:
+        found = _load_table(name, entry) if entry["source"] == "file" else _load_fetch(name, entry, data_dir, allow_download)
+    elif name in ("hiva", "sylva"):
         found = _load_challenge(name, data_dir)
     else:
         found = _load_imblearn(name, data_dir, allow_download)
-    X, y = found.X, _binary_minority_one(found.y)
+    X = found.X
+    y = found.y if entry is not None else _binary_minority_one(found.y)
     X.setflags(write=False)
     y.setflags(write=False)
     return TabularData(X, y, found.source)
@@ -123,6 +134,71 @@ def _load_imblearn(name: str, data_dir: Path, allow_download: bool) -> TabularDa
     _missing(name, data_dir)
 
 
+# ---------------------------------------------------------------- a user's data sets
+def _load_table(name: str, entry: Mapping) -> TabularData:
+    """A CSV or Parquet file of a user's: the ``target`` column against the rest. Non-numeric
+    feature columns are one-hot encoded; class 1 is ``minority`` (default: the rarer value),
+    every other value class 0."""
+    import pandas as pd
+
+    path = Path(entry["file"])
+    try:
+        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    except Exception as err:  # a damaged or foreign file: one sentence
+        raise ConfigError(f"Data set {name!r}: {path} cannot be read as a table ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''}).") from err
+    target = entry["target"]
+    if target not in frame.columns:
+        raise ConfigError(f"Data set {name!r}: {path.name} has no column {target!r}; its columns are "
+                          f"{', '.join(map(str, frame.columns[:20]))}{' ...' if frame.shape[1] > 20 else ''}.")
+    labels = frame.pop(target)
+    if labels.isna().any():
+        raise ConfigError(f"Data set {name!r}: {int(labels.isna().sum())} rows of {path.name} have no {target!r}.")
+    values = labels.value_counts()
+    if len(values) < 2:
+        raise ConfigError(f"Data set {name!r}: the target {target!r} of {path.name} has one class "
+                          f"({values.index[0]!r}); the study needs a minority and a majority.")
+    minority = entry.get("minority", values.idxmin() if len(values) == 2 else None)
+    if minority is None:
+        raise ConfigError(f"Data set {name!r}: {target!r} has {len(values)} classes; set minority to the value "
+                          "that is the positive (minority) class.")
+    matches = labels.astype(str) == str(minority)
+    if not matches.any():
+        raise ConfigError(f"Data set {name!r}: no row of {path.name} has {target!r} = {minority!r}; its values are "
+                          f"{', '.join(map(repr, values.index[:10].tolist()))}.")
+    if matches.all():
+        raise ConfigError(f"Data set {name!r}: every row of {path.name} has {target!r} = {minority!r}.")
+    if frame.shape[1] == 0:
+        raise ConfigError(f"Data set {name!r}: {path.name} has no feature column besides {target!r}.")
+    if frame.isna().any().any():
+        column = frame.columns[frame.isna().any()][0]
+        raise ConfigError(f"Data set {name!r}: column {column!r} of {path.name} has "
+                          f"{int(frame[column].isna().sum())} missing values; impute or drop them first.")
+    features = pd.get_dummies(frame, dtype=np.float64)  # non-numeric columns one-hot
+    return TabularData(features.to_numpy(dtype=np.float64), matches.to_numpy().astype(int), str(path))
+
+
+def _load_fetch(name: str, entry: Mapping, data_dir: Path, allow_download: bool) -> TabularData:
+    """One of imbalanced-learn's ``fetch_datasets`` collection, from its data home (default the
+    data dir: ``<data home>/zenodo/``); imbalanced-learn's own labels (1 = minority)."""
+    from imblearn.datasets import fetch_datasets
+
+    home = Path(entry.get("data_home") or data_dir)
+    wanted = entry["imblearn"]
+    try:
+        found = fetch_datasets(data_home=str(home), filter_data=(wanted,), download_if_missing=allow_download)
+    except ValueError as err:
+        raise ConfigError(f"Data set {name!r}: {wanted!r} is not in imbalanced-learn's fetch_datasets "
+                          f"collection ({str(err).splitlines()[0]}).") from err
+    except OSError as err:
+        raise DataNotFoundError(f"Data set {name!r}: imbalanced-learn's {wanted!r} is not in {home / 'zenodo'}; run "
+                                f"imblearn.datasets.fetch_datasets(data_home='{home}') on a machine with internet "
+                                "and copy the folder here, or allow downloading with allow_download=True.") from err
+    bunch = found[wanted]
+    y = (np.asarray(bunch.target) == 1).astype(int)
+    return TabularData(np.asarray(bunch.data, dtype=np.float64), y, str(home / "zenodo"))
+
+
 def _missing(name: str, data_dir: Path):
     if name in ("hiva", "sylva"):
         raise DataNotFoundError(
@@ -138,8 +214,12 @@ def _missing(name: str, data_dir: Path):
 
 
 def check_available(name: str, data_dir: Path | None = None, allow_download: bool = False) -> None:
-    """Raise DataNotFoundError now, before any work, if ``name`` cannot be loaded."""
+    """Raise DataNotFoundError now, before any work, if ``name`` cannot be loaded (a user's
+    data set is read whole: its columns and classes are checked too)."""
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    if not dataset_spec(name).builtin:
+        load_tabular(name, data_dir, allow_download)
+        return
     if name in ("hiva", "sylva"):
         found = _challenge_files(name, data_dir) is not None
     else:

@@ -3,6 +3,7 @@ tau-norm) in the model stage; extract its CE and tables in the analysis stage.""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -11,9 +12,9 @@ import torch
 from .. import ce as ce_module
 from ..config import ConfigError
 from ..data.images import ImageData, load_images
-from ..datasets import IMAGE_KEYS
+from ..datasets import IMAGE_KEYS, NETWORK_KEYS
 from ..files import file_sha256
-from ..methods import METHODS
+from ..methods import METHODS, grid_methods
 from ..models import authors, tau_norm
 from ..models.device import describe, resolve_device
 from ..models.latent_oversampling import dsm, eos, train_head
@@ -29,7 +30,7 @@ TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_
 
 def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], method: str, seed: int,
                      threads: int, device: str) -> dict:
-    data = {k: section[k] for k in IMAGE_KEYS if k not in ("arch", "epochs")}
+    data = {k: section[k] for k in IMAGE_KEYS if k not in NETWORK_KEYS}
     train = {k: section[k] for k in TRAIN_KEYS}
     spec = METHODS[method]
     rc = {**common, "model": section["arch"], "method": method, "seed": int(seed), "data": data,
@@ -42,24 +43,26 @@ def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], meth
 
 
 def checkpoint_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], dataset: str, threads: int,
-                           device: str, data_dir) -> list[dict]:
-    """One run per published checkpoint of the methods and seeds asked for: evaluated, not
-    trained. The file's SHA-256 is part of the run key, so a replaced file is a new run."""
-    found = authors.find_checkpoints(dataset, data_dir)
+                           device: str) -> list[dict]:
+    """One run per checkpoint of the section's folder of trained networks (``checkpoints``) among
+    the methods and seeds asked for: evaluated, not trained. The file's SHA-256 is part of the
+    run key, so a replaced file is a new run."""
+    layout = section["checkpoint_layout"]
+    found = authors.find_checkpoints(section["checkpoints"], layout)
     out = []
     for (method, seed), ckpt in found.items():
-        if method not in section["methods"] or seed not in section["seeds"]:
+        if method not in grid_methods(section) or seed not in section["seeds"]:
             continue
         rc = image_run_config(common, section, method, seed, threads, device)
         rc.pop("head", None)
         rc["train"] = {"precision": "fp32"}  # nothing is trained; evaluated in float32
-        rc["model"] = authors.FOLDERS[dataset][1]
-        rc["checkpoint"] = {"file": ckpt.path.name, "sha256": file_sha256(ckpt.path), "selection": ckpt.selection}
+        rc["checkpoint"] = {"folder": str(ckpt.path.parent), "file": ckpt.path.name, "sha256": file_sha256(ckpt.path),
+                            "selection": ckpt.selection, "layout": layout, "authors": ckpt.authors}
         out.append(rc)
     if not out:
         have = ", ".join(f"{m} seed {s}" for m, s in found)
-        raise ConfigError(f"No published checkpoint of {dataset!r} is among the methods {list(section['methods'])} "
-                          f"and seeds {list(section['seeds'])} asked for; there are: {have}.")
+        raise ConfigError(f"No checkpoint of {dataset!r} in {section['checkpoints']} is among the methods "
+                          f"{grid_methods(section)} and seeds {list(section['seeds'])} asked for; there are: {have}.")
     return out
 
 
@@ -100,10 +103,12 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
                               "class_names": data.class_names}
     started = time.perf_counter()
     trains = "checkpoint" not in rc and not METHODS[rc["method"]].rehead
-    if "checkpoint" in rc:  # a published network: nothing to train
-        model = published_model(rc, context, len(data.class_names))
+    if "checkpoint" in rc:  # a network brought from a file: nothing to train
+        model = published_model(rc, len(data.class_names), data.train_x.shape[1])
+        ckpt = rc["checkpoint"]
         record.update(precision="fp32, evaluation only", model_selection=(
-            f"the authors' checkpoint {rc['checkpoint']['file']}, chosen by them as the {rc['checkpoint']['selection']}"))
+            f"the authors' checkpoint {ckpt['file']}, chosen by them as the {ckpt['selection']}" if ckpt["authors"]
+            else f"the checkpoint {ckpt['file']} from {ckpt['folder']} (how it was chosen is its trainer's)"))
     else:
         model = build_model(rc, data)
         used = Precision.choose(device, rc["train"]["fast"], rc["train"]["precision"])
@@ -137,7 +142,7 @@ def restore_image_model(rc: Mapping[str, Any], context, data: ImageData, model_r
     """The network a model run stored, rebuilt for evaluation."""
     state = torch.load(model_run.file("model.pt"), map_location="cpu", weights_only=True)
     if "checkpoint" in rc:
-        model = published_model(rc, context, len(data.class_names))
+        model = published_model(rc, len(data.class_names), data.train_x.shape[1])
     else:
         model = build_model(rc, data)
     if "fc.weight" in state and "fc.bias" not in state:  # tau-norm's head has no bias
@@ -158,14 +163,15 @@ def analyse_image(rc: Mapping[str, Any], context, writer: RunWriter, model_run) 
                               data.class_names)
 
 
-def published_model(rc: Mapping[str, Any], context, num_classes: int) -> torch.nn.Module:
-    """The authors' network of a checkpoint run, refusing a file that changed since the grid
-    was made (its digest is in the run key)."""
-    path = authors.clone_dir(context.data_path) / authors.FOLDERS[rc["dataset"]][0] / rc["checkpoint"]["file"]
-    if not path.exists() or file_sha256(path) != rc["checkpoint"]["sha256"]:
+def published_model(rc: Mapping[str, Any], num_classes: int, channels: int) -> torch.nn.Module:
+    """The network of a checkpoint run, refusing a file that changed since the grid was made
+    (its digest is in the run key)."""
+    ckpt = rc["checkpoint"]
+    path = Path(ckpt["folder"]) / ckpt["file"]
+    if not path.exists() or file_sha256(path) != ckpt["sha256"]:
         raise ConfigError(f"{path} is missing or changed since the run was planned; run the sweep again.")
-    ckpt = authors.parse_name(rc["dataset"], path)
-    return authors.load(ckpt, num_classes)
+    return authors.load(authors.parse_name(path, ckpt["layout"]), rc["model"], num_classes, ckpt["layout"],
+                        channels, METHODS[rc["method"]].head)
 
 
 def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:

@@ -15,10 +15,11 @@ from typing import Any, Mapping, Sequence
 from .. import __version__, paths
 from ..config import ConfigError, check_names, dataset_config, load_profile, profile_names
 from ..data.images import check_available as image_available
-from ..data.images import check_lists
+from ..data.images import check_lists, image_shape
 from ..data.tabular import check_available as tabular_available
 from ..datasets import DATASETS, dataset_spec
 from ..files import atomic_path
+from ..methods import METHODS
 from ..models import authors
 from ..models.device import describe, resolve_device
 from ..models.train_cnn import Schedule
@@ -166,8 +167,11 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
     for name in datasets:
         check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
         section = dataset_config(cfg, name) if dataset_spec(name).kind == "image" else {}
-        if section.get("checkpoints") == "authors":
-            check_published(cfg, name)  # the clone and every checkpoint before the data
+        if section.get("checkpoint_layout") == "ldam" and not section.get("checkpoints"):
+            raise ConfigError(f"image.checkpoint_layout 'ldam' evaluates a folder of trained networks, and none is "
+                              f"set for {name!r} (dataset_overrides: {{{name}: {{checkpoints: <folder>}}}}).")
+        if section.get("checkpoints"):
+            check_published(cfg, name)  # the folder and every checkpoint before the data
         if section.get("selection") == "authors":
             check_lists(name, section, section["seeds"], Context.from_config(cfg).data_path)
             continue
@@ -175,13 +179,15 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
 
 
 def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
-    """Every checkpoint the sweep would evaluate exists and converts into our network."""
+    """Every checkpoint the sweep would evaluate exists and fits the network it is read into."""
     section = dataset_config(cfg, dataset)
-    num_classes = len(section["classes"]) if section.get("classes") else 10
-    data_dir = Context.from_config(cfg).data_path
-    for rc in run_configs(cfg, dataset):
-        authors.load(authors.parse_name(dataset, authors.clone_dir(data_dir) / authors.FOLDERS[dataset][0]
-                                        / rc["checkpoint"]["file"]), num_classes)
+    configs = run_configs(cfg, dataset)  # finds the folder's checkpoints first
+    context = Context.from_config(cfg)
+    num_classes, channels = image_shape(dataset, section, context.data_path, context.allow_download)
+    for rc in configs:
+        ckpt = rc["checkpoint"]
+        authors.load(authors.parse_name(Path(ckpt["folder"]) / ckpt["file"], ckpt["layout"]), rc["model"],
+                     num_classes, ckpt["layout"], channels, METHODS[rc["method"]].head)
 
 
 def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
@@ -195,7 +201,8 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     ensure_runs(cfg, chosen, executor=executor)
     if not notebooks:
         return []
-    passed = {"profile": profile, "overrides": dict(overrides or {})}
+    # A profile file by its absolute path: notebooks run in their own folder.
+    passed = {"profile": cfg["profile"], "overrides": dict(overrides or {})}
     tasks = [(question, {**passed, "dataset": ds}, output_path(question, ds), f"{question.title} — {ds}", ds)
              for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
     if audit:

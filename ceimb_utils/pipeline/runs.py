@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 from .. import paths
 from ..config import dataset_config
-from ..datasets import dataset_spec
-from ..methods import METHODS
+from ..datasets import dataset_spec, register_source, source_of
+from ..methods import METHODS, grid_methods
 from ..models.device import resolve_device
 from .cache import Run, RunCache
 from .image_runs import analyse_image, base_config_of, checkpoint_run_configs, image_run_config, train_image
@@ -57,19 +57,16 @@ def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
     spec = dataset_spec(dataset)
     section = dataset_config(cfg, dataset)
     common = {"dataset": dataset, "kind": spec.kind, "metrics": dict(cfg["metrics"])}
+    source = source_of(spec)
+    if source is not None:  # a user's data set: its entry travels with the run (and is in its key)
+        common["source"] = source
     if spec.kind == "tabular":
         return tabular_run_configs(common, section, grid_methods(section), section["threads"] or cfg["threads"])
     device = resolve_device(cfg["device"]).type
-    if section["checkpoints"] == "authors":
-        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device,
-                                      Context.from_config(cfg).data_path)
+    if section["checkpoints"]:
+        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device)
     return [image_run_config(common, section, method, seed, cfg["threads"], device)
             for seed in section["seeds"] for method in grid_methods(section)]
-
-
-def grid_methods(section: Mapping[str, Any]) -> list[str]:
-    """The section's methods, then its interventions (each once)."""
-    return list(dict.fromkeys([*section["methods"], *section.get("interventions", [])]))
 
 
 def dependencies(run_config: Mapping[str, Any]) -> list[dict]:
@@ -85,6 +82,7 @@ CACHE_FIELDS = ("key", "stage", "config", "version", "code", "git_commit", "host
 
 def train_model(run_config: Mapping[str, Any], context: Context = Context()) -> Run:
     """The run's model, from the model cache or fitted / trained now (a re-head's base first)."""
+    register_source(run_config["dataset"], run_config.get("source"))  # in a worker process too
     if run_config["kind"] == "tabular":
         compute = lambda writer: train_tabular(run_config, context, writer)  # noqa: E731
     else:
@@ -95,6 +93,7 @@ def train_model(run_config: Mapping[str, Any], context: Context = Context()) -> 
 def execute(run_config: Mapping[str, Any], context: Context = Context()) -> Run:
     """The finished run, from the cache or computed now: its model, then its analysis. The
     analysis record carries the model's training record, so a run reads as one."""
+    register_source(run_config["dataset"], run_config.get("source"))
     analyse = analyse_tabular if run_config["kind"] == "tabular" else analyse_image
 
     def compute(writer):

@@ -43,8 +43,9 @@ WHERE = ("data_dir", "allow_download")
 
 
 def evaluates_published(study: Study) -> bool:
-    """Whether ``study`` evaluates the authors' published networks (the ``authors`` profile)."""
-    return study.kind == "image" and dataset_config(study.config, study.dataset).get("checkpoints") == "authors"
+    """Whether ``study`` evaluates networks brought from a folder (the authors' published ones
+    under the ``authors`` profile) rather than training its own."""
+    return study.kind == "image" and bool(dataset_config(study.config, study.dataset).get("checkpoints"))
 
 
 def our_counterpart(study: Study, profile: str, overrides=None) -> tuple[Study | None, str]:
