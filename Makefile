@@ -44,8 +44,9 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	touch $@
 
 # Offline data sources that need the system (SPEC section 3). Needs root for apt-get;
-# otherwise it says what to install and the loaders fail fast with the same advice.
-data:
+# otherwise it says what to install and the loaders fail fast with the same advice. Then the
+# example data sets of examples/own-data.yaml, written from scikit-learn's bundled files.
+data: setup
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
@@ -56,6 +57,7 @@ data:
 		mkdir -p "$(DATA)/r-cran-kernlab" && dpkg-deb -x $$tmp/$(KERNLAB_DEB)_*.deb "$(DATA)/r-cran-kernlab" && \
 		rm -rf $$tmp || echo "note: could not fetch r-cran-kernlab; coil_2000 needs imbalanced-learn's copy in $(DATA)/zenodo"; \
 	fi
+	@CEIMB_DATA="$(DATA)" $(BIN)/python -m ceimb_utils examples >/dev/null
 
 # Debian's Chromium and its driver for the browser check of the rendered pages (no browser download).
 browser:
@@ -66,6 +68,8 @@ browser:
 
 runs: setup
 	$(BIN)/python -m ceimb_utils run --profile quick
+	@# the "Your own data" page reads these runs: the worked example of a profile file
+	$(BIN)/python -m ceimb_utils run --profile examples/own-data.yaml --no-notebooks
 
 html: setup
 	$(BIN)/jupyter-book build . $(JB_FLAGS)

@@ -46,6 +46,8 @@ def main(argv=None) -> int:
     health.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for run")
     health.add_argument("--json", action="store_true", help="one JSON object per run")
     sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
+    sub.add_parser("examples", help="write the example data sets of examples/own-data.yaml into the data dir "
+                   "(from files that ship with scikit-learn)")
     args = parser.parse_args(argv)
 
     from .config import ConfigError
@@ -85,6 +87,12 @@ def main(argv=None) -> int:
         return 0 if len(table) else 1
     from .pipeline import runner
 
+    if args.command == "examples":
+        from .data.examples import write_examples
+
+        for path in write_examples():
+            print(path)
+        return 0
     if args.command == "golden":
         for path in runner.golden():
             print(path)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .files import file_sha256
 
 # Image keys a data set may set by default and a profile may override per data set.
 IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "test_per_class", "classes",
@@ -91,7 +92,7 @@ SOURCES = {
     "folder": ("image", ("test_share", *IMAGE_KEYS)),  # an ImageFolder tree
     "torchvision": ("image", ("root", "train_args", "test_args", *IMAGE_KEYS)),  # a torchvision class
 }
-PATH_KEYS = ("file", "data_home", "folder", "root")
+PATH_KEYS = ("file", "data_home", "folder", "root", "checkpoints")
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 DATA_PLACEHOLDER = "{data}"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -177,23 +178,23 @@ def _check_entry(where: str, source: str, out: dict) -> None:
                 raise ConfigError(f"{where}.{key} must map the class's keyword arguments to values.")
 
 
-BUILTIN = frozenset(DATASETS)
+BUILTIN = tuple(DATASETS)  # in the registry's order
 
 
 def register(spec: DatasetSpec) -> None:
-    """Add a user's data set for this process; the same name with another entry is refused."""
-    known = DATASETS.get(spec.name)
-    if known is not None and known != spec:
-        if known.builtin:
-            raise ConfigError(f"{spec.name!r} is a built-in data set; give yours another name.")
-        raise ConfigError(f"Data set {spec.name!r} is already declared with another entry in this process.")
+    """Add a user's data set for this process; the profile read last declares a name (each run
+    carries its own entry, so cached runs never mix two entries of one name)."""
+    if spec.name in BUILTIN:
+        raise ConfigError(f"{spec.name!r} is a built-in data set; give yours another name.")
     DATASETS[spec.name] = spec
 
 
 def register_source(dataset: str, source: Mapping | None) -> None:
     """Make a run's user data set known in a worker process (its entry travels in the run config)."""
-    if source is not None and dataset not in DATASETS:
-        DATASETS[dataset] = _spec_of_entry(dataset, source["title"], dict(source["entry"]))
+    if source is not None:
+        spec = _spec_of_entry(dataset, source["title"], dict(source["entry"]))
+        if DATASETS.get(dataset) != spec:
+            register(spec)
 
 
 def source_of(spec: DatasetSpec) -> dict | None:
@@ -203,7 +204,5 @@ def source_of(spec: DatasetSpec) -> dict | None:
         return None
     out: dict[str, Any] = {"entry": dict(spec.entry), "title": spec.title}
     if spec.entry["source"] == "file":
-        from .files import file_sha256
-
         out["sha256"] = file_sha256(Path(spec.entry["file"]))
     return out

@@ -10,6 +10,7 @@ import pytest
 from ceimb_utils import paths
 from ceimb_utils.config import ConfigError, profile_names
 from ceimb_utils.data.tabular import DataNotFoundError
+from ceimb_utils.datasets import BUILTIN
 from ceimb_utils.methods import METHODS
 from ceimb_utils.pipeline import runner
 from ceimb_utils.questions import QUESTIONS
@@ -48,7 +49,7 @@ def test_cli_reports_one_sentence_and_exit_code_2():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: Unknown data set 'cifar' for profile 'smoke'; allowed: " + ", ".join(runner.DATASETS) + "."]
+        "error: Unknown data set 'cifar' for profile 'smoke'; allowed: " + ", ".join(BUILTIN) + "."]
 
 
 def test_console_script_is_installed_and_tells_its_version():

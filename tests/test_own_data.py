@@ -1,0 +1,238 @@
+"""A user's own data sets and networks, declared in a profile file (SPEC section 3): each kind of
+entry runs, and each bad entry is refused with one sentence before any work."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from ceimb_utils import config, datasets
+from ceimb_utils.config import ConfigError, load_profile
+from ceimb_utils.data.images import load_images
+from ceimb_utils.data.tabular import load_tabular
+from ceimb_utils.errors import DataNotFoundError
+from ceimb_utils.models.resnet import build_resnet
+from ceimb_utils.pipeline import image_runs, runner, tabular_runs
+from ceimb_utils.pipeline.runs import run_configs
+from ceimb_utils.pipeline.study import load_study
+
+TABULAR = {"tabular": {"models": ["lg"], "methods": ["base", "smote"], "interventions": [], "splits": 1}}
+IMAGE = {"image": {"methods": ["base"], "interventions": [], "seeds": [0], "epochs": 1}}
+
+
+def profile_file(folder: Path, data_sets: dict, **keys) -> Path:
+    path = folder / "mine.yaml"
+    path.write_text(yaml.safe_dump({"extends": "smoke", "datasets": list(data_sets), "data_sets": data_sets, **keys}))
+    return path
+
+
+def table(folder: Path, n: int = 120, minority: int = 12, name: str = "mine.csv") -> Path:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    frame["colour"] = rng.choice(["red", "green"], n)  # a non-numeric feature: one-hot encoded
+    frame["label"] = ["rare" if i < minority else "common" for i in range(n)]
+    frame.loc[: minority - 1, "a"] += 3  # the minority is learnable
+    path = folder / name
+    frame.to_parquet(path) if path.suffix == ".parquet" else frame.to_csv(path, index=False)
+    return path
+
+
+def image_tree(root: Path, classes=("cat", "dog", "owl"), per_class=(14, 8, 5), split: bool = True) -> Path:
+    rng = np.random.default_rng(0)
+    for c, (name, n) in enumerate(zip(classes, per_class)):
+        parts = (("train", n), ("test", 4)) if split else (("", n),)
+        for part, count in parts:
+            folder = root / part / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                pixels = np.clip(rng.normal(60 * c + 40, 20, (12, 12, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    return root
+
+
+def test_a_csv_of_ones_own_runs_every_stage_with_paths_from_the_files_folder(tmp_path, monkeypatch, isolated_results):
+    mine = tmp_path / "project"
+    mine.mkdir()
+    table(mine)
+    path = profile_file(mine, {"my-csv": {"file": "mine.csv", "target": "label", "minority": "rare"}}, **TABULAR)
+    monkeypatch.chdir(tmp_path)  # the profile is named from here, its CSV from its own folder
+    cfg = load_profile("project/mine.yaml")
+    assert cfg["profile"] == str(path) and cfg["data_sets"]["my-csv"]["file"] == str(mine / "mine.csv")
+    data = load_tabular("my-csv")
+    assert data.X.shape == (120, 6) and data.y.sum() == 12 and data.y[:12].all()  # 4 + one-hot colour
+    runner.run("project/mine.yaml", notebooks=False)
+    study = load_study("my-csv", str(path), compute=False)
+    assert sorted(study.runs["method"]) == ["base", "smote"] and study.kind == "tabular"
+    assert (study.runs["balanced_accuracy"] > 0.5).all()
+    # the file's checksum is in the run key: a changed file is a new run
+    before = {rc["source"]["sha256"] for rc in run_configs(cfg, "my-csv")}
+    table(mine, n=130)
+    assert {rc["source"]["sha256"] for rc in run_configs(load_profile(str(path)), "my-csv")} != before
+
+
+def test_a_parquet_file_and_the_rarer_value_as_default_minority(tmp_path):
+    table(tmp_path, name="mine.parquet")
+    load_profile(str(profile_file(tmp_path, {"my-pq": {"file": "mine.parquet", "target": "label"}})))
+    data = load_tabular("my-pq")
+    assert data.y.sum() == 12 and data.X.shape[0] == 120
+
+
+def test_an_imbalanced_learn_name_from_a_local_data_home(tmp_path):
+    home = tmp_path / "home"
+    (home / "zenodo").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    labels = np.where(np.arange(50) < 5, 1, -1)  # imbalanced-learn's files: 1 = minority, -1 = the rest
+    np.savez(home / "zenodo" / "x1data.npz", data=rng.normal(size=(50, 7)), label=labels)  # id 1: ecoli
+    load_profile(str(profile_file(tmp_path, {"my-ecoli": {"imblearn": "ecoli", "data_home": "home"}})))
+    data = load_tabular("my-ecoli")
+    assert data.X.shape == (50, 7) and data.y.tolist() == (labels == 1).astype(int).tolist()
+    load_profile(str(profile_file(tmp_path, {"my-abalone": {"imblearn": "abalone", "data_home": "home"}})))
+    with pytest.raises(DataNotFoundError, match="'abalone' is not in .*zenodo.*fetch_datasets"):
+        runner.check_data(load_profile(str(tmp_path / "mine.yaml")), ["my-abalone"])
+
+
+def test_one_image_tree_is_cut_into_training_and_test_images_by_a_seeded_split(tmp_path):
+    image_tree(tmp_path / "pets", per_class=(20, 12, 12), split=False)
+    entry = {"folder": "pets", "classes": ["cat", "dog", "owl"], "test_share": 0.25, "imbalance": "exponential",
+             "ratio": 3, "n_max": 15, "test_per_class": 3}
+    cfg = load_profile(str(profile_file(tmp_path, {"pets": entry}, **IMAGE)))
+    section = config.dataset_config(cfg, "pets")
+    first, second = (load_images("pets", section, seed) for seed in (0, 10))
+    assert first.class_names == ["cat", "dog", "owl"] and first.train_counts.tolist() == [15, 8, 5]
+    assert first.train_x.shape[1:] == (3, 32, 32)
+    np.testing.assert_array_equal(first.test_x, second.test_x)  # the same test images for every seed
+    assert np.bincount(first.test_y).tolist() == [3, 3, 3]
+
+
+def test_an_image_folder_of_ones_own_trains_and_is_analysed(tmp_path, isolated_results):
+    image_tree(tmp_path / "pets")
+    entry = {"folder": "pets", "imbalance": "exponential", "ratio": 2.5, "n_max": 12, "test_per_class": 4,
+             "arch": "resnet8", "title": "Pets"}
+    path = profile_file(tmp_path, {"pets": entry}, **IMAGE)
+    runner.run(str(path), notebooks=False)
+    study = load_study("pets", str(path), compute=False)
+    assert study.runs["method"].tolist() == ["base"] and study.kind == "image"
+    assert study.classes["class"].tolist() == ["cat", "dog", "owl"]  # folder names, sorted
+    assert study.classes["n_train"].tolist() == [12, 7, 4]
+
+
+def test_a_torchvision_class_made_long_tailed(tmp_path):
+    fake = {"num_classes": 4, "image_size": [3, 32, 32]}
+    entry = {"torchvision": "FakeData", "train_args": {"size": 120, "random_offset": 0, **fake},
+             "test_args": {"size": 40, "random_offset": 1000, **fake}, "imbalance": "exponential", "ratio": 4,
+             "n_max": 20, "test_per_class": 5}
+    cfg = load_profile(str(profile_file(tmp_path, {"fake-lt": entry}, **IMAGE)))
+    runner.check_data(cfg, ["fake-lt"])
+    data = load_images("fake-lt", config.dataset_config(cfg, "fake-lt"), 0)
+    assert data.train_counts.tolist() == [20, 12, 7, 5] and data.class_names == ["0", "1", "2", "3"]
+    assert data.train_x.dtype == np.uint8 and data.train_x.shape[1:] == (3, 32, 32)
+
+
+def test_a_folder_of_ones_own_state_dicts_is_evaluated_never_trained(tmp_path, monkeypatch, isolated_results):
+    image_tree(tmp_path / "pets")
+    nets = tmp_path / "nets"
+    nets.mkdir()
+    for method, seed in (("base", 0), ("eos", 0), ("base", 10)):
+        torch.save(build_resnet("resnet8", 3, 3, seed=seed + len(method)).state_dict(), nets / f"{method}_{seed}.pt")
+    (nets / "notes.txt").write_text("not a network")
+    entry = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
+    path = profile_file(tmp_path, {"pets": entry}, image={"methods": ["base", "eos"], "interventions": [],
+                                                          "seeds": [0], "checkpoints": "nets"})
+    monkeypatch.setattr(image_runs, "train_network", _no_training)
+    monkeypatch.setattr(image_runs, "train_head", _no_training)
+    runner.run(str(path), notebooks=False)
+    study = load_study("pets", str(path), compute=False)
+    assert sorted(zip(study.runs["method"], study.runs["repeat"])) == [("base", 0), ("eos", 0)]
+    assert study.runs["model_selection"].str.contains("how it was chosen is its trainer's").all()
+    assert study.cached[0].config["checkpoint"]["layout"] == "ours"
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("a network brought from a file must not be trained")
+
+
+def _bad_entries(tmp_path: Path) -> list:
+    table(tmp_path)
+    one_class = tmp_path / "one.csv"
+    pd.DataFrame({"a": [1.0, 2.0], "label": ["x", "x"]}).to_csv(one_class, index=False)
+    gaps = tmp_path / "gaps.csv"
+    pd.DataFrame({"a": [1.0, None, 3.0], "label": ["x", "y", "y"]}).to_csv(gaps, index=False)
+    shutil.rmtree(image_tree(tmp_path / "no-test") / "test")
+    image_tree(tmp_path / "empty-class", split=False)
+    (tmp_path / "empty-class" / "eel").mkdir()
+    image_tree(tmp_path / "pets")
+    wrong = tmp_path / "wrong-nets"
+    wrong.mkdir()
+    torch.save(build_resnet("resnet14", 3, 3).state_dict(), wrong / "base_0.pt")
+    pets = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
+    return [
+        ({"x": {"file": "absent.csv", "target": "label"}}, {}, ConfigError, "absent.csv does not exist"),
+        ({"x": {"file": "mine.csv", "target": "y"}}, {}, ConfigError, "has no column 'y'; its columns are a, b"),
+        ({"x": {"file": "one.csv", "target": "label"}}, {}, ConfigError, "has one class"),
+        ({"x": {"file": "mine.csv", "target": "label", "minority": "absent"}}, {}, ConfigError, "no row of mine.csv has"),
+        ({"x": {"file": "gaps.csv", "target": "label"}}, {}, ConfigError, "column 'a' of gaps.csv has 1 missing"),
+        ({"x": {"file": "mine.csv"}}, {}, ConfigError, "needs target"),
+        ({"x": {"file": "mine.csv", "target": "label", "colour": 1}}, {}, ConfigError, "Unknown key 'colour'"),
+        ({"x": {"file": "mine.csv", "folder": "pets"}}, {}, ConfigError, "exactly one source"),
+        ({"x": {"kind": "image", "file": "mine.csv", "target": "label"}}, {}, ConfigError, "is a tabular data set"),
+        ({"sylva": {"file": "mine.csv", "target": "label"}}, {}, ConfigError, "'sylva' is a built-in data set"),
+        ({"x": {"folder": "no-test"}}, IMAGE, DataNotFoundError, "has train/ but no test/"),
+        ({"x": {"folder": "empty-class"}}, IMAGE, DataNotFoundError, "class 'eel' has 0 image"),
+        ({"x": {"folder": "absent"}}, IMAGE, ConfigError, "is not a folder"),
+        ({"x": {"torchvision": "NoSuchData"}}, IMAGE, ConfigError, "torchvision.datasets has no class 'NoSuchData'"),
+        ({"x": {"torchvision": "CIFAR100", "root": "absent"}}, IMAGE, DataNotFoundError, "CIFAR100 is not under"),
+        ({"x": pets}, {"image": {**IMAGE["image"], "checkpoints": "wrong-nets"}}, ConfigError,
+         "base_0.pt does not fit a resnet8 with 3 classes and 3 channels"),
+        ({"x": pets}, {"image": {**IMAGE["image"], "checkpoints": "pets"}}, ConfigError, "No file in .*pets has a name"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(17))
+def test_every_bad_entry_is_refused_before_any_work(case, tmp_path, isolated_results):
+    entries, keys, error, match = _bad_entries(tmp_path)[case]
+    with pytest.raises(error, match=match):
+        runner.run(str(profile_file(tmp_path, entries, **keys)), notebooks=False)
+    assert not isolated_results.exists()  # nothing was written
+
+
+def test_a_profile_file_that_is_not_a_profile(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="Profile file .*absent.yaml does not exist"):
+        load_profile("absent.yaml")
+    (tmp_path / "mine.yaml").write_text("extends: nosuch\n")
+    with pytest.raises(ConfigError, match="Unknown profile 'nosuch'"):
+        load_profile("mine.yaml")
+    (tmp_path / "mine.yaml").write_text("extends: smoke\nimage: {epochs: many}\n")
+    with pytest.raises(ConfigError, match="'image.epochs' must be of type int"):
+        load_profile("mine.yaml")
+
+
+def test_a_run_in_another_process_knows_the_users_data_set_from_its_config(tmp_path):
+    table(tmp_path)
+    cfg = load_profile(str(profile_file(tmp_path, {"my-csv": {"file": "mine.csv", "target": "label"}}, **TABULAR)))
+    rc = run_configs(cfg, "my-csv")[0]
+    del datasets.DATASETS["my-csv"]  # as in a fresh worker process
+    datasets.register_source(rc["dataset"], rc["source"])
+    assert datasets.dataset_spec("my-csv").entry["file"] == str(tmp_path / "mine.csv")
+    assert tabular_runs.load_tabular("my-csv").y.sum() == 12
+
+
+def test_papermill_takes_the_profile_file_relative_to_the_working_directory(tmp_path, monkeypatch):
+    import papermill
+
+    table(tmp_path)
+    profile_file(tmp_path, {"my-csv": {"file": "mine.csv", "target": "label"}}, **TABULAR)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(Path(config.paths.NOTEBOOKS) / "rq1-required-ce.ipynb"), str(out),
+                               parameters={"dataset": "my-csv", "profile": "mine.yaml"}, kernel_name="python3",
+                               progress_bar=False, cwd=os.getcwd())
+    text = out.read_text()
+    assert "my-csv" in text and '"output_type": "error"' not in text
