@@ -70,6 +70,8 @@ runs: setup
 	$(BIN)/python -m ceimb_utils run --profile quick
 	@# the "Your own data" page reads these runs: the worked example of a profile file
 	$(BIN)/python -m ceimb_utils run --profile examples/own-data.yaml --no-notebooks
+	@# the calibration chapter reads these: planted data sets with known answers
+	$(BIN)/python -m ceimb_utils run --profile planted --no-notebooks
 
 html: setup
 	$(BIN)/jupyter-book build . $(JB_FLAGS)

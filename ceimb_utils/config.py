@@ -23,7 +23,9 @@ from .methods import in_family
 from .methods import names as method_names
 from .questions import QUESTIONS
 
-TABULAR_MODELS = ("lg", "svm")
+# head: a logistic regression on the raw features, as a network's last layer sees its non-negative
+# latent features (no scaling); the calibration chapter's stand-in for a CNN head, judged as "cnn".
+TABULAR_MODELS = ("lg", "svm", "head")
 TABULAR_METHODS = method_names("tabular")
 IMAGE_METHODS = method_names("image")
 DEVICES = ("auto", "cpu", "cuda")

@@ -91,7 +91,9 @@ SOURCES = {
     "imblearn": ("tabular", ("data_home",)),  # an imbalanced-learn fetch_datasets name
     "folder": ("image", ("test_share", *IMAGE_KEYS)),  # an ImageFolder tree
     "torchvision": ("image", ("root", "train_args", "test_args", *IMAGE_KEYS)),  # a torchvision class
+    "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed")),  # data.planted
 }
+PLANTED = ("sparse", "dense", "frequency", "frequency_magnitude")  # the generators of data.planted
 PATH_KEYS = ("file", "data_home", "folder", "root", "checkpoints")
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 DATA_PLACEHOLDER = "{data}"
@@ -161,6 +163,15 @@ def _check_entry(where: str, source: str, out: dict) -> None:
             raise ConfigError(f"{where}.file: {path} does not exist.")
         if not isinstance(out.get("target"), str):
             raise ConfigError(f"{where} needs target: the name of the label column.")
+    elif source == "planted":
+        if out["planted"] not in PLANTED:
+            raise ConfigError(f"{where}.planted must be one of {', '.join(PLANTED)}, got {out['planted']!r}.")
+        for key, low in (("n", 20), ("d", 2), ("signal", 1), ("ratio", 1), ("separation", 0)):
+            value = out.get(key, low)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"{where}.{key} must be a number of at least {low}, got {value!r}.")
+        if out.get("signal", 1) > out.get("d", 40):
+            raise ConfigError(f"{where}: signal ({out['signal']}) cannot exceed d ({out.get('d', 40)}).")
     elif source == "imblearn":
         if not isinstance(out["imblearn"], str):
             raise ConfigError(f"{where}.imblearn must be an imbalanced-learn data set name, e.g. abalone_19.")

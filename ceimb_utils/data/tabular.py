@@ -103,7 +103,8 @@ def _load_remembered(name: str, data_dir: Path, allow_download: bool, entry_json
         raise ValueError(f"{name!r} is an image data set, not a tabular one.")
     entry = json.loads(entry_json)
     if entry is not None:
-        found = _load_table(name, entry) if entry["source"] == "file" else _load_fetch(name, entry, data_dir, allow_download)
+        found = (_load_table(name, entry) if entry["source"] == "file" else _load_planted(entry)
+                 if entry["source"] == "planted" else _load_fetch(name, entry, data_dir, allow_download))
     elif name in ("hiva", "sylva"):
         found = _load_challenge(name, data_dir)
     else:
@@ -176,6 +177,13 @@ def _load_table(name: str, entry: Mapping) -> TabularData:
                           f"{int(frame[column].isna().sum())} missing values; impute or drop them first.")
     features = pd.get_dummies(frame, dtype=np.float64)  # non-numeric columns one-hot
     return TabularData(features.to_numpy(dtype=np.float64), matches.to_numpy().astype(int), str(path))
+
+
+def _load_planted(entry: Mapping) -> TabularData:
+    from .planted import generate, settings
+
+    X, y = generate(entry["planted"], **settings(entry))
+    return TabularData(X, y, f"planted: {entry['planted']}")
 
 
 def _load_fetch(name: str, entry: Mapping, data_dir: Path, allow_download: bool) -> TabularData:

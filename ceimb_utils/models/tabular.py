@@ -91,12 +91,15 @@ def fit_tabular(model: str, method: str, X_train: np.ndarray, y_train: np.ndarra
                 l1_C=(0.01, 0.1, 1.0), l1_folds: int = 3) -> FitResult:
     """Scale, over-sample and fit; ConvergenceWarnings are recorded, not hidden."""
     clf = make_classifier(model, lg_max_iter, method, seed, l1_C, l1_folds, int(np.bincount(y_train).min()))
-    scaler = StandardScaler().fit(X_train)
-    Xr, yr, weights = resample(method, scaler.transform(X_train), y_train, seed, remix_alpha, remix_batch)
+    # A head sees the features as they are; the others standardised on the training split.
+    scaler = StandardScaler().fit(X_train) if model != "head" else None
+    Xs = scaler.transform(X_train) if scaler is not None else X_train
+    Xr, yr, weights = resample(method, Xs, y_train, seed, remix_alpha, remix_batch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(Xr, yr, sample_weight=weights)
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     counts = np.bincount(yr, weights=weights, minlength=2).tolist()
     chosen = {"C": float(np.ravel(clf.C_)[0])} if isinstance(clf, LogisticRegressionCV) else {}
-    return FitResult(Pipeline([("scale", scaler), ("clf", clf)]), len(yr), counts, messages, chosen)
+    steps = [("scale", scaler)] if scaler is not None else []
+    return FitResult(Pipeline([*steps, ("clf", clf)]), len(yr), counts, messages, chosen)

@@ -134,7 +134,8 @@ def combine(*verdicts: str) -> str:
 
 # ---------------------------------------------------------------- tables
 def family_of(study: Study, model: str) -> str:
-    return "cnn" if study.kind == "image" else model
+    """cnn for a network (or a linear head on latent features, model "head"), else the model."""
+    return "cnn" if study.kind == "image" or model == "head" else model
 
 
 def _paper_methods(frame: pd.DataFrame) -> pd.DataFrame:
