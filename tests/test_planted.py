@@ -78,3 +78,18 @@ def test_a_bad_planted_entry_is_refused(entry, match, tmp_path):
     path.write_text(yaml.safe_dump({"extends": "smoke", "datasets": ["x"], "data_sets": {"x": entry}}))
     with pytest.raises(ConfigError, match=match):
         load_profile(str(path))
+
+
+def test_the_magnitude_where_used_by_hand():
+    """Weights 1, 1, 1, bias -0.5, three TPs of class 1 with terms (2, 0, 0), (2, 1, 0), (0, 0, 3):
+    each needs one term, sets {0}, {0}, {2}. freq = 2/3, 0, 1/3; mag (zeros included) =
+    4/3, 1/3, 1; the mean where a set holds d = 2, undefined, 3."""
+    model = LogisticRegression()
+    model.coef_, model.intercept_, model.classes_ = np.ones((1, 3)), np.array([-0.5]), np.array([0, 1])
+    result = extract(model, np.array([[2.0, 0, 0], [2.0, 1, 0], [0, 0, 3.0]]))
+    fm = metrics.frequency_magnitude(result, np.array([1, 1, 1]))
+    np.testing.assert_allclose(fm.freq[1], [2 / 3, 0, 1 / 3])
+    np.testing.assert_allclose(fm.mag[1], [4 / 3, 1 / 3, 1])
+    np.testing.assert_allclose(fm.mag_in_set[1], [2, np.nan, 3])
+    np.testing.assert_allclose(fm.feature_in_set[1], [2, np.nan, 3])  # weights 1: the features themselves
+    assert np.isnan(fm.mag_in_set[0]).all()  # class 0 has no TP

@@ -396,6 +396,13 @@ class FrequencyMagnitude:
     ci_low: np.ndarray  # (C,) half-sampling interval (NaN where none is shown: see ci_status)
     ci_high: np.ndarray
     ci_status: np.ndarray  # (C,) str: one of INTERVAL_STATUS
+    # (C, D) mean supporting CE of d over the TPs whose set holds d (NaN where none does): its
+    # size where used, which "more often non-zero" alone cannot raise (the calibration chapter)
+    mag_in_set: np.ndarray | None = None
+    spearman_in_set: np.ndarray | None = None  # (C,) freq against mag_in_set, over the d some set holds
+    # the same for the feature F[d] itself (CE = F x w): the latent magnitude, without the weight
+    feature_in_set: np.ndarray | None = None
+    spearman_feature_in_set: np.ndarray | None = None
 
 
 def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -519,6 +526,12 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     freq[empty] = mag[empty] = mag_f[empty] = np.nan
     rho = _rowwise_spearman(freq, mag)
     rho[empty] = np.nan
+    where_used = {}
+    for name, terms in (("ce", values), ("feature", feats)):
+        in_set, _ = _class_sums(cls, terms * top, n_classes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(hits > 0, in_set / np.maximum(hits, 1), np.nan)
+        where_used[name] = mean, np.array([_spearman_where_defined(f, m) for f, m in zip(freq, mean)])
     low = np.full(n_classes, np.nan)
     high = np.full(n_classes, np.nan)
     status = np.full(n_classes, "too few TPs" if resamples else "not computed", dtype=object)
@@ -527,7 +540,14 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
         for c in np.flatnonzero(counts > 0):
             rows = cls == c
             low[c], high[c], status[c] = spearman_interval(top[rows], values[rows], resamples, rng, ci)
-    return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status)
+    return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status,
+                              *where_used["ce"], *where_used["feature"])
+
+
+def _spearman_where_defined(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman of a against b over the entries where b is defined (NaN below three)."""
+    keep = ~np.isnan(b)
+    return float(_rowwise_spearman(a[keep][None], b[keep][None])[0]) if keep.sum() >= 3 else np.nan
 
 
 @dataclass

@@ -165,11 +165,15 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
         "freq": fm.freq.ravel(),
         "mag": fm.mag.ravel(),
         "mag_feature": fm.mag_features.ravel(),
+        "mag_in_set": fm.mag_in_set.ravel(),
+        "feature_in_set": fm.feature_in_set.ravel(),
     })
     rho = pd.DataFrame({
         "class_index": np.arange(n_classes),
         "n_train_tp": fm.n_tp,
         "spearman": fm.spearman,
+        "spearman_in_set": fm.spearman_in_set,
+        "spearman_feature_in_set": fm.spearman_feature_in_set,
         "ci_low": fm.ci_low,
         "ci_high": fm.ci_high,
         "ci_status": fm.ci_status.astype(str),

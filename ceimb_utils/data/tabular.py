@@ -14,6 +14,7 @@ import numpy as np
 from .. import paths
 from ..datasets import dataset_spec
 from ..errors import ConfigError, DataNotFoundError
+from .planted import generate, settings
 
 # imbalanced-learn benchmark ids (files <data_home>/zenodo/x<id>data.npz)
 IMBLEARN_IDS = {"ozone_level": 24, "scene": 12, "coil_2000": 15, "thyroid_sick": 14, "us_crime": 10}
@@ -180,8 +181,6 @@ def _load_table(name: str, entry: Mapping) -> TabularData:
 
 
 def _load_planted(entry: Mapping) -> TabularData:
-    from .planted import generate, settings
-
     X, y = generate(entry["planted"], **settings(entry))
     return TabularData(X, y, f"planted: {entry['planted']}")
 

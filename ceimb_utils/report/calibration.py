@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..data.planted import settings
 from ..datasets import dataset_spec
 from ..pipeline.study import Study
 from . import audit
+from .plots import legend_below
 
 FEATURE_MODELS = ("lg", "head")  # CE per input feature; the SVM's D counts support vectors
 
@@ -42,11 +44,14 @@ def required_against_planted(study: Study) -> pd.DataFrame:
 
 def spearman_against_null(study: Study) -> pd.DataFrame:
     """RQ3 per model, method and class: the Spearman of frequency and magnitude (mean over
-    splits), the null's 95% range, and in how many splits it lies above the null."""
+    splits), the null's 95% range, in how many splits it lies above the null, and the Spearman
+    of frequency against the magnitude where used (the mean over the TPs whose set holds d)."""
     rho = study.spearman.assign(above=lambda f: f["spearman"] > f["null_high"])
     table = rho.groupby(["model", "method", "class_index"], sort=False).agg(
         spearman=("spearman", "mean"), null_low=("null_low", "mean"), null_high=("null_high", "mean"),
-        above=("above", "sum"), splits=("above", "size")).reset_index()
+        above=("above", "sum"), splits=("above", "size"),
+        **{"where used": ("spearman_in_set", "mean"),
+           "feature where used": ("spearman_feature_in_set", "mean")}).reset_index()
     table["above the null"] = table["above"].astype(int).astype(str) + " of " + table["splits"].astype(str)
     return table.drop(columns=["above", "splits"]).rename(columns={"class_index": "class"}).round(2)
 
@@ -67,6 +72,8 @@ def summary(studies: Mapping[str, Study]) -> pd.DataFrame:
             theirs = rho[rho["model"] == model]
             row[f"{model} CE per TP %"] = round(float(mine["measured % of D"].mean()), 1)
             row[f"{model} Spearman"] = round(float(theirs["spearman"].mean()), 2)
+            row[f"{model} where used"] = round(float(theirs["where used"].mean()), 2)
+            row[f"{model} feature where used"] = round(float(theirs["feature where used"].mean()), 2)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -83,10 +90,6 @@ def verdicts_by_data_set(studies: Mapping[str, Study]) -> pd.DataFrame:
 def required_figure(studies: Mapping[str, Study]):
     """Bars of the CE per TP of LG and the head on each planted data set, with the planted s/D
     of the sparse sets as a dashed line."""
-    import matplotlib.pyplot as plt
-
-    from .plots import legend_below
-
     fig, ax = plt.subplots(figsize=(8, 3.6))
     names = list(studies)
     shares = {planted_of(s)["signal"] / planted_of(s)["d"] for s in studies.values() if planted_of(s)["generator"] == "sparse"}
