@@ -11,6 +11,19 @@ from pathlib import Path
 MEASURED = Path(__file__).resolve().parent / "measured"
 
 
+def _commit(described: str) -> str:
+    """The commit, "-dirty" only when code differs from it: the records of this folder are
+    written one after another and do not make the next one dirty."""
+    import subprocess
+
+    if not described.endswith("-dirty"):
+        return described
+    changed = subprocess.run(["git", "-C", str(MEASURED.parent.parent), "status", "--porcelain", "--", ".",
+                              f":!{MEASURED.relative_to(MEASURED.parent.parent).as_posix()}"],
+                             capture_output=True, text=True).stdout.strip()
+    return described if changed else described.removesuffix("-dirty")
+
+
 def save(name: str, rows: list[dict]) -> Path:
     import torch
 
@@ -24,7 +37,7 @@ def save(name: str, rows: list[dict]) -> Path:
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
                    f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}",
         "cuda": torch.cuda.is_available(),
-        "git_commit": git_commit(),
+        "git_commit": _commit(git_commit()),
         "rows": rows,
     }
     with atomic_path(path) as tmp:
