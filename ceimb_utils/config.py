@@ -121,7 +121,7 @@ def load_profile(name: str, overrides: Mapping[str, Any] | None = None) -> dict:
         name, folder = str(path), path.parent
     else:
         layers = [(_builtin_yaml(name), f"profile {name!r}")]
-        folder = paths.PROFILES
+        folder = Path.cwd()  # a built-in profile names paths by {data}; an override's are the caller's
     for layer, where in layers:
         _merge(cfg, layer, base, where)
     if overrides:
@@ -155,18 +155,22 @@ def _profile_file_layers(path: Path) -> list[tuple[dict, str]]:
 
 
 def _resolve_paths(cfg: dict, folder: Path) -> None:
-    """Paths of a profile from its own folder (``{data}``: the data dir); the user's data sets
-    checked and registered, so every later name check knows them."""
-    data = Path(cfg["data_dir"]).expanduser().resolve() if cfg.get("data_dir") else paths.data_dir()
-    sections = [cfg["image"], *cfg["dataset_overrides"].values()]
-    for section in sections:
-        if isinstance(section, dict) and isinstance(section.get("checkpoints"), str):
-            section["checkpoints"] = str(datasets.resolve_path(section["checkpoints"], folder, data))
+    """Paths of a profile file from its own folder (of a built-in profile and of overrides, from
+    the working directory; ``{data}``: the data dir, itself stored absolute); the user's data
+    sets checked and registered, so every later name check knows them."""
+    if cfg.get("data_dir"):
+        cfg["data_dir"] = str(datasets.resolve_path(cfg["data_dir"], folder, paths.data_dir()))
+    data = Path(cfg["data_dir"]) if cfg.get("data_dir") else paths.data_dir()
+    for section in [cfg["image"], *cfg["dataset_overrides"].values()]:
+        for key in ("checkpoints", "list_root"):
+            if isinstance(section, dict) and isinstance(section.get(key), str):
+                section[key] = str(datasets.resolve_path(section[key], folder, data))
     entries = cfg["data_sets"]
-    if not isinstance(entries, Mapping):
-        raise ConfigError("'data_sets' must map names of your data sets to their entries.")
     for ds, entry in entries.items():
         spec = datasets.user_spec(ds, entry, folder, data)
+        for key in IMAGE_KEYS:  # an entry's image keys are checked like the profile's
+            if key in spec.entry:
+                _check_value(f"image.{key}", spec.entry[key], base_config()["image"].get(key))
         datasets.register(spec)
         entries[ds] = {**spec.entry, "title": spec.title}
 
@@ -194,6 +198,8 @@ def _merge(cfg: dict, update: Mapping, schema: Mapping, where: str, prefix: str 
             allowed = ", ".join(f"{prefix}{k}" for k in schema)
             raise ConfigError(f"Unknown configuration key {dotted!r} in {where}; allowed: {allowed}.")
         if key == "data_sets":
+            if not isinstance(value or {}, Mapping):
+                raise ConfigError(f"'data_sets' in {where} must map names of your data sets to their entries.")
             cfg[key] = {**dict(cfg.get(key) or {}), **copy.deepcopy(dict(value or {}))}
         elif isinstance(schema[key], dict) and key != "dataset_overrides":
             if not isinstance(value, Mapping):

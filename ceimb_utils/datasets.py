@@ -7,6 +7,7 @@ be checked before anything heavy is imported.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,7 @@ SOURCES = {
     "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed")),  # data.planted
 }
 PLANTED = ("sparse", "dense", "frequency", "frequency_magnitude")  # the generators of data.planted
-PATH_KEYS = ("file", "data_home", "folder", "root", "checkpoints")
+PATH_KEYS = ("file", "data_home", "folder", "root", "checkpoints", "list_root")
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 DATA_PLACEHOLDER = "{data}"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -166,10 +167,12 @@ def _check_entry(where: str, source: str, out: dict) -> None:
     elif source == "planted":
         if out["planted"] not in PLANTED:
             raise ConfigError(f"{where}.planted must be one of {', '.join(PLANTED)}, got {out['planted']!r}.")
-        for key, low in (("n", 20), ("d", 2), ("signal", 1), ("ratio", 1), ("separation", 0)):
+        for key, low, kind in (("n", 20, int), ("d", 2, int), ("signal", 1, int), ("seed", 0, int),
+                               ("ratio", 1, (int, float)), ("separation", 0, (int, float))):
             value = out.get(key, low)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"{where}.{key} must be a number of at least {low}, got {value!r}.")
+            if not isinstance(value, kind) or isinstance(value, bool) or value < low:
+                what = "an integer" if kind is int else "a number"
+                raise ConfigError(f"{where}.{key} must be {what} of at least {low}, got {value!r}.")
         if out.get("signal", 1) > out.get("d", 40):
             raise ConfigError(f"{where}: signal ({out['signal']}) cannot exceed d ({out.get('d', 40)}).")
     elif source == "imblearn":
@@ -203,17 +206,28 @@ def register(spec: DatasetSpec) -> None:
 def register_source(dataset: str, source: Mapping | None) -> None:
     """Make a run's user data set known in a worker process (its entry travels in the run config)."""
     if source is not None:
-        spec = _spec_of_entry(dataset, source["title"], dict(source["entry"]))
-        if DATASETS.get(dataset) != spec:
-            register(spec)
+        known = DATASETS.get(dataset)
+        if known is None or known.entry != dict(source["entry"]):
+            register(_spec_of_entry(dataset, dataset, dict(source["entry"])))
 
 
 def source_of(spec: DatasetSpec) -> dict | None:
-    """What a run config carries of a user's data set (None for a built-in one): the entry and
-    title, and the file's SHA-256 for a tabular file, so a changed file is a new run."""
+    """What a run config carries of a user's data set (None for a built-in one): the entry, and
+    what the files hold (a tabular file's SHA-256, an image tree's listing of paths and sizes),
+    so a changed file is a new run. The title is not in it: renaming retrains nothing."""
     if spec.builtin:
         return None
-    out: dict[str, Any] = {"entry": dict(spec.entry), "title": spec.title}
+    out: dict[str, Any] = {"entry": dict(spec.entry)}
     if spec.entry["source"] == "file":
         out["sha256"] = file_sha256(Path(spec.entry["file"]))
+    elif spec.entry["source"] == "folder":
+        out["listing"] = folder_listing(Path(spec.entry["folder"]))
     return out
+
+
+def folder_listing(root: Path) -> str:
+    """A digest of every file under ``root``: relative path and size."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode())
+    return digest.hexdigest()

@@ -191,10 +191,33 @@ def _bad_entries(tmp_path: Path) -> list:
         ({"x": pets}, {"image": {**IMAGE["image"], "checkpoints": "wrong-nets"}}, ConfigError,
          "base_0.pt does not fit a resnet8 with 3 classes and 3 channels"),
         ({"x": pets}, {"image": {**IMAGE["image"], "checkpoints": "pets"}}, ConfigError, "No file in .*pets has a name"),
+        ({"x": {**pets, "epochs": "many"}}, IMAGE, ConfigError, "'image.epochs' must be of type int"),
+        ({"x": {**pets, "checkpoint_layout": "LDAM"}}, IMAGE, ConfigError, "Unknown value 'LDAM' for 'image.checkpoint_layout'"),
     ]
 
 
-@pytest.mark.parametrize("case", range(17))
+def test_data_sets_must_be_a_mapping(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("extends: smoke\ndata_sets: [a, b]\n")
+    with pytest.raises(ConfigError, match="'data_sets' in profile file .* must map names"):
+        load_profile(str(path))
+
+
+def test_what_a_run_key_holds_of_an_image_tree(tmp_path):
+    image_tree(tmp_path / "pets")
+    entry = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8", "title": "Pets"}
+    path = profile_file(tmp_path, {"pets": entry}, **IMAGE)
+    key = lambda: run_configs(load_profile(str(path)), "pets")[0]["source"]  # noqa: E731
+    before = key()
+    profile_file(tmp_path, {"pets": {**entry, "title": "Pets, renamed"}}, **IMAGE)
+    assert key() == before  # a new title retrains nothing
+    Image.fromarray(np.zeros((12, 12, 3), dtype=np.uint8)).save(tmp_path / "pets" / "train" / "cat" / "new.png")
+    assert key() != before  # a new image is a new run
+    cfg = load_profile(str(path), {"dataset_overrides.pets.epochs": 3})  # the command line over the entry
+    assert config.dataset_config(cfg, "pets")["epochs"] == 3
+
+
+@pytest.mark.parametrize("case", range(19))
 def test_every_bad_entry_is_refused_before_any_work(case, tmp_path, isolated_results):
     entries, keys, error, match = _bad_entries(tmp_path)[case]
     with pytest.raises(error, match=match):

@@ -70,7 +70,7 @@ def test_planted_data_sets_are_entries_of_a_profile():
 
 @pytest.mark.parametrize("entry, match", [({"planted": "wavy"}, "planted must be one of sparse"),
                                           ({"planted": "sparse", "signal": 50, "d": 40}, "cannot exceed d"),
-                                          ({"planted": "sparse", "n": 5}, "n must be a number of at least 20")])
+                                          ({"planted": "sparse", "n": 5}, "n must be an integer of at least 20")])
 def test_a_bad_planted_entry_is_refused(entry, match, tmp_path):
     import yaml
 

@@ -314,6 +314,8 @@ def _load_torchvision(name: str, entry: Mapping, data_dir: Path, allow_download:
 def image_shape(name: str, section: Mapping, data_dir=None, allow_download: bool = False) -> tuple[int, int]:
     """(classes, channels) of an image data set, from its files (before any training)."""
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    if section.get("selection") == "authors":  # their lists name the images; the classes are the section's
+        return len(section["classes"]), 3
     raw = _raw(name, data_dir, allow_download, tuple(section["classes"]) if section.get("classes") else None)
     channels = int(raw.train_x.shape[1]) if raw.train_x is not None else 3  # image folders are read as RGB
     return len(raw.class_names), channels
@@ -332,12 +334,12 @@ def _missing(name: str, data_dir: Path):
                             "with allow_download=True where torchvision can fetch it.")
 
 
-def check_available(name: str, data_dir=None, allow_download: bool = False) -> None:
-    """Raise DataNotFoundError now, before any work, if ``name`` cannot be loaded."""
+def check_available(name: str, data_dir=None, allow_download: bool = False, classes=None) -> None:
+    """Raise DataNotFoundError now, before any work, if ``name`` cannot be loaded (``classes``:
+    the class folders the runs will read, for a user's image tree)."""
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     spec = dataset_spec(name)
     if not spec.builtin:  # a user's: list (folder) or open (torchvision) it, with every check of the loader
-        classes = spec.image_defaults.get("classes")
         _raw(name, data_dir, allow_download, tuple(classes) if classes else None)
         return
     if name == "fashion-lt":

@@ -93,8 +93,13 @@ def load_tabular(name: str, data_dir: Path | None = None, allow_download: bool =
 
 
 def _load_tabular_cached(name: str, data_dir: Path, allow_download: bool) -> TabularData:
-    spec = dataset_spec(name)  # a user's entry is part of what is remembered
-    return _load_remembered(name, data_dir, allow_download, json.dumps(spec.entry, sort_keys=True, default=str))
+    spec = dataset_spec(name)  # a user's entry, and its file's size and time, are part of what is remembered
+    entry = spec.entry
+    stamp = None
+    if entry is not None and entry["source"] == "file":
+        stat = Path(entry["file"]).stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+    return _load_remembered(name, data_dir, allow_download, json.dumps([entry, stamp], sort_keys=True, default=str))
 
 
 @functools.lru_cache(maxsize=4)
@@ -102,7 +107,7 @@ def _load_remembered(name: str, data_dir: Path, allow_download: bool, entry_json
     spec = dataset_spec(name)
     if spec.kind != "tabular":
         raise ValueError(f"{name!r} is an image data set, not a tabular one.")
-    entry = json.loads(entry_json)
+    entry = json.loads(entry_json)[0]
     if entry is not None:
         found = (_load_table(name, entry) if entry["source"] == "file" else _load_planted(entry)
                  if entry["source"] == "planted" else _load_fetch(name, entry, data_dir, allow_download))

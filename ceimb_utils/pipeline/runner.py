@@ -175,7 +175,10 @@ def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
         if section.get("selection") == "authors":
             check_lists(name, section, section["seeds"], Context.from_config(cfg).data_path)
             continue
-        check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
+        if dataset_spec(name).kind == "image":
+            check(name, cfg.get("data_dir"), cfg.get("allow_download", False), section.get("classes"))
+        else:
+            check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
 
 
 def check_published(cfg: Mapping[str, Any], dataset: str) -> None:

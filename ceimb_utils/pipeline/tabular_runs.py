@@ -27,7 +27,7 @@ def tabular_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], m
         for model in section["models"]:
             for method in [m for m in methods if METHODS[m].applies_to("tabular", model)]:
                 train: dict[str, Any] = {}
-                if model == "lg":
+                if model in ("lg", "head"):  # both are logistic regressions
                     train["lg_max_iter"] = section["lg_max_iter"]
                 train.update({k: section[k] for k in METHODS[method].keys})
                 out.append({**common, "model": model, "method": method, "split": split,
