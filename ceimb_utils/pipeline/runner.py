@@ -265,7 +265,7 @@ def write_findings() -> list[Path]:
     return written
 
 
-BOOK_PROFILES = ("smoke", "quick", "paper")
+BOOK_PROFILES = ("smoke", "quick", "paper", "planted")
 
 
 def _n(count: int, word: str) -> str:
