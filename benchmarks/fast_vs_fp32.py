@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = {}
     for fast in (True, False):
-        study = load_study(args.dataset, args.profile, {"image.methods": ["base"], "image.fast": fast,
+        study = load_study(args.dataset, args.profile, {"image.methods": ["base"], "image.interventions": [], "image.fast": fast,
                                                        "image.precision": args.precision if fast else "fp32"})
         runs[fast] = study.runs.set_index("repeat")
     rows = []
