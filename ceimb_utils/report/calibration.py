@@ -63,7 +63,7 @@ def _planted_columns(name: str, study: Study) -> dict:
     planted = planted_of(study)
     width = {"sparse": planted["signal"], "dense": planted["d"]}.get(planted["generator"])
     return {"data set": name, "generator": planted["generator"], "ratio": f"{planted['ratio']:g}:1",
-            "D": int(planted["d"]), "signal features": int(width) if width is not None else None}
+            "D": int(planted["d"]), "signal features": int(width) if width is not None else "—"}
 
 
 def summary_required(studies: Mapping[str, Study]) -> pd.DataFrame:
@@ -74,7 +74,7 @@ def summary_required(studies: Mapping[str, Study]) -> pd.DataFrame:
         rows.append({**_planted_columns(name, study), **{
             f"{MODEL_NAMES[m]} CE per TP %": round(float(required.loc[required["model"] == m, "measured % of D"].mean()), 1)
             for m in MODEL_NAMES}})
-    return pd.DataFrame(rows).astype({"signal features": "Int64"})
+    return pd.DataFrame(rows)
 
 
 def summary_spearman(studies: Mapping[str, Study]) -> pd.DataFrame:
