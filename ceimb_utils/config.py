@@ -48,7 +48,6 @@ _CHOICES = {
     "image.checkpoint_layout": ("ours", "ldam"),
 }
 PROFILE_SUFFIXES = (".yaml", ".yml")
-FILE_ONLY_KEYS = ("extends",)  # keys of a user's profile file that base.yaml does not hold
 # Types of the keys whose default is null.
 _NULLABLE = {
     "data_dir": str,

@@ -95,6 +95,7 @@ SOURCES = {
     "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed")),  # data.planted
 }
 PLANTED = ("sparse", "dense", "frequency", "frequency_magnitude")  # the generators of data.planted
+PLANTED_DEFAULTS = {"n": 2000, "d": 40, "signal": 2, "ratio": 10.0, "separation": 3.0, "seed": 0}
 PATH_KEYS = ("file", "data_home", "folder", "root", "checkpoints", "list_root")
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 DATA_PLACEHOLDER = "{data}"
@@ -169,12 +170,13 @@ def _check_entry(where: str, source: str, out: dict) -> None:
             raise ConfigError(f"{where}.planted must be one of {', '.join(PLANTED)}, got {out['planted']!r}.")
         for key, low, kind in (("n", 20, int), ("d", 2, int), ("signal", 1, int), ("seed", 0, int),
                                ("ratio", 1, (int, float)), ("separation", 0, (int, float))):
-            value = out.get(key, low)
+            value = out.get(key, PLANTED_DEFAULTS[key])
             if not isinstance(value, kind) or isinstance(value, bool) or value < low:
                 what = "an integer" if kind is int else "a number"
                 raise ConfigError(f"{where}.{key} must be {what} of at least {low}, got {value!r}.")
-        if out.get("signal", 1) > out.get("d", 40):
-            raise ConfigError(f"{where}: signal ({out['signal']}) cannot exceed d ({out.get('d', 40)}).")
+        signal, d = (out.get(k, PLANTED_DEFAULTS[k]) for k in ("signal", "d"))
+        if signal > d:
+            raise ConfigError(f"{where}: signal ({signal}) cannot exceed d ({d}).")
     elif source == "imblearn":
         if not isinstance(out["imblearn"], str):
             raise ConfigError(f"{where}.imblearn must be an imbalanced-learn data set name, e.g. abalone_19.")
@@ -198,9 +200,7 @@ BUILTIN = tuple(DATASETS)  # in the registry's order
 def register(spec: DatasetSpec) -> None:
     """Add a user's data set for this process; the profile read last declares a name (each run
     carries its own entry, so cached runs never mix two entries of one name)."""
-    if spec.name in BUILTIN:
-        raise ConfigError(f"{spec.name!r} is a built-in data set; give yours another name.")
-    DATASETS[spec.name] = spec
+    DATASETS[spec.name] = spec  # user_spec has refused a built-in name
 
 
 def register_source(dataset: str, source: Mapping | None) -> None:

@@ -22,14 +22,12 @@ from typing import Mapping
 
 import numpy as np
 
-from ..datasets import PLANTED as GENERATORS
-DEFAULTS = {"n": 2000, "d": 40, "signal": 2, "ratio": 10.0, "separation": 3.0, "seed": 0}
-KEYS = tuple(DEFAULTS)
+from ..datasets import PLANTED_DEFAULTS as DEFAULTS  # with the generators' names, in the registry
 
 
 def settings(entry: Mapping) -> dict:
     """The generator's settings: the entry's, the rest from ``DEFAULTS``."""
-    return {**DEFAULTS, **{k: entry[k] for k in KEYS if k in entry}}
+    return {**DEFAULTS, **{k: entry[k] for k in DEFAULTS if k in entry}}
 
 
 def class_sizes(n: int, ratio: float) -> tuple[int, int]:
@@ -61,10 +59,3 @@ def activation_rates(d: int, rng) -> np.ndarray:
     levels = np.linspace(0.05, 0.95, d)
     return np.stack([rng.permutation(levels), rng.permutation(levels)])
 
-
-def planted_answer(kind: str, d: int, signal: int) -> dict:
-    """What each metric should give (the calibration page derives each figure)."""
-    return {"sparse": {"ce_share_bound": signal / d, "relation": "none planted"},
-            "dense": {"ce_share_bound": None, "relation": "none planted"},
-            "frequency": {"ce_share_bound": None, "relation": "frequency only (magnitude when active constant)"},
-            "frequency_magnitude": {"ce_share_bound": None, "relation": "frequency and magnitude together"}}[kind]
