@@ -93,3 +93,25 @@ def test_the_magnitude_where_used_by_hand():
     np.testing.assert_allclose(fm.mag_in_set[1], [2, np.nan, 3])
     np.testing.assert_allclose(fm.feature_in_set[1], [2, np.nan, 3])  # weights 1: the features themselves
     assert np.isnan(fm.mag_in_set[0]).all()  # class 0 has no TP
+
+
+def test_claim_1s_rule_reads_the_planted_verdict_on_sparse_and_dense_signal(tmp_path):
+    """Through the whole pipeline, the head judged as the CNN family: the rule must read
+    "holds" where k <= s = 5% of D and "does not hold" where the signal is dense."""
+    import yaml
+
+    from ceimb_utils.pipeline.study import load_study
+    from ceimb_utils.report import calibration
+
+    small = {"n": 1000, "ratio": 1}
+    path = tmp_path / "planted-small.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": "planted", "datasets": ["s", "d"],
+        "metrics": {"resamples": 20, "null_permutations": 20},
+        "tabular": {"models": ["head"], "methods": ["base"], "splits": 2},
+        "data_sets": {"s": {"planted": "sparse", **small}, "d": {"planted": "dense", **small}}}))
+    studies = {name: load_study(name, str(path)) for name in ("s", "d")}
+    answers = calibration.answers_against_planted(studies).set_index(["data set", "claim"])
+    assert answers.loc[("s", "1"), "rule reads"] == "holds"
+    assert answers.loc[("d", "1"), "rule reads"] == "does not hold"
+    assert (answers.xs("1", level="claim")["recovered"] == "yes").all()

@@ -3,9 +3,11 @@
 Each generator is seeded and binary (class 1 the minority, ``ratio`` majority rows per minority
 row; ``ratio`` 1 is the balanced version):
 
-- ``sparse``: Gaussian noise in D features; the minority's mean is shifted on the first
-  ``signal`` features only, by ``separation / sqrt(signal)`` each, so the classes lie
-  ``separation`` standard deviations apart (Mahalanobis).
+- ``sparse``: Gaussian noise in D features; on the first ``signal`` features only, the two
+  classes' means lie ``+-separation / (2 sqrt(signal))`` from the origin, so the classes lie
+  ``separation`` standard deviations apart (Mahalanobis). The means are symmetric so that
+  neither class sits at the origin, where its CE would centre on zero and the bias alone
+  would carry its TPs.
 - ``dense``: the same separation spread evenly over all D features.
 - ``frequency``: non-negative latent features, as after a ReLU and pooling: feature d is active
   (non-zero) in a row of class c with a probability that differs by feature and class; when
@@ -43,7 +45,7 @@ def generate(kind: str, n: int, d: int, signal: int, ratio: float, separation: f
     if kind in ("sparse", "dense"):
         X = rng.standard_normal((n, d))
         width = signal if kind == "sparse" else d
-        X[y == 1, :width] += separation / np.sqrt(width)
+        X[:, :width] += np.where(y == 1, 0.5, -0.5)[:, None] * separation / np.sqrt(width)
         return X, y
     active = activation_rates(d, rng)  # (2, D)
     on = rng.random((n, d)) < active[y]

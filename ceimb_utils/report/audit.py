@@ -511,35 +511,40 @@ FREQ_TITLE = ("Frequency and magnitude decline together for CNN features (with a
 FAMILY_NAMES = {"cnn": "CNN", "lg": "LG", "svm": "SVM"}
 
 
-def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
-    """Judged against the feature-exchangeable null, never against zero: frequency (membership
-    in a set chosen by value) and magnitude (the mean of the same values) correlate by
-    construction, so a class shows the relation only when its Spearman lies above the null's
-    95% range. Judged per family (SPEC 2.8): the CNN on the share of its classes (base and EOS)
-    that show the relation, LG and SVM each on the share that do not."""
-    paper_says = "clear for CIFAR-10; absent for tabular data"
-    if rho.empty:
-        return Verdict(9, FREQ_TITLE, paper_says, "no data", UNTESTABLE, "no data set")
+def frequency_magnitude_parts(rho: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Claim 9 per family: (verdict, its class cells with ``above`` the null's 95% range). The
+    CNN (base and EOS) on the share of its classes above the null, LG and SVM each on the
+    share not above it."""
     per = rho.groupby(["dataset", "family", "model", "method", "class_index"], observed=True)[
         ["spearman", "null_low", "null_high"]].mean().reset_index().dropna(subset=["spearman", "null_high"])
     per["above"] = per["spearman"] > per["null_high"]
     parts = {"cnn": per[(per["family"] == "cnn") & per["method"].isin(["base", "eos"])],
              "lg": per[per["family"] == "lg"], "svm": per[per["family"] == "svm"]}
-    verdicts, ours, short, why = [], [], [], []
-    for fam, part in parts.items():
-        if part.empty:
-            continue
-        shows = part["above"] if fam == "cnn" else ~part["above"]
-        verdicts.append(share_verdict(shows.mean()))
+    return {fam: (share_verdict((part["above"] if fam == "cnn" else ~part["above"]).mean()), part)
+            for fam, part in parts.items() if not part.empty}
+
+
+def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
+    """Judged against the feature-exchangeable null, never against zero: frequency (membership
+    in a set chosen by value) and magnitude (the mean of the same values) correlate by
+    construction, so a class shows the relation only when its Spearman lies above the null's
+    95% range. Judged per family (SPEC 2.8, ``frequency_magnitude_parts``)."""
+    paper_says = "clear for CIFAR-10; absent for tabular data"
+    if rho.empty:
+        return Verdict(9, FREQ_TITLE, paper_says, "no data", UNTESTABLE, "no data set")
+    verdicts, ours, short, why, used = [], [], [], [], []
+    for fam, (verdict, part) in frequency_magnitude_parts(rho).items():
+        used += list(part["dataset"])
+        verdicts.append(verdict)
         name = FAMILY_NAMES[fam]
         ours.append(f"{name} ρ {part['spearman'].mean():.2f}, null up to {part['null_high'].mean():.2f}: above it "
                     f"for {int(part['above'].sum())} of {len(part)} classes")
         short.append(f"{name} above null {int(part['above'].sum())}/{len(part)}")
-        why.append(f"{name}, Spearman {'above' if fam == 'cnn' else 'not above'} the null: {verdicts[-1]}")
+        why.append(f"{name}, Spearman {'above' if fam == 'cnn' else 'not above'} the null: {verdict}")
     return Verdict(9, FREQ_TITLE, paper_says, "; ".join(ours), combine(*verdicts),
                    "; ".join(why) + ". The null keeps each TP's CE values and permutes its features; noise alone "
                    "gives a Spearman near 0.6, so 0 is no reference",
-                   [("rq3", ds) for ds in dict.fromkeys(per["dataset"])], short="; ".join(short))
+                   [("rq3", ds) for ds in sorted(set(used))], short="; ".join(short))
 
 
 CLAIMS: list[Callable] = [claim_cnn_few_ce, claim_image_oversampling_no_change, claim_lg_range,
