@@ -124,7 +124,7 @@ def findings(studies: Mapping[str, Study]) -> str:
         lines.append(
             f"- **Claim 1's rule recovers its planted verdict on {_recovered(answers, '1')}**: it reads "
             + "; ".join(f"\"{r['rule reads']}\" on {r['data set']} (planted: {r['planted']})" for _, r in first.iterrows())
-            + ". The claims table below gives the count of cells at or under 12%.")
+            + ". The table of every claim's rule above gives the count of cells at or under 12%.")
         ninth = _recovered(answers, "9 (CNN part)")
         missed = answers[(answers["claim"] == "9 (CNN part)") & (answers["recovered"] == "no")]
         lines.append(
