@@ -4,9 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-import yaml
 
-from .config import profile_names
+from .config import parse_value, profile_names
 from .methods import FAMILIES, METHODS
 from .questions import QUESTION_INFO, QUESTIONS
 
@@ -17,7 +16,7 @@ def _overrides(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SystemExit(f"error: --set takes key=value (e.g. image.epochs=5), got {pair!r}.")
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = parse_value(value)
     return out
 
 
@@ -44,7 +43,7 @@ def main(argv=None) -> int:
     health.add_argument("--profile", default="quick", help=profiles)
     health.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
     health.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for run")
-    health.add_argument("--json", action="store_true", help="one JSON object per run")
+    health.add_argument("--json", action="store_true", help="one JSON object per run, then one per target of the profile (with a 'target' key)")
     sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
     sub.add_parser("examples", help="write the example data sets of examples/own-data.yaml into the data dir "
                    "(from files that ship with scikit-learn)")
@@ -64,13 +63,12 @@ def main(argv=None) -> int:
         print("questions:", ", ".join(QUESTIONS))
         return 0
     if args.command == "health":
-        from .report.health import as_json_lines, health
+        from .config import check_names, load_profile
+        from .report.health import as_json_lines, health, target_checks
 
         try:
             datasets = [d for d in args.datasets.split(",") if d] if args.datasets else None
             if datasets:
-                from .config import check_names, load_profile
-
                 load_profile(args.profile, _overrides(args.set))  # a profile file's own data sets first
                 check_names("health", datasets, list(DATASETS), "data set")
             table, missing = health(args.profile, datasets, _overrides(args.set))
@@ -80,10 +78,13 @@ def main(argv=None) -> int:
         for name in missing:
             print(f"note: {name} has runs missing from the cache; run `python -m ceimb_utils run --profile "
                   f"{args.profile} --datasets {name}` first.", file=sys.stderr)
+        targets = target_checks(table, load_profile(args.profile, _overrides(args.set))["targets"])
         if args.json:
-            print(as_json_lines(table))
+            print("\n".join(filter(None, [as_json_lines(table), as_json_lines(targets)])))
         else:
             print(table.to_string(index=False, line_width=200) if len(table) else "no cached runs")
+            if len(targets):
+                print(f"\ntargets of the {args.profile} profile:\n" + targets.to_string(index=False, line_width=200))
         return 0 if len(table) else 1
     from .pipeline import runner
 

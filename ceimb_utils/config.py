@@ -64,6 +64,8 @@ _NULLABLE = {
     "image.classes": list,
     "image.checkpoints": str,
     "image.list_root": str,
+    "targets.base_balanced_accuracy": float,
+    "targets.method_margin": float,
 }
 _POSITIVE = {
     "threads", "jobs", "metrics.topk", "metrics.resamples", "metrics.null_permutations", "tabular.splits", "tabular.max_rows",
@@ -74,7 +76,18 @@ _POSITIVE = {
     "image.remix_alpha", "tabular.remix_alpha", "image.ldam_max_margin", "image.ldam_s", "image.tau_val_per_class",
 }
 _MAY_BE_EMPTY = {"datasets", "tabular.interventions", "image.interventions"}
-_UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size", "image.cb_beta", "image.drw_from"}
+_UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size", "image.cb_beta", "image.drw_from",
+                  "targets.base_balanced_accuracy", "targets.method_margin"}
+
+
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def parse_value(text: str) -> Any:
+    """A value given on the command line, read as YAML; ``5e-4`` is a number too (YAML 1.1 reads
+    a float's exponent only after a dot, ``5.0e-4``)."""
+    value = yaml.safe_load(text)
+    return float(value) if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()) else value
 
 
 def _read_yaml(path) -> dict:

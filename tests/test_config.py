@@ -1,7 +1,7 @@
 """Profiles, overrides and their validation."""
 import pytest
 
-from ceimb_utils.config import ConfigError, check_arch, dataset_config, load_profile, profile_names
+from ceimb_utils.config import ConfigError, check_arch, dataset_config, load_profile, parse_value, profile_names
 
 
 def test_profiles_load():
@@ -25,6 +25,14 @@ def test_overrides_dotted_and_nested():
     cfg = load_profile("smoke", {"image.epochs": 7, "tabular": {"splits": 3}, "metrics.topk": 5})
     assert cfg["image"]["epochs"] == 7 and cfg["tabular"]["splits"] == 3 and cfg["metrics"]["topk"] == 5
     assert cfg["tabular"]["max_rows"] == 600  # untouched keys keep the profile's value
+
+
+@pytest.mark.parametrize("text, value", [("5e-4", 5e-4), ("-1E3", -1000.0), ("2.0e-4", 2e-4), ("12", 12),
+                                         ("resnet8", "resnet8"), ("[0, 10]", [0, 10]), ("e5", "e5"), ("true", True)])
+def test_command_line_values_read_an_exponent_as_a_number(text, value):
+    assert parse_value(text) == value and type(parse_value(text)) is type(value)
+    if isinstance(value, float):
+        assert load_profile("smoke", {"image.weight_decay": parse_value(text) if value > 0 else 1.0})
 
 
 def test_dataset_overrides_win_over_profile():
@@ -51,6 +59,8 @@ def test_dataset_overrides_win_over_profile():
     ("smoke", {"image.precision": "fp8"}, "Unknown value 'fp8' for 'image.precision'; allowed: fp32, bf16"),
     ("smoke", {"image.dtype": "float64"}, "Unknown configuration key 'image.dtype'"),
     ("smoke", {"tabular.jobs": 0}, "must be positive"),
+    ("smoke", {"targets.base_balanced_accuracy": 1.2}, "strictly between 0 and 1"),
+    ("smoke", {"targets.no_zero_recall": "yes"}, "must be of type bool"),
 ])
 def test_bad_configuration_is_refused(name, overrides, match):
     with pytest.raises(ConfigError, match=match):

@@ -85,3 +85,25 @@ def test_a_collapsed_table_carries_all_its_rows_and_a_csv_of_them():
     assert page.count("<tr") == 301 and "..." not in page  # nothing cut by pandas' display limits
     data = re.search(r'download="readings-x.csv" href="data:text/csv;base64,([^"]+)"', page)[1]
     assert pd.read_csv(io.StringIO(base64.b64decode(data).decode())).equals(table)
+
+
+def test_targets_are_checked_on_image_means_over_seeds():
+    def run(dataset, method, seed, ba, zero=()):
+        return {"dataset": dataset, "model": "resnet8", "method": method, "seed": seed,
+                "test_balanced_accuracy": ba, "zero_recall_classes": list(zero)}
+    table = pd.DataFrame([run("fashion-lt", "base", 0, 0.82), run("fashion-lt", "base", 10, 0.79),
+                          run("fashion-lt", "remix", 0, 0.80), run("fashion-lt", "remix", 10, 0.77, ["9"]),
+                          run("fashion-lt", "eos", 0, 0.81), run("fashion-lt", "eos", 10, 0.81),
+                          {**run("sylva", "base", 0, 0.5), "model": "lg"}])
+    targets = {"base_balanced_accuracy": 0.80, "method_margin": 0.02, "no_zero_recall": True}
+    checks = health.target_checks(table, targets).set_index("target")
+    assert set(checks["dataset"]) == {"fashion-lt"}  # tabular runs have no image targets
+    assert checks.loc["base balanced accuracy", "value"] == pytest.approx(0.805)
+    assert checks.loc["base balanced accuracy", "met"]
+    assert checks.loc["lowest method minus base", "value"] == pytest.approx(-0.02)  # remix 0.785 - 0.805
+    assert "remix" in checks.loc["lowest method minus base", "detail"] and checks.loc["lowest method minus base", "met"]
+    assert checks.loc["runs with a zero-recall class", "value"] == 1 and not checks.loc["runs with a zero-recall class", "met"]
+    stricter = health.target_checks(table, {**targets, "base_balanced_accuracy": 0.81, "method_margin": 0.01})
+    assert not stricter["met"].iloc[:2].any()
+    assert health.target_checks(table, {"base_balanced_accuracy": None, "method_margin": None,
+                                        "no_zero_recall": False}).empty

@@ -372,31 +372,73 @@ def _raw_cached(name: str, data_dir: Path, allow_download: bool, classes: tuple 
     return _load_folder(name, data_dir, classes)
 
 
-def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_download: bool = False) -> ImageData:
-    """The imbalanced training set of ``seed`` and the balanced test set of data set ``name``."""
+def _selection(name: str, section: Mapping, seed: int, data_dir: Path, allow_download: bool):
+    """The raw images and the training rows of ``seed`` (seeded or Cao et al.'s selection)."""
+    classes = tuple(section["classes"]) if section.get("classes") else None
+    raw = _raw(name, data_dir, allow_download, classes)
+    counts = class_counts(section, len(raw.class_names))
+    if section.get("selection") == "ldam":
+        return raw, ldam_selection(raw.train_y, counts, seed)
+    return raw, select_per_class(raw.train_y, counts, seed, raw.class_names)
+
+
+def _take(raw: RawImages, rows, test: bool) -> np.ndarray:
+    if raw.train_x is not None:
+        return (raw.test_x if test else raw.train_x)[rows]
+    return _read_images([(raw.test_files if test else raw.train_files)[i] for i in rows])
+
+
+def _image_spec(name: str):
     spec = dataset_spec(name)
     if spec.kind != "image":
         raise ValueError(f"{name!r} is a tabular data set, not an image one.")
+    return spec
+
+
+def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_download: bool = False) -> ImageData:
+    """The imbalanced training set of ``seed`` and the balanced test set of data set ``name``."""
+    _image_spec(name)
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     if section.get("selection") == "authors":
         return _load_lists(name, section, seed, data_dir)
-    classes = tuple(section["classes"]) if section.get("classes") else None
-    raw = _raw(name, data_dir, allow_download, classes)
+    raw, train_idx = _selection(name, section, seed, data_dir, allow_download)
     n_classes = len(raw.class_names)
-    counts = class_counts(section, n_classes)
-    if section.get("selection") == "ldam":
-        train_idx = ldam_selection(raw.train_y, counts, seed)
-    else:
-        train_idx = select_per_class(raw.train_y, counts, seed, raw.class_names)
     available = np.bincount(raw.test_y, minlength=n_classes)
     if available.min() == 0:
         raise ConfigError(f"Data set {name!r} has a class without test images.")
     cap = section["test_per_class"]
     test_idx = select_per_class(raw.test_y, [min(cap, int(a)) for a in available], TEST_SEED,
                                 raw.class_names, "test")
-    if raw.train_x is not None:
-        train_x, test_x = raw.train_x[train_idx], raw.test_x[test_idx]
-    else:
-        train_x = _read_images([raw.train_files[i] for i in train_idx])
-        test_x = _read_images([raw.test_files[i] for i in test_idx])
-    return ImageData(train_x, raw.train_y[train_idx], test_x, raw.test_y[test_idx], list(raw.class_names), raw.source)
+    return ImageData(_take(raw, train_idx, False), raw.train_y[train_idx], _take(raw, test_idx, True),
+                     raw.test_y[test_idx], list(raw.class_names), raw.source)
+
+
+def load_validation(name: str, section: Mapping, seed: int, per_class: int, data_dir=None,
+                    allow_download: bool = False) -> ImageData:
+    """Training and *validation* images of ``seed``, for choosing settings without the test set:
+    ``per_class`` validation images of each class from the training split, first from the images
+    the imbalanced selection left out, then (a class that kept all of its images, like the largest
+    one) lent from its training images, which then leave the training set. ``test_x`` and
+    ``test_y`` hold the validation images; the test split is never read."""
+    _image_spec(name)
+    if section.get("selection") == "authors":
+        raise ConfigError("A validation split needs a seeded or ldam selection, not the authors' lists.")
+    raw, train_idx = _selection(name, section, seed, Path(data_dir) if data_dir else paths.data_dir(),
+                                allow_download)
+    rng = np.random.default_rng([seed, 1])  # not the selection's own stream
+    in_train = np.zeros(len(raw.train_y), bool)
+    in_train[train_idx] = True
+    validation, lent = [], []
+    for c in range(len(raw.class_names)):
+        spare = rng.permutation(np.flatnonzero((raw.train_y == c) & ~in_train))[:per_class]
+        pool = rng.permutation(np.flatnonzero((raw.train_y == c) & in_train))
+        short = per_class - len(spare)
+        if short >= len(pool):
+            raise ConfigError(f"Class {raw.class_names[c]!r} has too few training images for {per_class} "
+                              f"validation images and a training set; lower per_class.")
+        validation += [spare, pool[:short]]
+        lent.append(pool[:short])
+    val_idx = np.sort(np.concatenate(validation))
+    keep = np.setdiff1d(train_idx, np.concatenate(lent))
+    return ImageData(_take(raw, keep, False), raw.train_y[keep], _take(raw, val_idx, False), raw.train_y[val_idx],
+                     list(raw.class_names), raw.source)

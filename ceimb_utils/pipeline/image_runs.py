@@ -115,15 +115,8 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
         record.update(precision=used.describe(), precision_used=used.name,
                       model_selection="the last epoch (no selection on the test set)")
     if trains:
-        train = rc["train"]
         checkpoint = context.checkpoint_dir / f"{model_key(rc)}.pt"
-        log = train_network(
-            model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
-            batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
-            seed=rc["seed"], device=device, fast=train["fast"], precision=train["precision"],
-            remix_alpha=train.get("remix_alpha"),
-            checkpoint=checkpoint, desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}",
-            objective=objective(METHODS[rc["method"]].objective, data.train_counts, train, train["epochs"]))
+        log = fit_network(rc, model, data, device, checkpoint)
         record.update(losses=log.losses, lrs=log.lrs, resumed_at_epoch=log.resumed_at,
                       epoch_seconds=float(np.mean(log.epoch_seconds)) if log.epoch_seconds else None)
     elif "checkpoint" not in rc:  # EOS, DSM, tau-norm: a new head on the trained base network
@@ -136,6 +129,19 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
     if trains:
         checkpoint.unlink(missing_ok=True)  # the finished model supersedes it
     return record
+
+
+def fit_network(rc: Mapping[str, Any], model: torch.nn.Module, data: ImageData, device: torch.device,
+                checkpoint: Path | None = None):
+    """Train ``model`` on ``data``'s training images as run ``rc`` says (its method's loss or ReMix)."""
+    train = rc["train"]
+    return train_network(
+        model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
+        batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
+        seed=rc["seed"], device=device, fast=train["fast"], precision=train["precision"],
+        remix_alpha=train.get("remix_alpha"), checkpoint=checkpoint,
+        desc=f"{rc['dataset']} {rc['method']} seed {rc['seed']}",
+        objective=objective(METHODS[rc["method"]].objective, data.train_counts, train, train["epochs"]))
 
 
 def restore_image_model(rc: Mapping[str, Any], context, data: ImageData, model_run) -> torch.nn.Module:

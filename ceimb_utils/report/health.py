@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import load_profile
+from ..datasets import dataset_spec
 from ..pipeline.study import Study, SweepError, load_study
 from .tables import Collapsed
 
@@ -57,7 +58,8 @@ def health_table(study: Study) -> pd.DataFrame:
 
 def health(profile: str, datasets: Iterable[str] | None = None,
            overrides: Mapping[str, Any] | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Health of every cached run of ``profile``; also the data sets whose runs are not cached."""
+    """Health of every cached run of ``profile``; also the data sets whose runs are not cached
+    (``target_checks`` compares the table with the profile's targets)."""
     cfg = load_profile(profile, overrides)
     frames, missing = [], []
     for dataset in (datasets if datasets is not None else cfg["datasets"]):
@@ -69,8 +71,34 @@ def health(profile: str, datasets: Iterable[str] | None = None,
     return table, missing
 
 
+def target_checks(table: pd.DataFrame, targets: Mapping[str, Any]) -> pd.DataFrame:
+    """The profile's ``targets`` for its image models, per image data set of ``table`` (a health
+    table): what was measured, what is required and whether it is met. Means are over seeds."""
+    rows = []
+    for dataset, runs in table.groupby("dataset", sort=False):
+        if dataset_spec(dataset).kind != "image":
+            continue
+        means = runs.groupby("method")["test_balanced_accuracy"].mean()
+        base = round(means.get("base", math.nan), 3)  # judged as shown: rounded like the health table
+        if targets.get("base_balanced_accuracy") is not None:
+            need = targets["base_balanced_accuracy"]
+            rows.append({"target": "base balanced accuracy", "dataset": dataset, "value": base,
+                         "required": f">= {need}", "met": bool(base >= need), "detail": f"mean of {len(runs[runs['method'] == 'base'])} seeds"})
+        others = (means.drop("base", errors="ignore") - base).round(3)
+        if targets.get("method_margin") is not None and len(others):
+            worst, need = others.idxmin(), -targets["method_margin"]
+            rows.append({"target": "lowest method minus base", "dataset": dataset, "value": others[worst],
+                         "required": f">= {need}", "met": bool(others[worst] >= need),
+                         "detail": f"lowest: {worst} {means[worst]:.3f} against base {base:.3f}"})
+        if targets.get("no_zero_recall"):
+            zero = runs[runs["zero_recall_classes"].map(len) > 0]
+            rows.append({"target": "runs with a zero-recall class", "dataset": dataset, "value": len(zero), "required": "0",
+                         "met": not len(zero), "detail": "; ".join(f"{r['method']} seed {r['seed']}" for r in zero.to_dict("records"))})
+    return pd.DataFrame(rows, columns=["target", "dataset", "value", "required", "met", "detail"])
+
+
 def as_json_lines(table: pd.DataFrame) -> str:
-    """One JSON object per run (NaN as null)."""
+    """One JSON object per row (NaN as null)."""
     def clean(value):
         if isinstance(value, float) and math.isnan(value):
             return None
@@ -103,4 +131,8 @@ def health_summary(study: Study) -> Collapsed:
     if len(bad):
         shown = "; ".join(f"{r['model']} {r['method']} repeat {r['seed']} ({r['why']})" for r in bad.head(3).to_dict("records"))
         line += f"; did not learn: {shown}" + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+    checks = target_checks(table, study.config.get("targets", {}))
+    if len(checks):
+        line += "; the profile's targets: " + ", ".join(
+            f"{r['target']} {r['value']:g} (target {r['required']}): {'met' if r['met'] else 'missed'}" for r in checks.to_dict("records"))
     return Collapsed(line, table, "health-" + "-".join(map(str, table["dataset"].unique())))
