@@ -6,7 +6,7 @@ import pytest
 
 from ceimb_utils.config import ConfigError, dataset_config, load_profile
 from ceimb_utils.data.images import check_available as image_available
-from ceimb_utils.data.images import load_images
+from ceimb_utils.data.images import load_images, load_validation
 from ceimb_utils.data.imbalance import exponential_counts, select_per_class, step_counts
 from ceimb_utils.data.tabular import DataNotFoundError, load_tabular
 from ceimb_utils.data.tabular import check_available as tabular_available
@@ -84,3 +84,28 @@ def test_image_folder_dataset(tmp_path):
     assert data.train_x[data.train_y == 1, 0].min() == 200  # red channel of the 'dog' images
     with pytest.raises(DataNotFoundError, match="Class folder .*bird is missing"):
         load_images("places5", {**section, "classes": ["cat", "bird"]}, seed=0, data_dir=tmp_path)
+
+
+def test_validation_split_comes_from_training_images_left_out_or_lent(tmp_path):
+    from PIL import Image
+
+    section = {"imbalance": "step", "ratio": 2.0, "n_max": 4, "n_majority": 1, "test_per_class": 3,
+               "classes": ["cat", "dog"]}
+    for split, n in (("train", 5), ("test", 3)):
+        for c, name in enumerate(section["classes"]):
+            folder = tmp_path / "places5" / split / name
+            folder.mkdir(parents=True)
+            for i in range(n):  # the green channel names the image: train 0..40, test 100..120
+                Image.new("RGB", (48, 40), (c * 200, i * 10 + (100 if split == "test" else 0), 0)).save(folder / f"{i}.png")
+    full = load_images("places5", section, seed=0, data_dir=tmp_path)
+    data = load_validation("places5", section, seed=0, per_class=2, data_dir=tmp_path)
+    assert np.bincount(data.test_y).tolist() == [2, 2]
+    # cat kept 4 of its 5 images: one left out, one lent; dog kept 2 of 5: both from the 3 left out
+    assert data.train_counts.tolist() == [3, 2]
+    for c in (0, 1):
+        train = set(data.train_x[data.train_y == c, 1, 0, 0].tolist())
+        val = set(data.test_x[data.test_y == c, 1, 0, 0].tolist())
+        assert not train & val and max(val) < 100  # disjoint, and never a test image
+        assert train <= set(full.train_x[full.train_y == c, 1, 0, 0].tolist())
+    with pytest.raises(ConfigError, match="too few training images"):
+        load_validation("places5", section, seed=0, per_class=5, data_dir=tmp_path)  # cat would lend all 4
