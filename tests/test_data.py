@@ -67,17 +67,26 @@ def test_fashion_lt_is_long_tailed_with_a_balanced_test_set():
     assert not np.array_equal(other.train_x, data.train_x)
 
 
-def test_image_folder_dataset(tmp_path):
+FOLDER_SECTION = {"imbalance": "step", "ratio": 2.0, "n_max": 4, "n_majority": 1, "test_per_class": 3,
+                  "classes": ["cat", "dog"]}
+
+
+def write_folder(root):
+    """places5 as class folders: 5 training and 3 test images per class; red names the class,
+    green the image (training 0 to 40, test 100 to 120)."""
     from PIL import Image
 
-    section = {"imbalance": "step", "ratio": 2.0, "n_max": 4, "n_majority": 1, "test_per_class": 3,
-               "classes": ["cat", "dog"]}
     for split, n in (("train", 5), ("test", 3)):
-        for c, name in enumerate(section["classes"]):
-            folder = tmp_path / "places5" / split / name
+        for c, name in enumerate(FOLDER_SECTION["classes"]):
+            folder = root / "places5" / split / name
             folder.mkdir(parents=True)
             for i in range(n):
-                Image.new("RGB", (48, 40), (c * 200, i * 10, 0)).save(folder / f"{i}.png")
+                Image.new("RGB", (48, 40), (c * 200, i * 10 + (100 if split == "test" else 0), 0)).save(folder / f"{i}.png")
+
+
+def test_image_folder_dataset(tmp_path):
+    section = FOLDER_SECTION
+    write_folder(tmp_path)
     data = load_images("places5", section, seed=0, data_dir=tmp_path)
     assert data.train_x.shape == (6, 3, 32, 32) and data.train_counts.tolist() == [4, 2]
     assert data.test_x.shape == (6, 3, 32, 32)
@@ -87,16 +96,8 @@ def test_image_folder_dataset(tmp_path):
 
 
 def test_validation_split_comes_from_training_images_left_out_or_lent(tmp_path):
-    from PIL import Image
-
-    section = {"imbalance": "step", "ratio": 2.0, "n_max": 4, "n_majority": 1, "test_per_class": 3,
-               "classes": ["cat", "dog"]}
-    for split, n in (("train", 5), ("test", 3)):
-        for c, name in enumerate(section["classes"]):
-            folder = tmp_path / "places5" / split / name
-            folder.mkdir(parents=True)
-            for i in range(n):  # the green channel names the image: train 0..40, test 100..120
-                Image.new("RGB", (48, 40), (c * 200, i * 10 + (100 if split == "test" else 0), 0)).save(folder / f"{i}.png")
+    section = FOLDER_SECTION
+    write_folder(tmp_path)
     full = load_images("places5", section, seed=0, data_dir=tmp_path)
     data = load_validation("places5", section, seed=0, per_class=2, data_dir=tmp_path)
     assert np.bincount(data.test_y).tolist() == [2, 2]
