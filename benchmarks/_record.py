@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ def save(name: str, rows: list[dict]) -> Path:
 
     path = MEASURED / f"{name}.json"
     record = {
-        "command": " ".join(["python", *sys.argv]),
+        "command": shlex.join(["python", *sys.argv]),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
                    f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}",

@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         return 0
     if args.command == "health":
         from .config import check_names, load_profile
-        from .report.health import as_json_lines, health, target_checks
+        from .report.health import any_target, as_json_lines, health, target_checks
 
         try:
             datasets = [d for d in args.datasets.split(",") if d] if args.datasets else None
@@ -78,7 +78,10 @@ def main(argv=None) -> int:
         for name in missing:
             print(f"note: {name} has runs missing from the cache; run `python -m ceimb_utils run --profile "
                   f"{args.profile} --datasets {name}` first.", file=sys.stderr)
-        targets = target_checks(table, load_profile(args.profile, _overrides(args.set))["targets"])
+        wanted = load_profile(args.profile, _overrides(args.set))["targets"]
+        targets = target_checks(table, wanted)
+        if any_target(wanted) and not len(targets):
+            print(f"note: the {args.profile} profile's targets are not checked: no cached image runs.", file=sys.stderr)
         if args.json:
             print("\n".join(filter(None, [as_json_lines(table), as_json_lines(targets)])))
         else:

@@ -77,17 +77,22 @@ _POSITIVE = {
 }
 _MAY_BE_EMPTY = {"datasets", "tabular.interventions", "image.interventions"}
 _UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size", "image.cb_beta", "image.drw_from",
-                  "targets.base_balanced_accuracy", "targets.method_margin"}
+                  "targets.base_balanced_accuracy"}
 
 
 _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def parse_value(text: str) -> Any:
-    """A value given on the command line, read as YAML; ``5e-4`` is a number too (YAML 1.1 reads
-    a float's exponent only after a dot, ``5.0e-4``)."""
-    value = yaml.safe_load(text)
-    return float(value) if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()) else value
+    """A value given on the command line, read as YAML; ``5e-4`` is a number too, also inside a
+    list (YAML 1.1 reads a float's exponent only after a dot, ``5.0e-4``)."""
+    def numbers(value):
+        if isinstance(value, list):
+            return [numbers(v) for v in value]
+        if isinstance(value, dict):
+            return {k: numbers(v) for k, v in value.items()}
+        return float(value) if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()) else value
+    return numbers(yaml.safe_load(text))
 
 
 def _read_yaml(path) -> dict:
@@ -247,6 +252,8 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
             raise ConfigError(f"{dotted!r} must list at least one value.")
     if dotted in _POSITIVE and not value > 0:
         raise ConfigError(f"{dotted!r} must be positive, got {value!r}.")
+    if dotted == "targets.method_margin" and not 0 <= value < 1:
+        raise ConfigError(f"'targets.method_margin' must be at least 0 and below 1, got {value!r}.")
     if dotted in _UNIT_INTERVAL and not 0 < value < 1:
         raise ConfigError(f"{dotted!r} must lie strictly between 0 and 1, got {value!r}.")
     if dotted == "image.arch":

@@ -28,11 +28,10 @@ def test_overrides_dotted_and_nested():
 
 
 @pytest.mark.parametrize("text, value", [("5e-4", 5e-4), ("-1E3", -1000.0), ("2.0e-4", 2e-4), ("12", 12),
-                                         ("resnet8", "resnet8"), ("[0, 10]", [0, 10]), ("e5", "e5"), ("true", True)])
+                                         ("resnet8", "resnet8"), ("[0, 1e-3]", [0, 1e-3]), ("e5", "e5"), ("true", True)])
 def test_command_line_values_read_an_exponent_as_a_number(text, value):
     assert parse_value(text) == value and type(parse_value(text)) is type(value)
-    if isinstance(value, float):
-        assert load_profile("smoke", {"image.weight_decay": parse_value(text) if value > 0 else 1.0})
+    assert load_profile("smoke", {"image.weight_decay": parse_value("5e-4")})["image"]["weight_decay"] == 5e-4
 
 
 def test_dataset_overrides_win_over_profile():
@@ -61,6 +60,7 @@ def test_dataset_overrides_win_over_profile():
     ("smoke", {"tabular.jobs": 0}, "must be positive"),
     ("smoke", {"targets.base_balanced_accuracy": 1.2}, "strictly between 0 and 1"),
     ("smoke", {"targets.no_zero_recall": "yes"}, "must be of type bool"),
+    ("smoke", {"targets.method_margin": -0.01}, "at least 0 and below 1"),
 ])
 def test_bad_configuration_is_refused(name, overrides, match):
     with pytest.raises(ConfigError, match=match):

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -65,11 +66,14 @@ def test_audit_marks_verdicts_that_rest_on_unhealthy_runs():
 
 def test_health_collapses_to_one_line_with_the_table_a_click_away(monkeypatch):
     table = pd.DataFrame([
-        {"dataset": "img", "model": "resnet32", "method": m, "seed": 0, "test_balanced_accuracy": ba,
+        {"dataset": "fashion-lt", "model": "resnet32", "method": m, "seed": 0, "test_balanced_accuracy": ba,
          "zero_recall_classes": [], "healthy": ba >= 0.55, "floor": 0.55} for m, ba in (("base", 0.8), ("remix", 0.5))])
     monkeypatch.setattr(health, "health_table", lambda study: table)
-    shown = health.health_summary(None)
+    study = SimpleNamespace(config={"targets": {"base_balanced_accuracy": 0.75, "method_margin": 0.02, "no_zero_recall": False}})
+    shown = health.health_summary(study)
     assert repr(shown).startswith("2 runs, 1 healthy; did not learn: resnet32 remix repeat 0 (balanced accuracy 0.500 < 0.550)")
+    assert repr(shown).endswith("the profile's targets: base balanced accuracy 0.8 (target >= 0.75): met, "
+                                "lowest method minus base -0.3 (target >= -0.02): missed")
     assert shown._repr_html_().startswith("<details><summary>2 runs, 1 healthy") and "<table" in shown._repr_html_()
 
 
@@ -92,18 +96,29 @@ def test_targets_are_checked_on_image_means_over_seeds():
         return {"dataset": dataset, "model": "resnet8", "method": method, "seed": seed,
                 "test_balanced_accuracy": ba, "zero_recall_classes": list(zero)}
     table = pd.DataFrame([run("fashion-lt", "base", 0, 0.82), run("fashion-lt", "base", 10, 0.79),
-                          run("fashion-lt", "remix", 0, 0.80), run("fashion-lt", "remix", 10, 0.77, ["9"]),
+                          run("fashion-lt", "remix", 0, 0.80), run("fashion-lt", "remix", 10, 0.78, ["9"]),
                           run("fashion-lt", "eos", 0, 0.81), run("fashion-lt", "eos", 10, 0.81),
                           {**run("sylva", "base", 0, 0.5), "model": "lg"}])
     targets = {"base_balanced_accuracy": 0.80, "method_margin": 0.02, "no_zero_recall": True}
     checks = health.target_checks(table, targets).set_index("target")
     assert set(checks["dataset"]) == {"fashion-lt"}  # tabular runs have no image targets
     assert checks.loc["base balanced accuracy", "value"] == pytest.approx(0.805)
-    assert checks.loc["base balanced accuracy", "met"]
-    assert checks.loc["lowest method minus base", "value"] == pytest.approx(-0.02)  # remix 0.785 - 0.805
+    assert checks.loc["base balanced accuracy", "met"] is True
+    assert checks.loc["lowest method minus base", "value"] == pytest.approx(-0.015)  # remix 0.79 - 0.805
     assert "remix" in checks.loc["lowest method minus base", "detail"] and checks.loc["lowest method minus base", "met"]
-    assert checks.loc["runs with a zero-recall class", "value"] == 1 and not checks.loc["runs with a zero-recall class", "met"]
-    stricter = health.target_checks(table, {**targets, "base_balanced_accuracy": 0.81, "method_margin": 0.01})
-    assert not stricter["met"].iloc[:2].any()
+    assert checks.loc["runs with a zero-recall class", "value"] == 1 and checks.loc["runs with a zero-recall class", "met"] is False
+    stricter = health.target_checks(table, {**targets, "base_balanced_accuracy": 0.8051, "method_margin": 0.01})
+    assert stricter["met"].iloc[:2].tolist() == [False, False]  # compared unrounded: 0.805 < 0.8051
+    no_base = health.target_checks(table[table["method"] != "base"], targets).set_index("target")
+    assert no_base.loc["base balanced accuracy", "met"] is None and "no base runs" in no_base.loc["base balanced accuracy", "detail"]
+    assert no_base.loc["lowest method minus base", "met"] is None
     assert health.target_checks(table, {"base_balanced_accuracy": None, "method_margin": None,
                                         "no_zero_recall": False}).empty
+
+
+def test_health_command_says_when_targets_cannot_be_checked(isolated_results):
+    load_study("sylva", "smoke")
+    out = subprocess.run([sys.executable, "-m", "ceimb_utils", "health", "--profile", "smoke", "--datasets", "sylva",
+                          "--json", "--set", "targets.base_balanced_accuracy=0.8"], capture_output=True, text=True, check=True)
+    assert "targets are not checked: no cached image runs" in out.stderr
+    assert not any("target" in json.loads(line) for line in out.stdout.splitlines())

@@ -439,6 +439,6 @@ def load_validation(name: str, section: Mapping, seed: int, per_class: int, data
         validation += [spare, pool[:short]]
         lent.append(pool[:short])
     val_idx = np.sort(np.concatenate(validation))
-    keep = np.setdiff1d(train_idx, np.concatenate(lent))
+    keep = np.setdiff1d(train_idx, np.concatenate(lent))  # sorted: the order the measured searches used
     return ImageData(_take(raw, keep, False), raw.train_y[keep], _take(raw, val_idx, False), raw.train_y[val_idx],
                      list(raw.class_names), raw.source)

@@ -73,28 +73,42 @@ def health(profile: str, datasets: Iterable[str] | None = None,
 
 def target_checks(table: pd.DataFrame, targets: Mapping[str, Any]) -> pd.DataFrame:
     """The profile's ``targets`` for its image models, per image data set of ``table`` (a health
-    table): what was measured, what is required and whether it is met. Means are over seeds."""
+    table): what was measured, what is required and whether it is met (None: it cannot be
+    checked). Means are over seeds, compared unrounded and shown to four decimals."""
     rows = []
+
+    def add(target, dataset, value, required, met, detail=""):
+        rows.append({"target": target, "dataset": dataset, "value": value, "required": required,
+                     "met": met, "detail": detail})
+
     for dataset, runs in table.groupby("dataset", sort=False):
         if dataset_spec(dataset).kind != "image":
             continue
         means = runs.groupby("method")["test_balanced_accuracy"].mean()
-        base = round(means.get("base", math.nan), 3)  # judged as shown: rounded like the health table
+        has_base = "base" in means
+        base = means.get("base", math.nan)
         if targets.get("base_balanced_accuracy") is not None:
             need = targets["base_balanced_accuracy"]
-            rows.append({"target": "base balanced accuracy", "dataset": dataset, "value": base,
-                         "required": f">= {need}", "met": bool(base >= need), "detail": f"mean of {len(runs[runs['method'] == 'base'])} seeds"})
-        others = (means.drop("base", errors="ignore") - base).round(3)
+            add("base balanced accuracy", dataset, round(base, 4), f">= {need}", bool(base >= need) if has_base else None,
+                f"mean of {(runs['method'] == 'base').sum()} seeds" if has_base else "not checked: no base runs")
+        others = means.drop("base", errors="ignore") - base
         if targets.get("method_margin") is not None and len(others):
-            worst, need = others.idxmin(), -targets["method_margin"]
-            rows.append({"target": "lowest method minus base", "dataset": dataset, "value": others[worst],
-                         "required": f">= {need}", "met": bool(others[worst] >= need),
-                         "detail": f"lowest: {worst} {means[worst]:.3f} against base {base:.3f}"})
+            need = -targets["method_margin"]
+            if has_base:
+                worst = others.idxmin()
+                add("lowest method minus base", dataset, round(others[worst], 4), f">= {need}", bool(others[worst] >= need),
+                    f"lowest: {worst} {means[worst]:.4f} against base {base:.4f}")
+            else:
+                add("lowest method minus base", dataset, None, f">= {need}", None, "not checked: no base runs")
         if targets.get("no_zero_recall"):
             zero = runs[runs["zero_recall_classes"].map(len) > 0]
-            rows.append({"target": "runs with a zero-recall class", "dataset": dataset, "value": len(zero), "required": "0",
-                         "met": not len(zero), "detail": "; ".join(f"{r['method']} seed {r['seed']}" for r in zero.to_dict("records"))})
-    return pd.DataFrame(rows, columns=["target", "dataset", "value", "required", "met", "detail"])
+            add("runs with a zero-recall class", dataset, len(zero), "0", not len(zero),
+                "; ".join(f"{r['method']} seed {r['seed']}" for r in zero.to_dict("records")))
+    return pd.DataFrame(rows, columns=["target", "dataset", "value", "required", "met", "detail"], dtype=object)
+
+
+def any_target(targets: Mapping[str, Any]) -> bool:
+    return any(v not in (None, False) for v in targets.values())
 
 
 def as_json_lines(table: pd.DataFrame) -> str:
@@ -134,5 +148,6 @@ def health_summary(study: Study) -> Collapsed:
     checks = target_checks(table, study.config.get("targets", {}))
     if len(checks):
         line += "; the profile's targets: " + ", ".join(
-            f"{r['target']} {r['value']:g} (target {r['required']}): {'met' if r['met'] else 'missed'}" for r in checks.to_dict("records"))
+            f"{r['target']} {r['value']} (target {r['required']}): "
+            f"{ {True: 'met', False: 'missed', None: r['detail']}[r['met']]}" for r in checks.to_dict("records"))
     return Collapsed(line, table, "health-" + "-".join(map(str, table["dataset"].unique())))
