@@ -2,7 +2,7 @@
 
     python benchmarks/image_settings.py [--candidate "epochs=16 weight_decay=5e-4" ...] [--seeds 0 10] [--save]
 
-Without ``--candidate`` it repeats the search behind the quick profile's 16 epochs (``SEARCHED``).
+Without ``--candidate`` it repeats the quick profile's search of its training length (``SEARCHED``).
 
 Trains the base network of every seed once per candidate (``key=value`` pairs of the image
 section, over the profile's), on the profile's imbalanced training images minus a balanced
