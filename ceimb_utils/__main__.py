@@ -68,8 +68,8 @@ def main(argv=None) -> int:
 
         try:
             datasets = [d for d in args.datasets.split(",") if d] if args.datasets else None
+            wanted = load_profile(args.profile, _overrides(args.set))["targets"]  # a profile file's own data sets first
             if datasets:
-                load_profile(args.profile, _overrides(args.set))  # a profile file's own data sets first
                 check_names("health", datasets, list(DATASETS), "data set")
             table, missing = health(args.profile, datasets, _overrides(args.set))
         except ConfigError as err:
@@ -78,7 +78,6 @@ def main(argv=None) -> int:
         for name in missing:
             print(f"note: {name} has runs missing from the cache; run `python -m ceimb_utils run --profile "
                   f"{args.profile} --datasets {name}` first.", file=sys.stderr)
-        wanted = load_profile(args.profile, _overrides(args.set))["targets"]
         targets = target_checks(table, wanted)
         if any_target(wanted) and not len(targets):
             print(f"note: the {args.profile} profile's targets are not checked: no cached image runs.", file=sys.stderr)

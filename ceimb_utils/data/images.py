@@ -388,16 +388,14 @@ def _take(raw: RawImages, rows, test: bool) -> np.ndarray:
     return _read_images([(raw.test_files if test else raw.train_files)[i] for i in rows])
 
 
-def _image_spec(name: str):
-    spec = dataset_spec(name)
-    if spec.kind != "image":
+def _check_image(name: str) -> None:
+    if dataset_spec(name).kind != "image":
         raise ValueError(f"{name!r} is a tabular data set, not an image one.")
-    return spec
 
 
 def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_download: bool = False) -> ImageData:
     """The imbalanced training set of ``seed`` and the balanced test set of data set ``name``."""
-    _image_spec(name)
+    _check_image(name)
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     if section.get("selection") == "authors":
         return _load_lists(name, section, seed, data_dir)
@@ -420,7 +418,7 @@ def load_validation(name: str, section: Mapping, seed: int, per_class: int, data
     the imbalanced selection left out, then (a class that kept all of its images, like the largest
     one) lent from its training images, which then leave the training set. ``test_x`` and
     ``test_y`` hold the validation images; the test split is never read."""
-    _image_spec(name)
+    _check_image(name)
     if section.get("selection") == "authors":
         raise ConfigError("A validation split needs a seeded or ldam selection, not the authors' lists.")
     raw, train_idx = _selection(name, section, seed, Path(data_dir) if data_dir else paths.data_dir(),
