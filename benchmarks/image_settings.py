@@ -2,7 +2,7 @@
 
     python benchmarks/image_settings.py [--candidate "epochs=16 weight_decay=5e-4" ...] [--seeds 0 10] [--save]
 
-Without ``--candidate`` it repeats the quick profile's search of its training length (``SEARCHED``).
+Without ``--candidate`` it repeats the quick profile's search of its training settings (``SEARCHED``).
 
 Trains the base network of every seed once per candidate (``key=value`` pairs of the image
 section, over the profile's), on the profile's imbalanced training images minus a balanced
@@ -32,7 +32,11 @@ from _record import save  # noqa: E402
 from ceimb_utils.config import parse_value  # noqa: E402
 
 
-SEARCHED = ["epochs=12", "epochs=16", "epochs=12 weight_decay=5e-4", "epochs=12 batch_size=64"]
+# Explicit in every setting searched, since a candidate overrides the profile as it is now.
+SEARCHED = [f"schedule={s} batch_size={b} epochs={e}" + extra for s, b, e, extra in [
+    ("step", 128, 12, ""), ("step", 128, 16, ""), ("step", 128, 12, " weight_decay=5e-4"), ("step", 64, 12, ""),
+    ("cosine", 128, 12, ""), ("cosine", 128, 12, " warmup_epochs=17"), ("cosine", 128, 13, ""),
+    ("cosine", 64, 12, ""), ("cosine", 64, 12, " lr=0.05")]]
 
 
 def parse_candidate(text: str) -> dict:

@@ -30,6 +30,7 @@ TABULAR_METHODS = method_names("tabular")
 IMAGE_METHODS = method_names("image")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "fp16", "fp64", "auto")  # image.precision (models.train_cnn)
+SCHEDULES = ("step", "cosine")  # image.schedule (models.train_cnn.Schedule)
 IMBALANCES = ("exponential", "step")
 _ARCH = re.compile(r"^resnet(\d+)$")
 
@@ -44,6 +45,7 @@ _CHOICES = {
     "image.interventions": tuple(m for m in IMAGE_METHODS if m in in_family("intervention")),
     "image.imbalance": IMBALANCES,
     "image.precision": PRECISIONS,
+    "image.schedule": SCHEDULES,
     "image.selection": ("seeded", "ldam", "authors"),
     "image.checkpoint_layout": ("ours", "ldam"),
 }

@@ -56,6 +56,7 @@ def test_dataset_overrides_win_over_profile():
     ("smoke", {"dataset_overrides": {"hiva": {"epochs": 3}}}, "tabular data set"),
     ("smoke", {"dataset_overrides": {"cifar10-lt": {"lr": 3}}}, "Unknown key 'lr' in dataset_overrides.cifar10-lt"),
     ("smoke", {"image.precision": "fp8"}, "Unknown value 'fp8' for 'image.precision'; allowed: fp32, bf16"),
+    ("smoke", {"image.schedule": "linear"}, "Unknown value 'linear' for 'image.schedule'; allowed: step, cosine"),
     ("smoke", {"image.dtype": "float64"}, "Unknown configuration key 'image.dtype'"),
     ("smoke", {"tabular.jobs": 0}, "must be positive"),
     ("smoke", {"targets.base_balanced_accuracy": 1.2}, "strictly between 0 and 1"),
@@ -75,6 +76,15 @@ def test_precision_is_declared_per_profile_and_enters_the_run_key():
     quick = run_configs(load_profile("quick"), "fashion-lt")[0]
     auto = run_configs(load_profile("quick", {"image.precision": "auto"}), "fashion-lt")[0]
     assert quick["train"]["precision"] == "fp32" and model_key(quick) != model_key(auto)
+
+
+def test_the_schedule_enters_the_run_key():
+    from ceimb_utils.pipeline.cache import model_key
+    from ceimb_utils.pipeline.runs import run_configs
+
+    step, cosine = (run_configs(load_profile("quick", {"image.schedule": s}), "fashion-lt")[0] for s in ("step", "cosine"))
+    assert (step["train"]["schedule"], cosine["train"]["schedule"]) == ("step", "cosine")
+    assert model_key(step) != model_key(cosine)
 
 
 def test_tabular_runs_take_their_own_jobs_and_threads():
@@ -99,16 +109,20 @@ def test_check_arch():
 
 
 @pytest.mark.parametrize("profile", ["quick", "paper"])
-def test_image_schedule_has_a_warm_up_and_both_decays(profile):
-    """Cao et al.'s schedule means something only if the warm-up ramps over several epochs and
-    both decays happen, one after the other, before the last epoch."""
-    from ceimb_utils.models.train_cnn import Schedule
+def test_image_schedule_has_a_warm_up_and_its_decays(profile):
+    """A schedule means something only if the warm-up ramps over several epochs and the rate
+    falls before the last epoch: the paper's two decays one after the other, or a cosine."""
+    from ceimb_utils.pipeline.image_runs import schedule_of
 
     section = dataset_config(load_profile(profile), "fashion-lt" if profile == "quick" else "cifar10-lt")
-    schedule = Schedule(section["epochs"], section["lr"], section["warmup_epochs"])
-    first, second = schedule.decays
-    assert schedule.warmup >= 2
-    assert schedule.warmup < first < second < section["epochs"]
+    schedule = schedule_of(section)
     lrs = [schedule.lr_at(e) for e in range(section["epochs"])]
+    assert schedule.warmup >= 2
     assert lrs[0] < lrs[schedule.warmup] == section["lr"]
-    assert len(set(lrs[first:])) == 2  # x0.01, then x0.0001
+    if schedule.shape == "step":
+        first, second = schedule.decays
+        assert schedule.warmup < first < second < section["epochs"]
+        assert len(set(lrs[first:])) == 2  # x0.01, then x0.0001
+    else:
+        assert all(a > b for a, b in zip(lrs[schedule.warmup:], lrs[schedule.warmup + 1:]))
+        assert lrs[-1] < 0.05 * section["lr"]

@@ -107,6 +107,16 @@ def test_schedule_scales_with_epochs():
     assert short.warmup == 1 and short.decays == (16, 18)
 
 
+def test_cosine_schedule_falls_from_the_full_rate_after_warm_up():
+    cosine = Schedule(12, 0.1, 25, shape="cosine")
+    lrs = [cosine.lr_at(e) for e in range(12)]
+    assert cosine.warmup == 2 and lrs[0] == pytest.approx(0.05) and lrs[2] == pytest.approx(0.1)
+    assert all(a > b for a, b in zip(lrs[2:], lrs[3:]))  # strictly falling, never reaching 0
+    assert 0 < lrs[-1] < 0.01 and lrs[7] == pytest.approx(0.05)  # halfway through the cosine
+    with pytest.raises(ValueError, match="Unknown schedule"):
+        Schedule(12, shape="linear")
+
+
 def tiny_images(n=48, seed=0):
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 3

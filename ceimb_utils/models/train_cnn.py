@@ -11,6 +11,7 @@ every epoch, so a killed run resumes where it stopped and ends with the same num
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import PRECISIONS
+from ..config import PRECISIONS, SCHEDULES
 from ..files import atomic_path
 from ..progress import bar
 from .losses import Objective
@@ -30,12 +31,19 @@ PAD = 4
 
 @dataclass(frozen=True)
 class Schedule:
-    """SGD with linear warm-up and two decays, all scaled with the epoch count (200 in the paper)."""
+    """SGD with linear warm-up, scaled with the epoch count (200 in the paper), then either the
+    paper's two decays (``step``: x0.01 at 80% and x0.0001 at 90% of the epochs) or a cosine
+    from the full rate down to near zero in the last epoch (``cosine``)."""
 
     epochs: int
     lr: float = 0.1
     warmup_epochs: float = 5
     reference_epochs: int = 200
+    shape: str = "step"
+
+    def __post_init__(self):
+        if self.shape not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {self.shape!r}; choose one of {', '.join(SCHEDULES)}.")
 
     @property
     def warmup(self) -> int:
@@ -49,6 +57,8 @@ class Schedule:
         first, second = self.decays
         if epoch < self.warmup:
             return self.lr * (epoch + 1) / self.warmup
+        if self.shape == "cosine":  # one value per epoch; the first after warm-up is the full rate
+            return self.lr * 0.5 * (1 + math.cos(math.pi * (epoch - self.warmup) / max(1, self.epochs - self.warmup)))
         if epoch >= second:
             return self.lr * 1e-4
         if epoch >= first:

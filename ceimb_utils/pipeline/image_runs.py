@@ -25,7 +25,7 @@ from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
 from .cache import RunWriter, model_key
 
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "fast", "precision")
+TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "schedule", "fast", "precision")
 
 
 def image_run_config(common: Mapping[str, Any], section: Mapping[str, Any], method: str, seed: int,
@@ -131,12 +131,17 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
     return record
 
 
+def schedule_of(train: Mapping[str, Any]) -> Schedule:
+    """The learning-rate schedule of a run's (or an image section's) training settings."""
+    return Schedule(train["epochs"], train["lr"], train["warmup_epochs"], shape=train["schedule"])
+
+
 def fit_network(rc: Mapping[str, Any], model: torch.nn.Module, data: ImageData, device: torch.device,
                 checkpoint: Path | None = None):
     """Train ``model`` on ``data``'s training images as run ``rc`` says (its method's loss or ReMix)."""
     train = rc["train"]
     return train_network(
-        model, data.train_x, data.train_y, schedule=Schedule(train["epochs"], train["lr"], train["warmup_epochs"]),
+        model, data.train_x, data.train_y, schedule=schedule_of(train),
         batch_size=train["batch_size"], momentum=train["momentum"], weight_decay=train["weight_decay"],
         seed=rc["seed"], device=device, fast=train["fast"], precision=train["precision"],
         remix_alpha=train.get("remix_alpha"), checkpoint=checkpoint,

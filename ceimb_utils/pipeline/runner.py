@@ -274,11 +274,13 @@ def _n(count: int, word: str) -> str:
 
 def _image_facts(cfg: Mapping[str, Any], dataset: str) -> str:
     section = dataset_config(cfg, dataset)
-    schedule = Schedule(section["epochs"], warmup_epochs=section["warmup_epochs"])
+    schedule = Schedule(section["epochs"], warmup_epochs=section["warmup_epochs"], shape=section["schedule"])
     first, second = schedule.decays
+    then = ("then a cosine to near 0" if schedule.shape == "cosine"
+            else f"decays after epochs {first} and {second}")
     return (f"{dataset}: {_n(len(section['seeds']), 'seed')} ({', '.join(map(str, section['seeds']))}) of a "
-            f"{section['epochs']}-epoch {section['arch']} ({_n(schedule.warmup, 'warm-up epoch')}, decays after "
-            f"epochs {first} and {second}, precision {section['precision']}), {section['n_max']} training images "
+            f"{section['epochs']}-epoch {section['arch']} ({_n(schedule.warmup, 'warm-up epoch')}, {then}, "
+            f"precision {section['precision']}), {section['n_max']} training images "
             f"in the largest class, at most {section['test_per_class']} test images per class")
 
 
