@@ -1,13 +1,14 @@
 """Would training a method's seeds together as one grouped-convolution network be cheaper?
 
-    .venv/bin/python benchmarks/grouped_seeds.py [--seeds 3] [--batch 128] [--steps 30] [--threads 1] [--save]
+    .venv/bin/python benchmarks/grouped_seeds.py [--seeds 3] [--batch 64 128] [--steps 30] [--threads 1] [--save]
 
 Issue 23's lever: ResNet-8's convolutions (16 to 64 channels) run far below a core's peak, so
 G seeds as one network with ``groups=G`` in every layer (independent weights and BatchNorm
 statistics per seed, each seed's own batch in its own channels) might cost less than G
 networks. Measures one SGD step (forward, backward, update; fp32; Fashion-MNIST's 1x28x28
 inputs) of the package's ResNet-8 and of a G-seed grouped ResNet-8 built here, in the same
-process with the same threads, and prints both and the ratio grouped / (G x single). A ratio
+process with the same threads, NCHW and channels_last, and prints both and the ratio
+grouped / (G x single), one JSON line per batch size and memory format. A ratio
 near 1 means no saving. Benchmark only: the package trains seeds one by one.
 """
 from __future__ import annotations
@@ -81,27 +82,31 @@ def step_seconds(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, w
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1, help="the quick profile trains with 1 thread per run")
-    parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--save", action="store_true", help="write benchmarks/measured/grouped_seeds.json")
     args = parser.parse_args()
     seed_everything(0, args.threads)
-    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
-    g = args.seeds
-    single, grouped = build_resnet("resnet8", 10, 1), GroupedResNet8(g)
-    x1 = torch.randn(args.batch, 1, 28, 28).contiguous(memory_format=fmt)
-    xg = torch.randn(args.batch, g, 28, 28).contiguous(memory_format=fmt)
-    y1, yg = torch.randint(0, 10, (args.batch,)), torch.randint(0, 10, (args.batch, g))
-    t1 = step_seconds(single.to(memory_format=fmt), x1, y1, args.steps)
-    tg = step_seconds(grouped.to(memory_format=fmt), xg, yg, args.steps)
-    row = {"seeds": g, "batch": args.batch, "threads": args.threads, "channels_last": args.channels_last,
-           "single_ms_per_step": round(t1 * 1000, 1), "grouped_ms_per_step": round(tg * 1000, 1),
-           "grouped_over_separate": round(tg / (g * t1), 2)}
-    print(json.dumps(row))
+    rows = [measure(args.seeds, batch, channels_last, args.steps, args.threads)
+            for batch in args.batch for channels_last in (False, True)]
+    for row in rows:
+        print(json.dumps(row))
     if args.save:
-        print(save("grouped_seeds", [row]))
+        print(save("grouped_seeds", rows))
+
+
+def measure(g: int, batch: int, channels_last: bool, steps: int, threads: int) -> dict:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    single, grouped = build_resnet("resnet8", 10, 1), GroupedResNet8(g)
+    x1 = torch.randn(batch, 1, 28, 28).contiguous(memory_format=fmt)
+    xg = torch.randn(batch, g, 28, 28).contiguous(memory_format=fmt)
+    y1, yg = torch.randint(0, 10, (batch,)), torch.randint(0, 10, (batch, g))
+    t1 = step_seconds(single.to(memory_format=fmt), x1, y1, steps)
+    tg = step_seconds(grouped.to(memory_format=fmt), xg, yg, steps)
+    return {"seeds": g, "batch": batch, "threads": threads, "channels_last": channels_last,
+            "single_ms_per_step": round(t1 * 1000, 1), "grouped_ms_per_step": round(tg * 1000, 1),
+            "grouped_over_separate": round(tg / (g * t1), 2)}
 
 
 if __name__ == "__main__":

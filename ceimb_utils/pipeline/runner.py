@@ -280,6 +280,7 @@ def _image_facts(cfg: Mapping[str, Any], dataset: str) -> str:
             else f"decays after epochs {first} and {second}")
     return (f"{dataset}: {_n(len(section['seeds']), 'seed')} ({', '.join(map(str, section['seeds']))}) of a "
             f"{section['epochs']}-epoch {section['arch']} ({_n(schedule.warmup, 'warm-up epoch')}, {then}, "
+            f"batches of {section['batch_size']}, "
             f"precision {section['precision']}), {section['n_max']} training images "
             f"in the largest class, at most {section['test_per_class']} test images per class")
 
