@@ -26,6 +26,8 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", f"--window-size={WIDTH},2400", "--hide-scrollbars")
 
+REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"', re.I)  # Jupyter Book's index.html
+
 # Runs in the page; returns what the Python side judges.
 PAGE_FACTS = r"""
 const article = document.querySelector('article') || document.querySelector('main') || document.body;
@@ -104,6 +106,11 @@ def check(root: Path) -> Report:
     try:
         for page in pages_of(root):
             where = page.relative_to(root).as_posix()
+            redirect = REFRESH.search(page.read_text(errors="replace")[:500])
+            if redirect:  # loading it races the redirect (the script may run before a body exists)
+                if not (page.parent / redirect.group(1)).exists():
+                    report.problems.append(f"{where}: redirects to {redirect.group(1)}, which does not exist")
+                continue
             browser.get(page.as_uri())
             facts = browser.execute_script(PAGE_FACTS)
             report.pages += 1

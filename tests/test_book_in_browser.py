@@ -67,7 +67,10 @@ def test_the_check_fails_on_what_it_looks_for(small_book, tmp_path):
                    """</td></tr></table></div>
       <div class="cell_input">print(1)</div><div class="output stderr">oops</div>
     </article></body></html>""")
-    problems = [p for p in check(root).problems if p.startswith("book/results/bad.html")]
+    (root / "book" / "results" / "moved.html").write_text('<meta http-equiv="Refresh" content="0; url=gone.html" />')
+    found = check(root).problems
+    assert "book/results/moved.html: redirects to gone.html, which does not exist" in found
+    problems = [p for p in found if p.startswith("book/results/bad.html")]
     text = "\n".join(problems)
     for expected in ("missing.png does not load", "has no alt text", "nowhere.html does not resolve",
                      "#no-such-anchor", "is cut off", "code inputs shown", "stderr"):
