@@ -9,7 +9,9 @@ networks. Measures one SGD step (forward, backward, update; fp32; Fashion-MNIST'
 inputs) of the package's ResNet-8 and of a G-seed grouped ResNet-8 built here, in the same
 process with the same threads, NCHW and channels_last, and prints both and the ratio
 grouped / (G x single), one JSON line per batch size and memory format. A ratio
-near 1 means no saving. Benchmark only: the package trains seeds one by one.
+near 1 means no saving. The single network includes the package's input normalisation and the
+grouped one does not (neither augments), a bias in the grouped network's favour; the
+conclusion holds with it. Benchmark only: the package trains seeds one by one.
 """
 from __future__ import annotations
 

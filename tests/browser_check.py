@@ -108,7 +108,8 @@ def check(root: Path) -> Report:
             where = page.relative_to(root).as_posix()
             redirect = REFRESH.search(page.read_text(errors="replace")[:500])
             if redirect:  # loading it races the redirect (the script may run before a body exists)
-                if not (page.parent / redirect.group(1)).exists():
+                target = urlsplit(redirect.group(1))
+                if not target.scheme and not (page.parent / target.path).exists():
                     report.problems.append(f"{where}: redirects to {redirect.group(1)}, which does not exist")
                 continue
             browser.get(page.as_uri())

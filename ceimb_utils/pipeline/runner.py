@@ -22,10 +22,10 @@ from ..files import atomic_path
 from ..methods import METHODS
 from ..models import authors
 from ..models.device import describe, resolve_device
-from ..models.train_cnn import Schedule
 from ..progress import bar
 from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
 from . import regression
+from .image_runs import schedule_of
 from .cache import git_commit
 from .regression import GOLDEN_DATASETS
 from .runs import Context, run_configs
@@ -274,10 +274,9 @@ def _n(count: int, word: str) -> str:
 
 def _image_facts(cfg: Mapping[str, Any], dataset: str) -> str:
     section = dataset_config(cfg, dataset)
-    schedule = Schedule(section["epochs"], warmup_epochs=section["warmup_epochs"], shape=section["schedule"])
-    first, second = schedule.decays
+    schedule = schedule_of(section)
     then = ("then a cosine to near 0" if schedule.shape == "cosine"
-            else f"decays after epochs {first} and {second}")
+            else "decays after epochs {} and {}".format(*schedule.decays))
     return (f"{dataset}: {_n(len(section['seeds']), 'seed')} ({', '.join(map(str, section['seeds']))}) of a "
             f"{section['epochs']}-epoch {section['arch']} ({_n(schedule.warmup, 'warm-up epoch')}, {then}, "
             f"batches of {section['batch_size']}, "
