@@ -25,8 +25,8 @@ from ..models.device import describe, resolve_device
 from ..progress import bar
 from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
 from . import regression
-from .image_runs import schedule_of
 from .cache import git_commit
+from .image_runs import schedule_of
 from .regression import GOLDEN_DATASETS
 from .runs import Context, run_configs
 from .study import ensure_runs
