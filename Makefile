@@ -43,7 +43,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $@
 
-# Offline data sources that need the system (SPEC section 3). Needs root for apt-get;
+# Offline data sources that need the system (methods#data). Needs root for apt-get;
 # otherwise it says what to install and the loaders fail fast with the same advice. Then the
 # example data sets of examples/own-data.yaml, written from scikit-learn's bundled files.
 data: setup

@@ -1,4 +1,4 @@
-"""Coverage of the RQ3 Spearman interval (SPEC 2.9) on finite populations with a known value.
+"""Coverage of the RQ3 Spearman interval (methods#intervals) on finite populations with a known value.
 
 For every regime of ``ceimb_utils.ce.reference`` (the runs' n, D and set sizes) and several
 populations, draws samples of n TPs without replacement, computes ``metrics.spearman_interval``

@@ -1,4 +1,4 @@
-"""Do the book's verdicts survive another CPU back-end? (SPEC 2.10)
+"""Do the book's verdicts survive another CPU back-end? (methods#repeats)
 
 Recomputes the quick profile's image runs under other PyTorch / oneDNN back-ends, each in a
 results directory of its own and a fresh process, and prints every claim's verdict under each

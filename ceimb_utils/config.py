@@ -2,7 +2,7 @@
 
 The effective configuration is ``base.yaml`` <- the profile's YAML <- the caller's overrides.
 A profile is a built-in name or the path of a user's profile file, which ``extends`` a built-in
-profile and may declare data sets of its own (``data_sets``, SPEC section 3). Every key must
+profile and may declare data sets of its own (``data_sets``, methods#data). Every key must
 exist in ``base.yaml``; every value is checked here, before any work starts, and a bad one is
 refused with one sentence naming what is allowed.
 """

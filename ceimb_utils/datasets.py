@@ -1,7 +1,7 @@
 """The registry of data sets: what each is, where it comes from, and its paper defaults.
 
-The built-in sets are listed here; a user's profile file adds its own (``data_sets``, SPEC
-section 3), checked by ``user_spec`` and registered for the process. Loading lives in
+The built-in sets are listed here; a user's profile file adds its own (``data_sets``, methods#own-data),
+checked by ``user_spec`` and registered for the process. Loading lives in
 ``data.tabular`` and ``data.images``; this module stays import-light so the configuration can
 be checked before anything heavy is imported.
 """
@@ -115,7 +115,7 @@ def resolve_path(value: str, base_dir: Path, data_dir: Path) -> Path:
 
 
 def user_spec(name: str, entry: Any, base_dir: Path, data_dir: Path) -> DatasetSpec:
-    """The spec of a data set a user declares (SPEC section 3), its structure checked: one
+    """The spec of a data set a user declares (methods#data), its structure checked: one
     sentence for a bad name, kind, source or key, or a missing file or folder. What needs the
     data itself (columns, classes, test images) is checked by the loaders' ``check_available``."""
     where = f"data_sets.{name}"

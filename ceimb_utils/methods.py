@@ -36,7 +36,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("remix", "ReMix", "oversampling", ("tabular", "image"), keys=("remix_alpha", "remix_batch")),
     Method("eos", "EOS", "oversampling", ("image",), keys=_HEAD + ("eos_k",), rehead=True),
     Method("dsm", "DSM", "oversampling", ("image",), keys=_HEAD + ("dsm_k",), rehead=True),
-    # Remedies that act on the decision itself (SPEC: RQ4); never in the over-sampling claims.
+    # Remedies that act on the decision itself (methods#rq4); never in the over-sampling claims.
     Method("balanced", "class-balanced weights", "intervention", ("tabular",)),
     Method("l1", "L1-regularised LG, C by inner cross-validation", "intervention", ("tabular",),
            keys=("l1_C", "l1_folds"), models=("lg",)),

@@ -244,11 +244,11 @@ def test_bias_aware_critical_value():
     assert metrics.bias_aware_critical_value(3.0) > 3.0 + 1.6
 
 
-@pytest.mark.parametrize("regime, seed", [("simulation of SPEC 2.9 (400 TPs, D 200, sets of 10)", 1),
+@pytest.mark.parametrize("regime, seed", [("finite-population simulation (400 TPs, D 200, sets of 10)", 1),
                                           ("CNN class (1000 TPs, D 64)", 1),
                                           ("SYLVA SVM minority (130 TPs, D 386)", 2)])
 def test_the_interval_covers_a_known_population_value(regime, seed):
-    """SPEC 2.9: TPs drawn without replacement from a finite population whose Spearman is known,
+    """methods#intervals: TPs drawn without replacement from a finite population whose Spearman is known,
     at a run's n, D and set sizes; the shown 95% intervals cover it 90% to 99% of the time."""
     n, d, mean_set = reference.INTERVAL_REGIMES[regime]
     found = reference.interval_coverage(n, d, mean_set, trials=200, resamples=200, seed=seed)
@@ -346,7 +346,7 @@ def test_class_without_tp_is_nan_in_every_per_class_table_column():
     assert released["n_counted"].item() == 30  # the released loops count it all the same
 
 
-# ---------------------------------------------------------------- null and ceiling (SPEC 2.8)
+# ---------------------------------------------------------------- null and ceiling (methods#verdicts)
 def test_exchangeable_null_separates_shared_features_from_random_ones():
     rng = np.random.default_rng(6)
     shared = np.zeros((200, 40))

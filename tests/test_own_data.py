@@ -1,4 +1,4 @@
-"""A user's own data sets and networks, declared in a profile file (SPEC section 3): each kind of
+"""A user's own data sets and networks, declared in a profile file (methods#data): each kind of
 entry runs, and each bad entry is refused with one sentence before any work."""
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):
 
 
 def test_a_metric_edit_reanalyses_and_never_retrains(tmp_path, monkeypatch):
-    """Two stages (SPEC 5): a new measure fingerprint (an edit of ce/metrics.py) recomputes
+    """Two stages (methods#run-cache): a new measure fingerprint (an edit of ce/metrics.py) recomputes
     every analysis from the cached models; no estimator is fitted and no network trained."""
     from ceimb_utils.pipeline import cache, image_runs, tabular_runs
 

@@ -1,7 +1,7 @@
 """Classification embeddings (CE) and what is measured on them.
 
 ``extract(model, X)`` decomposes a fitted model's decision into CE (``extraction``);
-``metrics`` measures them (SPEC section 2), ``summaries`` makes a run's tables and
+``metrics`` measures them (methods#metrics), ``summaries`` makes a run's tables and
 ``reference`` holds slow loop versions of the metrics for tests.
 """
 from .extraction import CEResult, UnsupportedModelError, distinct_support_vectors, extract, kernel_features

@@ -1,8 +1,8 @@
 """Classification embeddings (CE): a model's decision split into per-feature terms.
 
 For a final linear map with weights ``W`` (C x D), bias ``b`` and features ``F`` (D) of one
-instance, ``CE[c, d] = F[d] * W[c, d]`` and the decision is ``CE.sum(-1) + b``. See SPEC
-section 1 and the book's methods page. ``extract`` is the single entry point.
+instance, ``CE[c, d] = F[d] * W[c, d]`` and the decision is ``CE.sum(-1) + b``
+(methods#ce). ``extract`` is the single entry point.
 """
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ def _extract_svc(model, X) -> CEResult:
 
 
 def distinct_support_vectors(model) -> tuple[np.ndarray, np.ndarray]:
-    """Support vectors that are exact copies of one another, merged (SPEC 2.7).
+    """Support vectors that are exact copies of one another, merged (methods#readings).
 
     ReMix emits each mixed row twice (once per label), so an SVM trained on it holds twin
     support vectors whose kernel terms are identical; summing their dual coefficients keeps the

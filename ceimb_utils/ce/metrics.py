@@ -1,4 +1,4 @@
-"""The paper's metrics on classification embeddings (SPEC section 2), vectorised.
+"""The paper's metrics on classification embeddings (methods#metrics), vectorised.
 
 Every function takes a ``CEResult`` and true labels ``y`` (values from ``result.classes``) and
 works on the true positives (TPs): instances whose prediction, bias included, equals the label.
@@ -35,7 +35,7 @@ def _check_choice(name: str, value, allowed) -> None:
 
 @dataclass(frozen=True)
 class Reading:
-    """How the metrics read what the paper leaves open (SPEC 2.7). The defaults follow the
+    """How the metrics read what the paper leaves open (methods#readings). The defaults follow the
     authors' released code; each named reading in ``READINGS`` changes one choice.
 
     - ``negatives``: multi-class required CE keep the predicted class's own negative CE whole
@@ -125,7 +125,7 @@ class Supporting:
 
 
 def supporting(result: CEResult, y, instances: str = "tp") -> Supporting:
-    """Supporting CE, the counted instances and what the kept terms must beat (SPEC 2.1).
+    """Supporting CE, the counted instances and what the kept terms must beat (methods#required-ce).
 
     Remembered on the result for the last ``y`` and ``instances`` it was asked for, so that
     several metrics on the same result and labels read the CE once.
@@ -180,7 +180,7 @@ def _order(values: np.ndarray, ranking: str) -> np.ndarray:
 
 def required_ce(result: CEResult, y, reading: Reading = DEFAULT, support: Supporting | None = None,
                 **changes) -> np.ndarray:
-    """Smallest number k of supporting CE that still carry each counted prediction (SPEC 2.1, 2.7).
+    """Smallest number k of supporting CE that still carry each counted prediction (methods#required-ce, methods#readings).
 
     The k largest supporting terms are kept. By default every negative supporting term (the
     opposing terms of a binary model, the predicted class's own negative CE of a multi-class
@@ -324,7 +324,7 @@ def instance_sets(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
 def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
                      support: Supporting | None = None, needed: np.ndarray | None = None) -> np.ndarray:
     """Per class, the number of distinct CE indices in the union of its counted instances'
-    sets (``instance_sets``: required sets by default, top-k under a reading) (SPEC 2.2).
+    sets (``instance_sets``: required sets by default, top-k under a reading) (methods#class-level).
 
     NaN for a class with no counted instance (no TP by default), like every per-class metric.
     """
@@ -357,7 +357,7 @@ def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor", de
 
 def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False,
               absolute: bool = False, reading: Reading = DEFAULT, support: Supporting | None = None) -> np.ndarray:
-    """Per class, the share of the top ``frac`` of CE in the supporting sum (SPEC 2.3).
+    """Per class, the share of the top ``frac`` of CE in the supporting sum (methods#top-share).
 
     Default: the class-mean supporting vector over the class's TPs; its ``n_top`` largest
     entries over the sum of its positive entries. ``per_instance=True``: the mean over TPs of
@@ -415,7 +415,7 @@ def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, (ra * rb).sum(1) / denom, np.nan)
 
 
-# Why a row of the RQ3 table shows no interval (SPEC 2.9). "sparse": more than SPARSE_SHARE of
+# Why a row of the RQ3 table shows no interval (methods#intervals). "sparse": more than SPARSE_SHARE of
 # the features are in no TP's set; the statistic's value then moves with the number of TPs
 # (more TPs reach more rare features) and, in simulations at the runs' n and D, no interval
 # reached its nominal coverage (benchmarks/interval_coverage.py).
@@ -459,7 +459,7 @@ def _subsample_spearman(sets: np.ndarray, values: np.ndarray, size: int, resampl
 def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
                       ci: float = 0.95) -> tuple[float, float, str]:
     """An interval for the Spearman of frequency (column means of ``sets``) against magnitude
-    (column means of ``values``) over one class's TPs (SPEC 2.9).
+    (column means of ``values``) over one class's TPs (methods#intervals).
 
     Subsamples without replacement, not the bootstrap: resampling with replacement duplicates
     instances, which shifts the frequencies the statistic is built from (every bootstrap
@@ -504,7 +504,7 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
 def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
                         seed: int = 0, reading: Reading = DEFAULT,
                         support: Supporting | None = None) -> FrequencyMagnitude:
-    """Frequency vs magnitude of CE over the TPs of each class (SPEC 2.5).
+    """Frequency vs magnitude of CE over the TPs of each class (methods#frequency-magnitude).
 
     ``freq[d]``: the fraction of the class's TPs whose set (``instance_sets``: the required set
     by default, the top-k under a reading) holds d. Meant for training instances.
@@ -552,7 +552,7 @@ def _spearman_where_defined(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass
 class ExchangeableNull:
-    """Per class, statistics recomputed under a feature-exchangeable null (SPEC 2.8).
+    """Per class, statistics recomputed under a feature-exchangeable null (methods#verdicts).
 
     Each counted instance keeps its own supporting CE values and its own set (required set or
     top-k), but the feature axis is permuted independently per instance, so no feature is

@@ -129,7 +129,7 @@ def top_share_loop(result: CEResult, y, frac: float = 0.1, reading: Reading = DE
 # sample, D, mean required-set size), after the quick book's runs (SYLVA, HIVA, COIL 2000 LG and
 # SVM classes, the ResNet's 64 features) and the simulation (400 TPs, D = 200, top-10).
 INTERVAL_REGIMES = {
-    "simulation of SPEC 2.9 (400 TPs, D 200, sets of 10)": (400, 200, 10),
+    "finite-population simulation (400 TPs, D 200, sets of 10)": (400, 200, 10),
     "HIVA LG minority (74 TPs, D 1617)": (74, 1617, 300),
     "SYLVA SVM minority (130 TPs, D 386)": (130, 386, 80),
     "COIL 2000 LG SMOTE minority (95 TPs, D 85)": (95, 85, 20),

@@ -75,7 +75,7 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
                 support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
                 class_names=None, null_permutations: int = 200, seed: int = 0,
                 readings: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per class: counts, recall and every per-class metric of SPEC 2.1 to 2.3 under
+    """One row per class: counts, recall and every per-class metric of methods#required-ce to methods#top-share under
     the default reading (taken from ``readings`` when given), with the bias-excluded and |CE|
     variants of the required count."""
     sup = support if support is not None else metrics.supporting(result, y)
@@ -118,7 +118,7 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
 
 
 def ceiling_pct(result: CEResult) -> np.ndarray:
-    """Per class, the largest share of CE that can support it, in percent (SPEC 2.8).
+    """Per class, the largest share of CE that can support it, in percent (methods#verdicts).
 
     With non-negative features (RBF kernel values, pooled ReLU features) a term supports a
     class only when its weight has that class's sign: an SVM's class-0 TPs can use at most the

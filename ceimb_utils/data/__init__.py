@@ -1,2 +1,2 @@
-"""Data: the tabular and image loaders (offline sources of SPEC section 3) and the
+"""Data: the tabular and image loaders (offline sources of methods#data) and the
 long-tailed subsampling of image classes."""

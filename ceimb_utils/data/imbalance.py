@@ -1,4 +1,4 @@
-"""Imbalance builders (SPEC section 3) and seeded selection of the kept images."""
+"""Imbalance builders (methods#data) and seeded selection of the kept images."""
 from __future__ import annotations
 
 from typing import Mapping

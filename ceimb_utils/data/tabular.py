@@ -85,7 +85,7 @@ def _binary_minority_one(y: np.ndarray) -> np.ndarray:
 
 
 def load_tabular(name: str, data_dir: Path | None = None, allow_download: bool = False) -> TabularData:
-    """Features and labels of a tabular data set (SPEC section 3); fails fast when missing.
+    """Features and labels of a tabular data set (methods#data); fails fast when missing.
 
     Loaded once per process; the arrays are read-only.
     """

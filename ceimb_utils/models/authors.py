@@ -1,4 +1,4 @@
-"""Folders of trained state dicts to evaluate instead of training (SPEC section 3), and the
+"""Folders of trained state dicts to evaluate instead of training (methods#data), and the
 authors' published models among them: find, convert and load the checkpoints.
 
 A folder holds one file per method and seed. Two layouts: ``ours`` (this package's

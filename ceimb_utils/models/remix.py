@@ -1,4 +1,4 @@
-"""ReMix (Bellinger et al., AAAI 2021) at the level of one mini-batch, as SPEC section 4 fixes it.
+"""ReMix (Bellinger et al., AAAI 2021) at the level of one mini-batch, as methods#models fixes it.
 
 Per batch: the classes present are balanced by resampling each to the largest count, batch-size
 rows are drawn with replacement from that pool and mixed with a shuffled copy of themselves,

@@ -1,5 +1,5 @@
 """What every run stores: its CE, checked against the model's own decision, and the metric
-tables of SPEC section 2."""
+tables of methods#metrics."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -28,7 +28,7 @@ def check_invariant(result: ce_module.CEResult, rows: int = 64) -> float:
 
 def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module.CEResult, y_test,
                        train: ce_module.CEResult, y_train, train_counts, class_names=None) -> dict:
-    """Store the test CE and every metric table of SPEC section 2; return record fields."""
+    """Store the test CE and every metric table of methods#metrics; return record fields."""
     invariant_error = max(check_invariant(test), check_invariant(train))
     m = rc["metrics"]
     support = summaries.metrics.supporting(test, y_test)

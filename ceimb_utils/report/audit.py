@@ -68,7 +68,7 @@ class Verdict:
     health: str = ""  # the runs behind it that did not learn (``mark_health``)
     runs: pd.DataFrame | None = field(default=None, repr=False)  # (dataset, model, method, repeat) it rests on
     evidence: str = ""  # runs used, healthy among them, repeats, data (``mark_health``)
-    per_repeat: list[str] = field(default_factory=list)  # the rule's verdict on each repeat alone (SPEC 2.10)
+    per_repeat: list[str] = field(default_factory=list)  # the rule's verdict on each repeat alone (methods#repeats)
     # What each repeat is compared with: the verdict on the means, or for a claim that pools
     # images and tabular data, the rule on the means of the repeat's own part.
     per_repeat_reference: list[str] = field(default_factory=list)
@@ -381,7 +381,7 @@ def class_level_cells(classes: pd.DataFrame, col: str = "required_pct") -> pd.Da
     """Claim 7 per data set x model x method x group: R = class-level count / instance-level
     count, the null's R (its 95% range and mean), the position p = (R - 1) / (mean R_null - 1)
     between the identical-sets bound (R = 1, p = 0) and the exchangeable null (p = 1), and the
-    cell's grade (SPEC 2.8)."""
+    cell's grade (methods#verdicts)."""
     keys = ["dataset", "model", "method", "group"]
     g = cells(classes, col, keys)
     for column in ("union_pct", "union_null_low", "union_null_high", "union_null_mean"):
@@ -405,7 +405,7 @@ def class_level_cells(classes: pd.DataFrame, col: str = "required_pct") -> pd.Da
 
 def claim_class_exceeds_instance(classes, rho, reading) -> Verdict:
     """The paper's Figure 4 covers the image data sets: judged on them alone, and not testable
-    without them (the tabular cells are reported). Two references (SPEC 2.8): R = 1, every TP of
+    without them (the tabular cells are reported). Two references (methods#verdicts): R = 1, every TP of
     the class using the same terms (invariant features), and the feature-exchangeable null, the
     union the same TPs would give if each combined its terms at random ("any linear combination").
     A cell supports the claim when R >= 2 and the class-level count is not below the null's 95%
@@ -452,7 +452,7 @@ TRIVIAL_SHARE = 1 - 1e-9  # a share this close to 1: the top entries hold every 
 
 def claim_top_share(classes, rho, reading) -> Verdict:
     """Family averages against the paper's, and the LG/CNN range, on the cells whose share is
-    not 1 by construction (SPEC 2.8): a class with at most ``int(0.1 D)`` positive mean terms
+    not 1 by construction (methods#verdicts): a class with at most ``int(0.1 D)`` positive mean terms
     gives a share of 1 whatever the model does. Such *trivial* cells are counted and the figure
     with them is shown beside the verdict's."""
     col = reading["share"]
@@ -528,7 +528,7 @@ def claim_frequency_magnitude(classes, rho, reading) -> Verdict:
     """Judged against the feature-exchangeable null, never against zero: frequency (membership
     in a set chosen by value) and magnitude (the mean of the same values) correlate by
     construction, so a class shows the relation only when its Spearman lies above the null's
-    95% range. Judged per family (SPEC 2.8, ``frequency_magnitude_parts``)."""
+    95% range. Judged per family (methods#claim-9, ``frequency_magnitude_parts``)."""
     paper_says = "clear for CIFAR-10; absent for tabular data"
     if rho.empty:
         return Verdict(9, FREQ_TITLE, paper_says, "no data", UNTESTABLE, "no data set")

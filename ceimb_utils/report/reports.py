@@ -271,7 +271,7 @@ def rq2_headline(study: Study) -> str:
 
 def interval_health(study: Study) -> dict:
     """Over every run and class of RQ3: intervals shown, withheld (by reason), and shown
-    intervals that exclude their own estimate (SPEC 2.9: more than 5% signals a biased procedure)."""
+    intervals that exclude their own estimate (methods#intervals: more than 5% signals a biased procedure)."""
     rho = study.spearman.dropna(subset=["spearman"])
     shown = rho[rho["ci_status"] == "ok"]
     excluding = int(((shown["spearman"] < shown["ci_low"]) | (shown["spearman"] > shown["ci_high"])).sum())
