@@ -92,10 +92,14 @@ SOURCES = {
     "imblearn": ("tabular", ("data_home",)),  # an imbalanced-learn fetch_datasets name
     "folder": ("image", ("test_share", *IMAGE_KEYS)),  # an ImageFolder tree
     "torchvision": ("image", ("root", "train_args", "test_args", *IMAGE_KEYS)),  # a torchvision class
-    "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed")),  # data.planted
+    "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed", "rates", "units")),  # data.planted
 }
-PLANTED = ("sparse", "dense", "frequency", "frequency_magnitude")  # the generators of data.planted
-PLANTED_DEFAULTS = {"n": 2000, "d": 40, "signal": 2, "ratio": 10.0, "separation": 3.0, "seed": 0}
+# The generators of data.planted (methods#calibration-rates).
+PLANTED = ("sparse", "dense", "invariant", "combinations", "frequency", "frequency_magnitude", "opposite",
+           "minority_magnitude")
+PLANTED_DEFAULTS = {"n": 2000, "d": 40, "signal": 2, "ratio": 10.0, "separation": 3.0, "seed": 0,
+                    "rates": "independent", "units": False}
+PLANTED_RATES = ("independent", "shared")
 PATH_KEYS = ("file", "data_home", "folder", "root", "checkpoints", "list_root")
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 DATA_PLACEHOLDER = "{data}"
@@ -174,6 +178,10 @@ def _check_entry(where: str, source: str, out: dict) -> None:
             if not isinstance(value, kind) or isinstance(value, bool) or value < low:
                 what = "an integer" if kind is int else "a number"
                 raise ConfigError(f"{where}.{key} must be {what} of at least {low}, got {value!r}.")
+        if out.get("rates", "independent") not in PLANTED_RATES:
+            raise ConfigError(f"{where}.rates must be one of {', '.join(PLANTED_RATES)}, got {out['rates']!r}.")
+        if not isinstance(out.get("units", False), bool):
+            raise ConfigError(f"{where}.units must be true or false, got {out['units']!r}.")
         signal, d = (out.get(k, PLANTED_DEFAULTS[k]) for k in ("signal", "d"))
         if signal > d:
             raise ConfigError(f"{where}: signal ({signal}) cannot exceed d ({d}).")

@@ -1,21 +1,28 @@
-"""Planted data: tabular data sets whose answer is known by construction (the calibration chapter).
+"""Planted data: data sets whose answer is known by construction (the calibration chapter).
 
-Each generator is seeded and binary (class 1 the minority, ``ratio`` majority rows per minority
-row; ``ratio`` 1 is the balanced version):
+Tables (``generate``), seeded and binary (class 1 the minority, ``ratio`` majority rows per
+minority row; ``ratio`` 1 is the balanced version), each a generator built for a claim's rule
+(methods#calibration-rates):
 
 - ``sparse``: Gaussian noise in D features; on the first ``signal`` features only, the two
-  classes' means lie ``+-separation / (2 sqrt(signal))`` from the origin, so the classes lie
-  ``separation`` standard deviations apart (Mahalanobis). The means are symmetric so that
-  neither class sits at the origin, where its CE would centre on zero and the bias alone
-  would carry its TPs.
-- ``dense``: the same separation spread evenly over all D features.
-- ``frequency``: non-negative latent features, as after a ReLU and pooling: feature d is active
-  (non-zero) in a row of class c with a probability that differs by feature and class; when
-  active its magnitude is drawn from one law for every feature.
-- ``frequency_magnitude``: the same, but a feature's magnitude when active rises with how often
-  it is active.
+  classes' means lie ``+-separation / (2 sqrt(signal))`` from the origin (symmetric, so that
+  neither class sits at the origin, where the bias alone would carry its TPs). Claim 1 holds.
+- ``dense``: the same separation spread evenly over all D features. Claim 1 does not hold.
+- ``invariant``: the separation on ``signal`` carrier features of fixed, decreasing strength
+  (3 : 2 : 1 ...), so every TP of a class is carried by the same terms: claim 7's R is near 1.
+- ``combinations``: every row is on in ``signal`` features drawn at random from all D (a class
+  sets their sign), so each TP is carried by its own arbitrary combination: claim 7 holds.
+- latent tables, non-negative as after a ReLU: feature d is on in a row of class c with
+  probability ``p[c, d]`` (from 5% to 95%), independent across classes or shared by them
+  (``rates``); when on, its size follows a law set by the generator: ``frequency`` the same law
+  for every feature (no relation), ``frequency_magnitude`` larger when on more often (a relation
+  in every class), ``opposite`` smaller when on more often, ``minority_magnitude`` the relation
+  in class 1 only. ``units``: every column in a random unit (a factor from 0.01 to 100).
 
-A profile declares one as a data set (``data_sets: {name: {planted: sparse, ...}}``); the
+Images' latent features (``latent_features``, ``feature_maps``): C classes x D non-negative
+features, or feature maps of H x W positions before global average pooling, with the same
+laws per feature or per position, for the network reading of claim 9 (methods#latent-reading).
+A profile declares a table as a data set (``data_sets: {name: {planted: sparse, ...}}``); the
 ``planted`` profile holds the book's.
 """
 from __future__ import annotations
@@ -25,6 +32,13 @@ from typing import Mapping
 import numpy as np
 
 from ..datasets import PLANTED_DEFAULTS as DEFAULTS  # with the generators' names, in the registry
+
+LAWS = {  # size when on, as a factor of a feature's on-rate p (mean 1 at p = 0.5)
+    "frequency": lambda p: np.ones_like(p),
+    "frequency_magnitude": lambda p: 0.25 + 1.5 * p,
+    "opposite": lambda p: 1.75 - 1.5 * p,
+}
+LATENT = ("frequency", "frequency_magnitude", "opposite", "minority_magnitude")
 
 
 def settings(entry: Mapping) -> dict:
@@ -37,27 +51,71 @@ def class_sizes(n: int, ratio: float) -> tuple[int, int]:
     return n - minority, minority
 
 
-def generate(kind: str, n: int, d: int, signal: int, ratio: float, separation: float, seed: int):
-    """(X, y) of a planted data set; y = 1 marks the minority."""
+def generate(kind: str, n: int, d: int, signal: int, ratio: float, separation: float, seed: int,
+             rates: str = "independent", units: bool = False):
+    """(X, y) of a planted table; y = 1 marks the minority."""
     rng = np.random.default_rng(seed)
     majority, minority = class_sizes(n, ratio)
     y = np.r_[np.zeros(majority, dtype=int), np.ones(minority, dtype=int)]
+    sign = np.where(y == 1, 1.0, -1.0)[:, None]
     if kind in ("sparse", "dense"):
         X = rng.standard_normal((n, d))
         width = signal if kind == "sparse" else d
-        X[:, :width] += np.where(y == 1, 0.5, -0.5)[:, None] * separation / np.sqrt(width)
+        X[:, :width] += 0.5 * sign * separation / np.sqrt(width)
         return X, y
-    active = activation_rates(d, rng)  # (2, D)
-    on = rng.random((n, d)) < active[y]
-    magnitude = rng.gamma(4.0, 0.25, (n, d))  # mean 1, the same law for every feature
-    if kind == "frequency_magnitude":
-        magnitude *= 0.25 + 1.5 * active[y]  # more often active, larger when active
-    return np.where(on, magnitude, 0.0), y
+    if kind == "invariant":
+        X = 0.3 * rng.standard_normal((n, d))
+        strength = np.arange(signal, 0, -1, dtype=float)  # fixed ranks: the same terms every time
+        X[:, :signal] += sign * separation * strength / strength.sum()
+        return X, y
+    if kind == "combinations":
+        X = 0.05 * rng.standard_normal((n, d))
+        on = np.argsort(rng.random((n, d)), axis=1)[:, :signal]  # each row's own features
+        np.put_along_axis(X, on, sign * separation * (1 + 0.1 * rng.standard_normal((n, signal))), axis=1)
+        return X, y
+    p = activation_rates(d, rng, shared=rates == "shared")[y]  # (n, d)
+    X = np.where(rng.random((n, d)) < p, rng.gamma(4.0, 0.25, (n, d)) * _law(kind, p, y[:, None]), 0.0)
+    if units:
+        X *= 10.0 ** rng.uniform(-2, 2, d)
+    return X, y
 
 
-def activation_rates(d: int, rng) -> np.ndarray:
-    """(2, D) how often each feature is active per class: spread from 5% to 95%, in one random
-    order per class, so frequency differs by feature and by class."""
+def _law(kind: str, p: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    if kind == "minority_magnitude":
+        return np.where(cls == 1, LAWS["frequency_magnitude"](p), LAWS["frequency"](p))
+    return LAWS[kind](p)
+
+
+def activation_rates(d: int, rng, shared: bool = False, classes: int = 2) -> np.ndarray:
+    """(classes, D) how often each feature is on per class: spread from 5% to 95%, in one random
+    order per class (independent) or the same order for every class (shared)."""
     levels = np.linspace(0.05, 0.95, d)
-    return np.stack([rng.permutation(levels), rng.permutation(levels)])
+    if shared:
+        return np.tile(rng.permutation(levels), (classes, 1))
+    return np.stack([rng.permutation(levels) for _ in range(classes)])
 
+
+def latent_features(law: str, n_per_class: int = 300, classes: int = 6, d: int = 64, seed: int = 0):
+    """(F, y): non-negative features of ``classes`` classes x ``d`` features, as a network's
+    pooled layer holds them (ReLU zeros): on with a per-class, per-feature rate, of a size that
+    follows ``law`` (a key of ``LAWS``) of that rate when on."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n_per_class)
+    p = activation_rates(d, rng, classes=classes)[y]
+    F = np.where(rng.random(p.shape) < p, rng.gamma(4.0, 0.25, p.shape) * LAWS[law](p), 0.0)
+    return F, y
+
+
+def feature_maps(per_position: str, n_per_class: int = 60, classes: int = 6, channels: int = 64, size: int = 7,
+                 seed: int = 0):
+    """(maps, y): (N, channels, size, size) non-negative maps before global average pooling. A
+    channel's share of positions that are on differs by class and channel; at a position that is
+    on, its size follows ``per_position`` (a key of ``LAWS``) of that share. With
+    ``"frequency"`` nothing relates size to frequency per position, yet the pooled mean of a
+    channel on at more positions is larger: pooling alone makes the relation."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n_per_class)
+    p = activation_rates(channels, rng, classes=classes)[y][:, :, None, None]  # (N, C, 1, 1)
+    shape = (len(y), channels, size, size)
+    maps = np.where(rng.random(shape) < p, rng.gamma(4.0, 0.25, shape) * LAWS[per_position](p), 0.0)
+    return maps, y

@@ -4,7 +4,7 @@ Metrics of a model that did not learn say nothing about the paper's claims, so e
 notebook opens with this table and the audit marks the verdicts that rest on such runs. A run
 is *unhealthy* when a class has zero recall on the test set or its test balanced accuracy is
 below the floor: a quarter of the way from chance (1 / C) to a perfect score, i.e. clearly
-better than guessing (0.625 for two classes, 0.325 for ten).
+better than guessing (``balanced_accuracy_floor``; methods#health).
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from .tables import Collapsed
 
 COLUMNS = ("dataset", "model", "method", "seed", "train_balanced_accuracy", "test_balanced_accuracy",
            "zero_recall_classes", "final_loss", "loss_went_down", "healthy")
+
+
+FLOOR_EXAMPLES = (2, 10)  # the class counts the pages quote the floor for
 
 
 def balanced_accuracy_floor(n_classes: int) -> float:

@@ -13,7 +13,7 @@ from .. import paper
 from ..methods import family
 from ..pipeline.study import Study
 from . import remedies, reports, side_by_side
-from .audit import cells
+from .audit import cells_mean
 
 GROUP_COLOURS = {"majority": "#1f77b4", "minority": "#8c564b"}
 SHARE_COLOURS = {"majority": "#1f77b4", "minority": "#ff7f0e"}
@@ -285,11 +285,13 @@ def recall_by_class(study: Study):
 
 
 def audit_headline(classes: pd.DataFrame):
-    """The landing figure: CE needed per TP and top-10% share per data set and model family."""
+    """The landing figure: CE needed per TP and top-10% share per data set and model family, on
+    what the claims are judged on (``audit.Joined.tables().classes``: base and over-sampling,
+    healthy runs)."""
     frame = classes.assign(label=classes["dataset"] + "\n" + classes["family"].str.upper())
-    required = cells(frame, "required_pct", ("label", "group"))
-    union = cells(frame, "union_pct", ("label", "group"))
-    share = cells(frame, "top_share", ("label", "group"))
+    required = cells_mean(frame, "required_pct", ("label", "group"))
+    union = cells_mean(frame, "union_pct", ("label", "group"))
+    share = cells_mean(frame, "top_share", ("label", "group"))
     labels = list(dict.fromkeys(frame["label"]))
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     rows = pd.concat([required.assign(bar=required["group"] + ", one instance", value=required["required_pct"]),

@@ -16,7 +16,7 @@ from IPython.display import HTML
 from markdown_it import MarkdownIt
 
 from .. import paper
-from . import audit
+from . import audit, rules
 from ..pipeline.study import Study
 from .tables import Collapsed, frame_html
 
@@ -252,8 +252,8 @@ def rq2_headline(study: Study) -> str:
     """Per model, claim 8's figure on this data set, from the audit's own function (base and
     over-sampling, class cells, trivial cells apart), and the page's mean of group means over
     every method, labelled as such."""
-    classes, _ = audit.joined({study.dataset: study})
-    claim = audit.top_share_by_family(classes).set_index("family") if len(classes) else pd.DataFrame()
+    classes = audit.join({study.dataset: study}).tables().classes
+    claim = rules.top_share_by_family(classes).set_index("family")
     groups = top_share(study)
     lines = []
     for model, part in groups.groupby("model", observed=True, sort=False):
@@ -263,7 +263,7 @@ def rq2_headline(study: Study) -> str:
         r = claim.loc[fam]
         lines.append(f"- **{model}**: the top 10% of CE carry **{r['share_pct']:.1f}%** of the class-mean supporting sum "
                      f"(claim 8's figure on this data set: the mean over {int(r['cells'] - r['trivial_cells'])} class "
-                     f"cells of base and over-sampling; {int(r['trivial_cells'])} trivial cells left out, "
+                     f"cells of base and over-sampling on healthy runs, thin cells left out; {int(r['trivial_cells'])} trivial cells left out, "
                      f"{r['share_pct_all']:.1f}% with them; paper {r['paper_pct']}%). Mean of group means over every "
                      f"method in the table below: {part['top_share_pct_mean'].mean():.1f}%.")
     return "\n".join(lines)

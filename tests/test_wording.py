@@ -1,0 +1,96 @@
+"""The audit's words: every figure read from a result or a constant, never typed; HTML and CSV
+from the same rows; the shared paragraphs written once."""
+import re
+
+import pandas as pd
+import pytest
+
+from ceimb_utils import paper, paths
+from ceimb_utils.report import health, rules, wording
+from ceimb_utils.report.audit import ClaimAudit, DataUsed, Evidence
+from ceimb_utils.report.rules import FAILS, HOLDS, PARTLY, ClaimResult, RepeatVerdict
+
+# Figures that live in paper.py, rules.py and health.py: typed anywhere else, they would drift.
+TYPED = [r"66\.7", r"62\.8", r"31\.6", r"\b0\.625\b", r"\b0\.325\b", r"2\.1% to 48%", r"30% to 50%", r"≥ 90%",
+         r"\b15\.0%", r"\b1\.25\b"]
+PROSE = [*(paths.PACKAGE / "report").glob("*.py"), *paths.NOTEBOOKS.glob("*.ipynb"), paths.ROOT / "book" / "methods.md"]
+OWNERS = {"rules.py", "health.py"}
+
+
+@pytest.mark.parametrize("path", PROSE, ids=lambda p: p.name)
+def test_no_figure_of_a_constant_is_typed_in_prose(path):
+    if path.name in OWNERS or not path.exists():
+        return
+    text = path.read_text()
+    if path.suffix == ".ipynb":  # the sources, not the outputs
+        import nbformat
+
+        text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+    found = [p for p in TYPED if re.search(p, text)]
+    assert not found, f"{path.name} types {found}: read them from ceimb_utils.paper or report.rules"
+
+
+def test_the_rules_text_follows_the_constants(monkeypatch):
+    text = wording.rules_text()
+    assert f"{rules.MOSTLY:.0%}" in text and f"{rules.SOME:.0%}" in text
+    assert f"{paper.CNN_REQUIRED_MAX_PCT * rules.ABOUT:.1f}%" in text  # "at most about 12%" passes 15.0%
+    monkeypatch.setattr(wording, "ABOUT", 1.5)
+    assert f"{paper.CNN_REQUIRED_MAX_PCT * 1.5:.1f}%" in wording.rules_text()
+
+
+def test_the_health_paragraph_reads_the_floor():
+    text = wording.health_paragraph()
+    for c in health.FLOOR_EXAMPLES:
+        assert f"{health.balanced_accuracy_floor(c):.3f} for {c} classes" in text
+
+
+def _claim(verdict=HOLDS, repeats=(HOLDS, HOLDS, FAILS), readings=None, left_out=1):
+    result = ClaimResult(1, verdict, {"mean_pct": 9.0, "passing": 9, "cells": 10, "limit_pct": 15.0, "largest_pct": 20.0,
+                                      "largest_class": 3, "largest_method": "eos", "largest_dataset": "img"},
+                         datasets=["img"])
+    every = ClaimResult(1, PARTLY, result.figures, datasets=["img"])
+    return ClaimAudit(result, every, [RepeatVerdict("images", i, v) for i, v in enumerate(repeats)],
+                      readings or {"bias excluded": FAILS}, Evidence(6, 6 - left_out, (3, 3), [DataUsed("img", False)]))
+
+
+def test_the_verdict_carries_every_marker_once():
+    a = _claim()
+    label = wording.verdict_label(a)
+    assert label == ("holds · unsettled (2 of 3) · reverses under the bias excluded reading · on all runs: partly")
+    assert wording.landing_table([a], "results/claims-audit.html")["#"].item() == \
+        '<a href="results/claims-audit.html#claim-1">1</a>'
+
+
+def test_csv_rows_are_plain_text_from_the_same_values():
+    a = _claim()
+    row = wording.csv_table([a]).iloc[0]
+    assert not any("<" in str(v) for v in row.values)  # built without HTML, not stripped of it
+    assert row["verdict"] == HOLDS and row["unsettled"] == "unsettled (2 of 3)" and row["reversed under"] == "bias excluded"
+    assert row["ours"].startswith("9.0% of CE per TP") and row["why"].startswith("9 of 10 class x method cells")
+
+
+def test_findings_name_claims_reversals_and_unsettled_verdicts():
+    text = wording.findings([_claim(), _claim(verdict=FAILS, repeats=(FAILS,), readings={})])
+    assert text.startswith("Of the paper's 2 quantitative claims, measured here on models that learned, 1 holds, "
+                           "0 hold in part and 1 does not hold.")
+    assert "Verdicts the repeats leave unsettled: 1 (unsettled (2 of 3))." in text
+    assert "under the bias excluded reading" in text
+
+
+def test_each_claim_has_a_section_with_its_anchor():
+    html = wording.claim_section(_claim(), methods_page="../methods.html")
+    assert html.startswith('<section id="claim-1">') and "../methods.html#claim-1" in html
+    assert "On all runs" in html and "bias excluded: does not hold (reverses)" in html
+
+
+def test_untestable_claims_say_why():
+    r = rules.untestable(7, "null saturates", **{"not testable here": 2})
+    assert wording.why(r).startswith("In every cell, even at the smallest number of TPs")
+    assert "2 cells not testable here" in wording.why(r)
+
+
+def test_the_verdict_table_downloads_as_plain_csv_written_atomically(tmp_path):
+    wording.write_csv([_claim()], tmp_path / "out" / "audit.csv")
+    table = pd.read_csv(tmp_path / "out" / "audit.csv")
+    assert table.loc[0, "#"] == 1 and table.loc[0, "unsettled"] == "unsettled (2 of 3)"
+    assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "audit.csv"]  # no temporary left
