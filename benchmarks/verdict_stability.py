@@ -40,19 +40,20 @@ NO_VECTORS = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
 JUDGE = r"""
 import json, sys
 from ceimb_utils.pipeline.study import load_study
-from ceimb_utils.report import audit
+from ceimb_utils.report import audit, wording
 profile, datasets, overrides, out = sys.argv[1], sys.argv[2].split(","), json.loads(sys.argv[3]), sys.argv[4]
 studies = {name: load_study(name, profile, overrides) for name in datasets}
-verdicts = audit.audit(studies)
+joined = audit.join(studies)
+audits = audit.audit(studies, joined=joined, readings=False)
 cells = {}
-for table in audit.joined(studies):
-    images = table[table["family"] == "cnn"]
+for table in (joined.classes, joined.rho):
+    images = table[table["family"] == "cnn"] if len(table) else table
     keys = [k for k in ("dataset", "model", "method", "class_index", "group", "repeat") if k in images]
     for _, row in images.iterrows():
         cells.setdefault("|".join(map(str, row[keys])), {}).update(
             {c: (None if row[c] != row[c] else float(row[c])) for c in %r if c in images})
-json.dump({"claims": [{"number": v.number, "verdict": v.verdict, "figure": v.short,
-                       "per_repeat": v.repeat_summary()} for v in verdicts], "cells": cells}, open(out, "w"))
+json.dump({"claims": [{"number": a.number, "verdict": a.verdict, "figure": wording.ours(a.result, short=True),
+                       "per_repeat": wording.repeat_summary(a)} for a in audits], "cells": cells}, open(out, "w"))
 """ % (COMPARED,)
 
 

@@ -19,34 +19,78 @@ def study_of(rows) -> Study:
     return Study("sylva", {"metrics": {"resamples": 200, "ci": 0.95}}, [], {"classes": classes, "runs": runs})
 
 
+def health(study: Study, unhealthy=()) -> pd.DataFrame:
+    runs = study.runs.rename(columns={"repeat": "seed"}).assign(dataset="sylva")
+    return runs.assign(healthy=[(m, me, r) not in unhealthy for m, me, r in zip(runs["model"], runs["method"], runs["seed"])])
+
+
+METHODS = ("base", "smote", "adasyn", "remix", "balanced", "l1")
+
+
+def points_rows(model, recall_of, repeats=(0, 1, 2)):
+    return [(model, m, rep, 1, "minority", 10.0, 0.3 + 0.1 * i, recall_of(i, rep))
+            for i, m in enumerate(METHODS) for rep in repeats]
+
+
+def top_share_row(study, unhealthy=()):
+    return remedies.correlation_table(study, health(study, unhealthy)).set_index("concentration", drop=False).loc["top_share"]
+
+
 def test_the_correlation_is_never_pooled_across_model_families():
-    """Issue 22: two clusters, LG (low share, high recall) and SVM (high share, low recall),
-    each without a trend inside; pooled they would give rho near -1."""
+    """Two clusters, LG (low share, high recall) and SVM (high share, low recall), each without
+    a trend inside; pooled they would make one."""
     rng = np.random.default_rng(1)
     rows = [(model, m, rep, 1, "minority", 10.0, share + rng.uniform(-0.05, 0.05), recall + rng.uniform(-0.05, 0.05))
             for model, share, recall in (("lg", 0.4, 0.9), ("svm", 0.9, 0.3))
-            for m in ("base", "smote", "adasyn", "balanced") for rep in range(3)]
+            for m in METHODS for rep in range(3)]
     study = study_of(rows)
-    table = remedies.correlation_table(study)
+    table = remedies.correlation_table(study, health(study))
     share = table[table["concentration"] == "top_share"].set_index("family")
-    assert list(share.index) == ["lg", "svm"] and (share["n"] == 12).all()
-    assert (share["rho"].abs() < 0.9).all()
-    pooled = remedies.minority_points(study)
-    assert remedies.recall_vs_concentration(pooled, "top_share")["ci_high"] < 0  # what pooling would say
+    assert list(share.index) == ["lg", "svm"] and (share["splits"] == 3).all()
 
 
-def test_too_few_models_cannot_tell():
-    points = pd.DataFrame({"minority_recall": np.linspace(0.1, 0.7, 7), "top_share": np.linspace(0.3, 0.9, 7)})
-    r = remedies.recall_vs_concentration(points, "top_share")
-    assert not r["enough"] and remedies.correlation_verdict(r).startswith("cannot tell (fewer than 8")
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_trend_needs_every_split_with_enough_healthy_runs_to_agree(sign):
+    r = top_share_row(study_of(points_rows("lg", lambda i, rep: 0.5 + sign * 0.05 * i)))
+    assert r["status"] == remedies.TREND and r["sign"] == sign and r["per_split"] == [float(sign)] * 3
+    assert not r["cluster_driven"]
+    assert remedies.correlation_reading(r) == ("a larger top-10% share (more concentration) goes with "
+                                               f"{'higher' if sign > 0 else 'lower'} minority recall")
 
 
-def test_the_interval_holds_its_estimate():
-    rng = np.random.default_rng(2)
-    for _ in range(20):
-        points = pd.DataFrame({"minority_recall": rng.uniform(size=12), "top_share": rng.uniform(size=12)})
-        r = remedies.recall_vs_concentration(points, "top_share")
-        assert r["ci_low"] <= r["rho"] <= r["ci_high"]
+def test_splits_that_disagree_state_no_trend():
+    r = top_share_row(study_of(points_rows("lg", lambda i, rep: 0.5 + (0.05 if rep < 2 else -0.05) * i)))
+    assert r["status"] == remedies.NO_TREND and remedies.correlation_reading(r).startswith("cannot tell")
+
+
+def test_too_few_healthy_runs_say_so():
+    study = study_of(points_rows("lg", lambda i, rep: 0.5 + 0.05 * i))
+    sick = {("lg", m, rep) for m in METHODS[:3] for rep in (0, 1)}  # splits 0 and 1 keep 3 healthy runs
+    r = top_share_row(study, sick)
+    assert r["status"] == remedies.TOO_FEW and r["splits"] == 1 and r["healthy_runs"] == [3, 3, 6]
+    assert remedies.correlation_reading(r).startswith("too few healthy runs")
+
+
+def test_a_trend_carried_by_runs_that_did_not_learn_is_flagged():
+    """Runs that did not learn (low recall, high share) make a negative trend over all runs; the
+    healthy runs alone rise with the share."""
+    rows = [("lg", m, rep, 1, "minority", 10.0, 0.9 if i < 2 else 0.3 + 0.05 * i, 0.05 if i < 2 else 0.4 + 0.05 * i)
+            for i, m in enumerate(METHODS) for rep in range(3)]
+    sick = {("lg", m, rep) for m in METHODS[:2] for rep in range(3)}
+    r = top_share_row(study_of(rows), sick)
+    assert r["mean_all"] < 0 < r["mean"] and r["status"] == remedies.TREND and r["sign"] == 1
+    assert r["cluster_driven"] and "carried by runs that did not learn" in remedies.correlation_reading(r)
+
+
+def test_the_reading_follows_what_each_concentration_measure_means():
+    # recall rises with the CE needed per TP: that is *less* concentration with higher recall
+    rows = [("lg", m, rep, 1, "minority", 5.0 + 5 * i, 0.9 - 0.1 * i, 0.1 + 0.1 * i)
+            for i, m in enumerate(METHODS) for rep in range(3)]
+    table = remedies.correlation_table(study_of(rows), health(study_of(rows))).set_index("concentration", drop=False)
+    assert remedies.correlation_reading(table.loc["required_pct"]) == (
+        "more CE per TP (less concentration) goes with higher minority recall")
+    assert remedies.correlation_reading(table.loc["top_share"]) == (
+        "a larger top-10% share (more concentration) goes with lower minority recall")
 
 
 def test_change_from_base_is_per_model_in_the_minority_group():
@@ -64,30 +108,6 @@ def test_change_from_base_is_per_model_in_the_minority_group():
     assert shift.loc[("lg", "smote"), "family"] == "oversampling"
 
 
-@pytest.mark.parametrize("sign", [1, -1])
-def test_correlation_follows_a_monotone_relation(sign):
-    concentration = np.linspace(0.3, 0.9, 8)
-    points = pd.DataFrame({"minority_recall": 0.5 + sign * concentration ** 2, "top_share": concentration})
-    r = remedies.recall_vs_concentration(points, "top_share")
-    assert r["rho"] == pytest.approx(sign) and r["n"] == 8 and r["enough"]
-    assert np.isnan(r["ci_low"])  # a perfect rank correlation has no Fisher-z interval
-
-
-def test_correlation_is_undefined_with_too_few_points():
-    points = pd.DataFrame({"minority_recall": [0.1, 0.2], "top_share": [0.5, 0.6]})
-    r = remedies.recall_vs_concentration(points, "top_share")
-    assert np.isnan(r["rho"]) and np.isnan(r["ci_low"]) and r["n"] == 2
-
-
-def test_summary_says_when_the_interval_spans_zero():
-    rng = np.random.default_rng(0)
-    rows = [("lg", m, rep, 1, "minority", 10.0, rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.9))
-            for m in ("base", "smote", "balanced") for rep in range(2)]
-    text = remedies.summary(study_of(rows))
-    assert "**oversampling** (smote)" in text and "**intervention** (balanced)" in text
-    assert "cannot tell" in text or "goes with" in text
-
-
 def test_every_question_has_a_template_a_chapter_and_a_toc_entry():
     toc = yaml.safe_load(Path(paths.ROOT / "_toc.yml").read_text())
     chapters = {c["file"]: c for part in toc["parts"] for c in part["chapters"]}
@@ -96,15 +116,3 @@ def test_every_question_has_a_template_a_chapter_and_a_toc_entry():
         assert (paths.BOOK / f"{q.chapter}.md").exists(), q.name
         entry = chapters[f"book/{q.chapter}"]
         assert entry["sections"] == [{"glob": f"book/results/{q.name}/*"}], q.name
-
-
-def test_the_reading_follows_what_each_concentration_measure_means():
-    # recall rises with the CE needed per TP: that is *less* concentration with higher recall
-    recall = np.linspace(0.1, 0.9, 12)
-    recall[[3, 4]] = recall[[4, 3]]  # a strong, not perfect, relation: rho = 0.99
-    points = pd.DataFrame({"minority_recall": recall, "required_pct": np.linspace(5, 40, 12),
-                           "top_share": np.linspace(0.9, 0.3, 12)})
-    needed = remedies.correlation_verdict(remedies.recall_vs_concentration(points, "required_pct"))
-    share = remedies.correlation_verdict(remedies.recall_vs_concentration(points, "top_share"))
-    assert needed == "more CE per TP (less concentration) goes with higher minority recall"
-    assert share == "a larger top-10% share (more concentration) goes with lower minority recall"

@@ -14,7 +14,7 @@ from .runs import Context, run_configs
 
 TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
-                 "n_train", "n_test", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
+                 "n_train", "n_test", "data_rows", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
                  "epoch_seconds", "device", "device_name", "model_selection", "precision_used")
 
 

@@ -57,7 +57,7 @@ def train_tabular(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
     fit_seconds = round(time.perf_counter() - started, 3)
     joblib.dump(fit.model, writer.file("model.joblib"))
     return {"device": "cpu", "device_name": f"CPU ({platform.machine()}, {rc['threads']} thread{'s' * (rc['threads'] != 1)})",
-            "n_train": int(len(y_train)), "n_test": int(len(y_test)),
+            "n_train": int(len(y_train)), "n_test": int(len(y_test)), "data_rows": int(len(data.y)),
             "n_fit_rows": fit.n_fit_rows, "fit_class_counts": fit.fit_class_counts,
             "convergence_warnings": fit.warnings, "chosen": fit.chosen, "fit_seconds": fit_seconds,
             "data_source": data.source}

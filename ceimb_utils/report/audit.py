@@ -213,8 +213,6 @@ class ClaimAudit:
 
     @property
     def verdict(self) -> str:
-        if self.evidence.runs and not self.evidence.healthy and not self.evidence.splits:
-            return rules.UNTESTABLE
         return self.result.verdict
 
     @cached_property
@@ -259,9 +257,11 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
             for name, reading in READINGS.items():
                 if name != "default":
                     under[name] = rule(joined.tables(reading), reading)
+        evidence = evidence_of(number, joined)
+        if evidence.runs and not evidence.healthy and not evidence.splits:
+            result = rules.untestable(number, "no model learned")
         out.append(ClaimAudit(result, rule(every, READINGS["default"]), rules.per_repeat(number, healthy),
-                              {k: v.verdict for k, v in under.items()}, evidence_of(number, joined),
-                              rates.get(str(number)), under))
+                              {k: v.verdict for k, v in under.items()}, evidence, rates.get(str(number)), under))
     return out
 
 

@@ -360,8 +360,8 @@ def _shade_interventions(ax, order) -> None:
 
 def recall_concentration(study: Study):
     """RQ4: minority recall against concentration, one point per model, method and seed or
-    split (marker: model family, colour: method), with Spearman's rho and its interval per
-    model family in each title (never pooled across families)."""
+    split (marker: model family, colour: method; a run that did not learn hollow), with each
+    family's per-split Spearman on healthy runs in the title (never pooled across families)."""
     points = remedies.minority_points(study)
     table = remedies.correlation_table(study)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
@@ -370,12 +370,16 @@ def recall_concentration(study: Study):
     markers = dict(zip(dict.fromkeys(points["model"]), ("o", "s", "^", "D")))
     for ax, (value, label) in zip(axes, remedies.CONCENTRATION.items()):
         for (method, model), part in points.groupby(["method", "model"], sort=False):
-            ax.scatter(part[value], part["minority_recall"], s=30, marker=markers[model], color=colours[method],
-                       label=f"{method} ({remedies.model_family(study, model).upper()})", edgecolor="black", linewidth=0.3)
+            for healthy, sub in part.groupby("healthy"):
+                ax.scatter(sub[value], sub["minority_recall"], s=30, marker=markers[model],
+                           color=colours[method] if healthy else "none", edgecolor=colours[method] if not healthy else "black",
+                           linewidth=0.3 if healthy else 1.0,
+                           label=f"{method} ({remedies.model_family(study, model).upper()})" if healthy else
+                           "did not learn (hollow)")
         rows = table[table["concentration"] == value]
         ax.set_title("\n".join(
-            f"{r.family.upper()}: Spearman {r.rho:.2f}" + (f" [{r.ci_low:.2f}, {r.ci_high:.2f}]" if not np.isnan(r.ci_low) else "")
-            + f", n = {r.n}" + ("" if r.enough else " (too few to tell)") for r in rows.itertuples()), fontsize=8)
+            f"{r.family.upper()}: Spearman per split " + ", ".join("n/a" if v is None else f"{v:.2f}" for v in r.per_split)
+            + f" ({r.status})" for r in rows.itertuples()), fontsize=8)
         ax.set_xlabel(f"{label}, minority classes")
         ax.set_ylabel("minority recall")
         ax.grid(alpha=0.3)

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 from typing import Mapping
 
-from scipy.stats import norm, spearmanr
+from scipy.stats import spearmanr
 
 from .. import methods
 from ..pipeline.study import Study
+from .health import health_table
 
 CONCENTRATION = {"required_pct": "CE needed per TP (% of D)", "top_share": "share of the top 10% of CE"}
 RUN = ["model", "method", "repeat"]
@@ -50,68 +51,99 @@ def against_base(study: Study) -> pd.DataFrame:
     return out[["model", "method", "family", *(f"{c}_change" for c in columns)]].reset_index(drop=True)
 
 
-def minority_points(study: Study) -> pd.DataFrame:
+def minority_points(study: Study, health: pd.DataFrame | None = None) -> pd.DataFrame:
     """One point per model, method and seed or split: the minority classes' mean recall and
-    concentration (both readings)."""
+    concentration (both readings), and whether the run learned (``healthy``)."""
     minority = study.classes[study.classes["group"] == "minority"]
     points = minority.groupby(RUN, observed=True, sort=False)[["recall", *CONCENTRATION]].mean().reset_index()
+    table = health if health is not None else health_table(study)
+    marks = table.rename(columns={"seed": "repeat"})[RUN + ["healthy"]] if len(table) else None
+    points = points.merge(marks, on=RUN, how="left") if marks is not None else points.assign(healthy=np.nan)
+    points["healthy"] = points["healthy"].astype("boolean").fillna(False).astype(bool)
     return _family_order(points.rename(columns={"recall": "minority_recall"}))
 
 
-MIN_POINTS = 8  # fewer models than this in a family: "cannot tell"
+MIN_HEALTHY = 4  # healthy runs a split needs for its correlation to count (methods#rq4)
+MIN_SPLITS = 3  # splits with that many that a trend needs
+# What each family's trend reads (methods#rq4); ``wording``-free codes the page words.
+TREND, NO_TREND, TOO_FEW = "trend", "no consistent sign", "too few healthy runs"
 
 
-def recall_vs_concentration(points: pd.DataFrame, concentration: str = "top_share", ci: float = 0.95) -> dict:
-    """Spearman's rho between minority recall and ``concentration`` over the points (models of
-    one family), with the Fisher-z interval of Bonett and Wright (2000): no resampling, so no
-    duplicated model shifts it, and it always holds its estimate. NaN with fewer than 3 points
-    or no spread; ``enough`` is False below ``MIN_POINTS``."""
+def split_correlations(points: pd.DataFrame, concentration: str) -> pd.DataFrame:
+    """Spearman's rho of minority recall against ``concentration`` per split (seed for images),
+    over the methods' points of that split: on healthy runs (``rho``, ``n``) and on every run
+    (``rho_all``, ``n_all``). The points of one split share a test set, so splits are kept apart."""
+    rows = []
+    for repeat, part in points.groupby("repeat", sort=True):
+        healthy = part[part["healthy"]]
+        rows.append({"repeat": repeat, "n": len(healthy), "rho": _rho(healthy, concentration),
+                     "n_all": len(part), "rho_all": _rho(part, concentration)})
+    return pd.DataFrame(rows, columns=["repeat", "n", "rho", "n_all", "rho_all"])
+
+
+def _rho(points: pd.DataFrame, concentration: str) -> float:
     both = points[["minority_recall", concentration]].dropna().to_numpy()
-    out = {"concentration": concentration, "n": int(len(both)), "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-           "enough": len(both) >= MIN_POINTS}
-    if len(both) < 4 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
-        return out
-    rho = float(spearmanr(both[:, 0], both[:, 1]).statistic)
-    out["rho"] = rho
-    if abs(rho) < 1:
-        se = np.sqrt((1 + rho**2 / 2) / (len(both) - 3))
-        z = float(norm.ppf((1 + ci) / 2))
-        out["ci_low"], out["ci_high"] = float(np.tanh(np.arctanh(rho) - z * se)), float(np.tanh(np.arctanh(rho) + z * se))
-    return out
+    if len(both) < 3 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
+        return np.nan
+    return float(spearmanr(both[:, 0], both[:, 1]).statistic)
+
+
+def trend(splits: pd.DataFrame) -> dict:
+    """A family's trend from its per-split correlations (methods#rq4): stated only when every split
+    with at least ``MIN_HEALTHY`` healthy runs has the same sign, and there are at least
+    ``MIN_SPLITS`` such splits; flagged as driven by runs that did not learn when the all-runs mean
+    and the healthy mean differ in sign, or the all-runs splits agree in sign and the healthy ones
+    do not."""
+    counted = splits[(splits["n"] >= MIN_HEALTHY) & splits["rho"].notna()]
+    mean, mean_all = float(counted["rho"].mean()) if len(counted) else np.nan, float(splits["rho_all"].mean())
+    signs = set(np.sign(counted["rho"]))
+    all_signs = set(np.sign(splits["rho_all"].dropna()))
+    status = TOO_FEW if len(counted) < MIN_SPLITS else TREND if len(signs) == 1 and 0 not in signs else NO_TREND
+    cluster = bool((not np.isnan(mean) and not np.isnan(mean_all) and np.sign(mean) != np.sign(mean_all))
+                   or (len(all_signs) == 1 and 0 not in all_signs and len(splits["rho_all"].dropna()) >= MIN_SPLITS
+                       and status != TREND))
+    return {"status": status, "splits": len(counted), "mean": mean, "mean_all": mean_all, "cluster_driven": cluster,
+            "sign": int(next(iter(signs))) if status == TREND else 0}
 
 
 def model_family(study: Study, model: str) -> str:
     return "cnn" if study.kind == "image" else model
 
 
-def correlation_table(study: Study) -> pd.DataFrame:
-    """Per model family (LG, SVM, CNN: never pooled, two clusters make a trend) and
-    concentration reading, the recall-concentration correlation and what it says."""
-    points = minority_points(study)
-    ci = study.config["metrics"]["ci"]
+def correlation_table(study: Study, health: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per model family (LG, SVM, CNN: never pooled, two clusters make a trend) and concentration
+    reading: each split's correlation on healthy runs and on all runs, their means, and the trend
+    the rule reads (methods#rq4)."""
+    points = minority_points(study, health)
     rows = []
     for model, part in points.groupby("model", sort=False):
         for c in CONCENTRATION:
-            r = recall_vs_concentration(part, c, ci)
-            rows.append({"family": model_family(study, model), **r, "reading": correlation_verdict(r)})
+            splits = split_correlations(part, c)
+            rows.append({"family": model_family(study, model), "concentration": c, **trend(splits),
+                         "per_split": [None if np.isnan(r) else round(r, 3) for r in splits["rho"]],
+                         "per_split_all": [None if np.isnan(r) else round(r, 3) for r in splits["rho_all"]],
+                         "healthy_runs": [int(n) for n in splits["n"]]})
     return pd.DataFrame(rows)
 
 
 # What a larger value of each reading means: the top share grows with concentration, the CE
-# needed per TP shrinks with it. The verdict names the reading, so its direction cannot flip.
+# needed per TP shrinks with it. The sentence names the reading, so its direction cannot flip.
 LARGER_MEANS = {"required_pct": "more CE per TP (less concentration)",
                 "top_share": "a larger top-10% share (more concentration)"}
 
 
-def correlation_verdict(r: Mapping) -> str:
-    if not r["enough"] or np.isnan(r["ci_low"]):
-        return f"cannot tell (fewer than {MIN_POINTS} models)" if not r["enough"] else "cannot tell"
-    larger = LARGER_MEANS[r["concentration"]]
-    if r["ci_low"] > 0:
-        return f"{larger} goes with higher minority recall"
-    if r["ci_high"] < 0:
-        return f"{larger} goes with lower minority recall"
-    return "cannot tell (the interval spans 0)"
+def correlation_reading(r: Mapping) -> str:
+    """The trend in words."""
+    if r["status"] == TOO_FEW:
+        reading = (f"too few healthy runs to tell (fewer than {MIN_SPLITS} splits with {MIN_HEALTHY} or more "
+                   f"healthy runs)")
+    elif r["status"] == NO_TREND:
+        reading = "cannot tell: the splits disagree in sign"
+    else:
+        reading = f"{LARGER_MEANS[r['concentration']]} goes with {'higher' if r['sign'] > 0 else 'lower'} minority recall"
+    if r["cluster_driven"]:
+        reading += "; the all-runs figure is carried by runs that did not learn, not a finding"
+    return reading
 
 
 def _span(values: pd.Series, fmt: str) -> str:
@@ -119,17 +151,18 @@ def _span(values: pd.Series, fmt: str) -> str:
     return fmt.format(low) if np.isclose(low, high) else f"{fmt.format(low)} to {fmt.format(high)}"
 
 
-def summary(study: Study) -> str:
+def summary(study: Study, health: pd.DataFrame | None = None) -> str:
     """The page's findings in a few Markdown bullets: each family's change from base in the
-    minority classes, and the recall-concentration correlation."""
+    minority classes, and the recall-concentration trend per family (healthy runs, per split)."""
     shift = against_base(study)
     lines = [f"- **{name}** ({', '.join(dict.fromkeys(part['method']))}): minority CE per TP "
              f"{_span(part['required_pct_change'], '{:+.1f}')} pp of D, top-10% share "
              f"{_span(part['top_share_change'], '{:+.3f}')}, minority recall {_span(part['recall_change'], '{:+.3f}')} "
              "against base." for name, part in shift.groupby("family", sort=False)]
-    table = correlation_table(study)
+    table = correlation_table(study, health)
     for r in table[table["concentration"] == "top_share"].to_dict("records"):
-        interval = f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if not np.isnan(r["ci_low"]) else ""
-        lines.append(f"- {r['family'].upper()}, across {r['n']} models, minority recall against the top-10% share: "
-                     f"Spearman {r['rho']:.2f}{interval}: {r['reading']}.")
+        per = ", ".join("n/a" if v is None else f"{v:.2f}" for v in r["per_split"])
+        lines.append(f"- {r['family'].upper()}, minority recall against the top-10% share, Spearman per split on "
+                     f"healthy runs: {per} (mean {r['mean']:.2f}; all runs: {r['mean_all']:.2f}): "
+                     f"{correlation_reading(r)}.")
     return "\n".join(lines)

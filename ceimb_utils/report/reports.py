@@ -91,6 +91,7 @@ def describe(study: Study) -> pd.DataFrame:
         "repeats (seeds or splits)": ", ".join(map(str, sorted(runs["repeat"].unique()))),
         "training instances per class": ", ".join(map(str, first["n_train"])),
         "test instances": int(runs["n_test"].iloc[0]),
+        **({"rows used": _rows_used(runs)} if study.kind == "tabular" else {}),
         "CE per class (D)": ", ".join(sorted({str(int(d)) for d in runs["D"]}, key=int))
         if study.kind == "image" else f"{int(runs['D'].min())} to {int(runs['D'].max())}",
         "device": ", ".join(sorted(set(runs["device_name"].dropna()) or set(runs["device"]))),
@@ -103,6 +104,15 @@ def describe(study: Study) -> pd.DataFrame:
     else:
         rows["training precision"] = "float64 (scikit-learn)"
     return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def _rows_used(runs: pd.DataFrame) -> str:
+    """'3,000 of 9,822 (a stratified subsample)' or 'all 2,000' (methods#data)."""
+    used = int((runs["n_train"] + runs["n_test"]).max())
+    total = runs["data_rows"].dropna().max() if "data_rows" in runs else np.nan
+    if np.isnan(total) or used >= total:
+        return f"all {used:,}"
+    return f"{used:,} of {int(total):,} (a stratified subsample, tabular.max_rows)"
 
 
 def model_selection(study: Study) -> str:

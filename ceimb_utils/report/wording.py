@@ -195,7 +195,8 @@ OURS: dict[int, Callable[[ClaimResult, bool], str]] = {1: _ours_1, 2: _ours_2, 3
 def ours(result: ClaimResult, short: bool = False) -> str:
     """The measured figure the verdict rests on (``short``: the landing page's)."""
     if result.verdict == rules.UNTESTABLE:
-        return MISSING.get(result.missing, result.missing) if not short else "no data"
+        return MISSING.get(result.missing, result.missing) if not short or result.missing == "no model learned" \
+            else "no data"
     return OURS[result.number](result, short)
 
 
@@ -261,10 +262,16 @@ def _why_7(r):
             f"{f['partly']} partly, {f['contradicts']} contradict of {f['cells']}")
 
 
+def _is_about(ok: bool) -> str:
+    return "about" if ok else "not about"
+
+
 def _why_8(r):
+    f = r.figures
     return (f"family averages over the non-trivial cells about the paper's (within a factor of {_g(ABOUT)}): "
-            f"{r.parts['averages']}; the LG/CNN range on both ends, {_pct(r.figures['range_low_pct'])} about "
-            f"{_g(SHARE_LOW)}% and {_pct(r.figures['range_high_pct'])} about {_g(SHARE_HIGH)}%: {r.parts['range']}")
+            f"{r.parts['averages']}; the LG/CNN range on both ends, the lowest cell {_pct(f['range_low_pct'])} "
+            f"({_is_about(f['low_about'])} {_g(SHARE_LOW)}%) and the highest {_pct(f['range_high_pct'])} "
+            f"({_is_about(f['high_about'])} {_g(SHARE_HIGH)}%): {r.parts['range']}")
 
 
 def _why_9(r):
@@ -357,8 +364,6 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
 
 
 def _figure(a: ClaimAudit, short: bool) -> str:
-    if a.verdict == rules.UNTESTABLE and a.evidence.runs and not a.evidence.healthy:
-        return MISSING["no model learned"]
     return ours(a.result, short)
 
 

@@ -1,0 +1,171 @@
+"""The benchmarks' records (``benchmarks/measured/*.json``) as tables and findings for the Speed and
+Reproduce pages: every figure those pages state is read here from a record, with the command,
+machine, date and commit that produced it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import paths
+
+MEASURED = paths.ROOT / "benchmarks" / "measured"
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    command: str
+    measured: str
+    machine: str
+    commit: str
+    raw: dict
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        return pd.DataFrame(self.raw["rows"]) if isinstance(self.raw["rows"], list) else pd.DataFrame()
+
+    def provenance(self) -> str:
+        return f"Measured with `{self.command}` on {self.machine}, {self.measured}, commit {self.commit}."
+
+
+def read(name: str) -> Record | None:
+    path = MEASURED / f"{name}.json"
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text())
+    return Record(name, raw["command"], raw["measured"], raw["machine"], raw["git_commit"], raw)
+
+
+def missing(name: str) -> str:
+    return f"*Not measured yet: run `python benchmarks/{name}.py --save`.*"
+
+
+def tidy(frame: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """A table for the page: rounded, lists joined, missing values as a dash, no index."""
+    out = frame.copy()
+    for column in out.columns:
+        out[column] = out[column].map(lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v)
+    return out.round(digits).fillna("—").reset_index(drop=True)
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} minutes"
+
+
+# ---------------------------------------------------------------- one finding per record
+def book_time(record: Record) -> tuple[str, pd.DataFrame]:
+    """How long a fresh clone's `make book` and `make test` took, and where the time went."""
+    rows = record.rows
+    book = rows[rows["command"] == "make book"]
+    test = rows[rows["command"] == "make test"]
+    work = book[~book["step"].isin(["setup", "data"])]["seconds"].sum()
+    text = (f"A fresh clone's `make book` took {minutes(work)} after `make setup` and `make data` "
+            f"({minutes(book['seconds'].sum())} with them), on the {book['backend'].iloc[0]} back-end; the largest "
+            f"step was `make {book.loc[book['seconds'].idxmax(), 'step']}` "
+            f"({minutes(book['seconds'].max())}).")
+    if len(test):
+        text += f" `make test` from a fresh clone took {minutes(test['seconds'].iloc[0])}, its set-up included."
+    table = rows.assign(minutes=(rows["seconds"] / 60).round(1))[["command", "step", "seconds", "minutes"]]
+    return text, tidy(table)
+
+
+def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
+    rows = record.rows
+    parts = []
+    for r in rows.to_dict("records"):
+        if "analysis_over_fit" in r and r.get("analysis_over_fit") is not None:
+            parts.append(f"{r['dataset']} {r['model']} {r['method']}: analysis {r['analysis_s']:.1f} s against a fit "
+                         f"of {r['fit_s']:.1f} s ({r['analysis_over_fit']:.2f} times)")
+    text = ("Per run, each table's time and the analysis against the fit: " + "; ".join(parts) + "."
+            if parts else "Each table's time on the paper profile's heaviest tabular run.")
+    keep = [c for c in rows.columns if not isinstance(rows[c].iloc[0], list)]
+    return text, tidy(rows[keep])
+
+
+def ce_metrics(record: Record) -> tuple[str, pd.DataFrame]:
+    r = record.rows.iloc[0]
+    return (f"On N = {int(r['n']):,} instances, C = {int(r['classes'])}, D = {int(r['d'])}, the vectorised metrics "
+            f"took {r['vectorised_s']:.3f} s against {r['loop_s']:.2f} s for loops written from the definitions "
+            f"({r['speedup']:.0f} times faster), and both agree: {bool(r['agree'])}.", tidy(record.rows, 4))
+
+
+def ce_memory(record: Record) -> tuple[str, pd.DataFrame]:
+    r = record.rows.iloc[0]
+    return (f"On N = {int(r['n']):,} instances, C = {int(r['classes']):,} classes and D = {int(r['d']):,}, the "
+            f"metrics held {r['peak_above_inputs_mb']:,.0f} MB above their inputs and never the full (N, C, D) tensor.",
+            tidy(record.rows))
+
+
+def train_speed(record: Record) -> tuple[str, pd.DataFrame]:
+    rows = record.rows
+    best = rows.loc[rows["vs_conventional"].idxmax()]
+    return (f"The study's training step ({best['path']}) ran {best['vs_conventional']:.2f} times as fast as a "
+            f"conventional loop ({best['images_per_s']:.0f} images per second).",
+            tidy(rows.drop(columns=[c for c in ("device",) if c in rows])))
+
+
+def fast_vs_fp32(record: Record) -> tuple[str, pd.DataFrame]:
+    rows = record.rows
+    shift = 100 * (rows["fast_balanced_accuracy"] - rows["fp32_balanced_accuracy"])
+    used = ", ".join(sorted(set(rows["fast_precision"])))
+    return (f"The fast path ({used}) against fp32: {shift.min():+.1f} to {shift.max():+.1f} percentage points of "
+            f"balanced accuracy over {len(rows)} seeds.", tidy(rows, 4))
+
+
+def image_settings(record: Record) -> tuple[str, pd.DataFrame]:
+    rows = record.rows
+    best = rows.loc[rows["mean"].idxmax()]
+    return (f"{len(rows)} candidates on the validation split; the highest mean balanced accuracy, "
+            f"{best['mean']:.4f}, came from `{best['candidate']}` ({best['train_minutes']:.1f} minutes per "
+            "training).", tidy(rows[["candidate", "validation_balanced_accuracy", "mean", "min_recall",
+                                     "train_minutes"]], 4))
+
+
+def grouped_seeds(record: Record) -> tuple[str, pd.DataFrame]:
+    ratio = record.rows["grouped_over_separate"]
+    return (f"One grouped network of three seeds took {ratio.min():.2f} to {ratio.max():.2f} times as long as three "
+            "separate networks, so the package trains seeds one by one.", tidy(record.rows))
+
+
+def golden_spread(record: Record) -> tuple[str, pd.DataFrame]:
+    spread = pd.Series(record.raw["rows"]["spread"], name="largest difference").rename_axis("quantity").reset_index()
+    spread[["data set", "table", "column"]] = spread["quantity"].str.split("/", expand=True)
+    table = spread.pivot(index=["table", "column"], columns="data set", values="largest difference").reset_index()
+    variants = record.raw["rows"]["variants"]
+    moved = spread[spread["largest difference"] > 0]
+    return (f"Across {len(variants)} CPU back-ends, {len(moved)} of {len(spread)} quantities moved at all; the golden "
+            "tests' tolerances come from these differences.", tidy(table, 6))
+
+
+def verdict_stability(record: Record) -> tuple[str, pd.DataFrame]:
+    claims = pd.DataFrame(record.raw["rows"]["claims"])
+    backends = [c for c in claims.columns if c not in ("claim", "same verdict")]
+    flips = int((~claims["same verdict"]).sum())
+    seeds = ", ".join(map(str, record.raw["rows"]["seeds"]))
+    return (f"The image runs of seed {seeds} retrained under {len(backends)} CPU back-ends: {flips} of {len(claims)} "
+            "claims change verdict.", tidy(claims))
+
+
+FINDINGS = {"book_time": book_time, "analysis_speed": analysis_speed, "ce_metrics": ce_metrics,
+            "ce_memory": ce_memory, "train_speed": train_speed, "fast_vs_fp32": fast_vs_fp32,
+            "image_settings": image_settings, "grouped_seeds": grouped_seeds, "golden_spread": golden_spread,
+            "verdict_stability": verdict_stability}
+
+
+def finding(name: str) -> tuple[str, pd.DataFrame | None]:
+    """The record's finding and table, with its provenance; a sentence when it is missing."""
+    record = read(name)
+    if record is None:
+        return missing(name), None
+    try:
+        text, table = FINDINGS[name](record)
+    except (KeyError, ValueError, IndexError) as err:  # an older record's shape
+        return f"*The record `{name}.json` does not hold what this page reads ({err}); rerun its benchmark.*", None
+    return f"{text} {record.provenance()}", table
+
+
+def is_nan(value) -> bool:
+    return isinstance(value, float) and np.isnan(value)
