@@ -1,6 +1,6 @@
 """The rendered book, checked in a real browser (headless Chromium through Selenium).
 
-    python tests/browser_check.py _build/html        # what `make check-book` runs
+    python tools/browser_check.py _build/html        # what `make check-book` runs
 
 Every page is opened at 1400 px and fails on: an image that does not load or has no alt text
 (a file path is no alt text); an internal link or anchor that does not resolve; an element of
