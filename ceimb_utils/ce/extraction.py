@@ -169,18 +169,34 @@ def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
     if head is not None:
         raise UnsupportedModelError(f"head= names the final layer of a torch module; a {type(model).__name__} "
                                     "has none to choose.")
-    from sklearn.base import is_classifier
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC, NuSVC
 
+    if isinstance(model, type):
+        raise UnsupportedModelError(f"Cannot decompose the class {model.__name__}; pass a fitted instance of it. "
+                                    f"Supported: {SUPPORTED}.")
     if isinstance(model, Pipeline):
         _check_fitted(model)
         return extract(model[-1], transform_for_prediction(model, X))
     if isinstance(model, (SVC, NuSVC)):
         return _extract_svc(model, X)
-    if is_classifier(model) and hasattr(model, "decision_function") and _has_linear_parameters(model):
+    if _is_classifier(model) and hasattr(model, "decision_function") and _has_linear_parameters(model):
         return _extract_linear(model, X)
-    raise UnsupportedModelError(f"Cannot decompose a {type(model).__name__}; supported: {SUPPORTED}.")
+    name = type(model).__name__
+    raise UnsupportedModelError(f"Cannot decompose {'an' if name[:1].lower() in 'aeiou' else 'a'} {name}; "
+                                f"supported: {SUPPORTED}.")
+
+
+def _is_classifier(model) -> bool:
+    """scikit-learn's ``is_classifier``, and False for anything that is no scikit-learn estimator
+    (a plain object, a dict), for which it raises an AttributeError about ``__sklearn_tags__``
+    from scikit-learn 1.6 on."""
+    from sklearn.base import is_classifier
+
+    try:
+        return is_classifier(model)
+    except AttributeError:
+        return False
 
 
 def _has_linear_parameters(model) -> bool:
