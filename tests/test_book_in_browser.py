@@ -100,14 +100,21 @@ def test_a_path_is_no_alt_text():
     assert is_path("../../_images/abc.png") and not is_path("Bars of required CE per class")
 
 
+THEME = "<style>span.math, div.math {display: flex; max-width: 100%; overflow: hidden} span.math {display: inline-flex}</style>"
+
+
 def formula_page(script: str = "") -> str:
-    """Two formulas as Sphinx writes them (class "math", TeX in MathJax's delimiters)."""
-    return (f"<html><head>{script}</head><body><article><p>A share: "
-            '<span class="math notranslate nohighlight">\\(\\alpha_{c} + 1\\)</span></p>'
+    """Two formulas as Sphinx writes them (class "math", TeX in MathJax's delimiters), laid out
+    as the book's theme lays them out."""
+    return (f"<html><head>{THEME}{script}</head><body><article><p>A share: "
+            '<span class="math notranslate nohighlight">\\(\\alpha_{c} + 1\\)</span> and '
+            '<span class="math notranslate nohighlight">\\(W \\in \\mathbb{R}^{C \\times D}\\)</span></p>'
             '<div class="math notranslate nohighlight">\\[k = \\sum_d x_d\\]</div></article></body></html>')
 
 
 def test_formulas_left_as_raw_tex_fail_and_typeset_ones_pass(tmp_path):
+    """Typeset formulas pass (the screen readers' copy MathJax clips is not "cut off"); raw TeX and
+    a formula wider than its column fail."""
     from sphinx.ext.mathjax import MATHJAX_URL  # Sphinx's default: MathJax from a CDN
 
     (tmp_path / "typeset.html").write_text(formula_page(f'<script defer src="{MATHJAX.as_uri()}"></script>'))
@@ -115,12 +122,19 @@ def test_formulas_left_as_raw_tex_fail_and_typeset_ones_pass(tmp_path):
     (tmp_path / "from-a-cdn.html").write_text(formula_page(f'<script defer src="{MATHJAX_URL}"></script>'))
     (tmp_path / "as-text.html").write_text("<html><body><article><p>A formula $$x^2$$ and \\(y\\) typed as text."
                                            "</p><pre>$$ and \\( in code are code</pre></article></body></html>")
+    long_sum = " + ".join(f"x_{{{i}}}" for i in range(40))
+    (tmp_path / "too-wide.html").write_text(
+        f'<html><head>{THEME}<script defer src="{MATHJAX.as_uri()}"></script></head><body><article>'
+        f'<div style="width: 300px"><div class="math notranslate nohighlight">\\[{long_sum}\\]</div></div>'
+        '</article></body></html>')
     report = check(tmp_path)
-    assert report.pages == 4 and report.formulas == 6
+    assert report.pages == 5 and report.formulas == 10
     found = "\n".join(report.problems)
     assert "typeset.html" not in found, found
-    assert 'no-mathjax.html: 2 of 2 formulas left as raw TeX (MathJax did not load), such as "\\(\\alpha_{c} + 1\\)"' in found, found
+    assert 'no-mathjax.html: 3 of 3 formulas left as raw TeX (MathJax did not load), such as "\\(\\alpha_{c} + 1\\)"' in found, found
     # Chromium resolves no host: a book whose MathJax comes from a CDN fails here as it does offline
-    assert "from-a-cdn.html: 2 of 2 formulas left as raw TeX (MathJax did not load)" in found, found
+    assert "from-a-cdn.html: 3 of 3 formulas left as raw TeX (MathJax did not load)" in found, found
     assert 'as-text.html: raw TeX in the text, such as "A formula $$x^2$$ and \\(y\\) typed as text."' in found, found
-    assert len(report.problems) == 3, found
+    # a typeset formula wider than its column is cut off, as any other content
+    assert "too-wide.html: div.math.notranslate.nohighlight (" in found and "in 300: " in found, found
+    assert len(report.problems) == 4, found

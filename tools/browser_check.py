@@ -53,8 +53,15 @@ const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
     (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
 const images = [...document.images].map(img => ({src: img.getAttribute('src'), alt: img.getAttribute('alt'),
     loaded: img.complete && img.naturalWidth > 0}));
+// A typeset formula holds, beside what is shown (mjx-math), a clipped copy for screen readers
+// (mjx-assistive-mml) that may be wider and is never seen: a formula is as wide as what is shown.
+const overflows = el => {
+  if (el.scrollWidth <= el.clientWidth + 1) return false;
+  const shownMath = el.querySelector(':scope > mjx-container > mjx-math');
+  return !shownMath || shownMath.getBoundingClientRect().width > el.clientWidth + 1;
+};
 const wide = [...article.querySelectorAll('*')].filter(el => shown(el) && el.clientWidth > 0 &&
-    el.scrollWidth > el.clientWidth + 1 && !el.closest('.MathJax, mjx-container, .katex'))
+    overflows(el) && !el.closest('.MathJax, mjx-container, .katex'))
     .map(el => name(el) + ` (${el.scrollWidth} px in ${el.clientWidth}: "${el.innerText.slice(0, 60).replace(/\s+/g, ' ')}")`);
 const inputs = [...document.querySelectorAll('.cell_input')].filter(shown).length;
 const stderr = [...document.querySelectorAll('.output.stderr, .stderr')].filter(shown).length;
