@@ -88,7 +88,7 @@ html: setup
 
 # The rendered book in headless Chromium at 1400 px (after `make book`).
 check-book: setup browser
-	$(BIN)/python tests/browser_check.py _build/html
+	$(BIN)/python tools/browser_check.py _build/html
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/

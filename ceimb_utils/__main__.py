@@ -1,4 +1,5 @@
-"""Command line: ``ceimb run --profile quick [--datasets a,b] [--questions rq1,...]`` (or ``python -m ceimb_utils``)."""
+"""Command line: ceimb run --profile quick [--datasets a,b] [--questions rq1,...]
+(or python -m ceimb_utils run ...)."""
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,9 @@ def _overrides(pairs: list[str]) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: ``run``, ``list``, ``health``, ``golden`` and ``examples``
+    (the book's API page prints its help)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="ceimb", description=__doc__)
@@ -47,7 +50,14 @@ def main(argv=None) -> int:
     sub.add_parser("golden", help="regenerate tests/golden (smoke profile; run on CPU in the locked environment)")
     sub.add_parser("examples", help="write the example data sets of examples/own-data.yaml into the data dir "
                    "(from files that ship with scikit-learn)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Runs the command ``argv`` names (default: the process's arguments) and returns its exit
+    code, 0 when it is done; a bad input is refused with one sentence on stderr before any work
+    starts."""
+    args = build_parser().parse_args(argv)
 
     from .config import ConfigError
     from .datasets import DATASETS

@@ -127,10 +127,41 @@ def profile_path(profile: str) -> Path:
 def load_profile(name: str, overrides: Mapping[str, Any] | None = None) -> dict:
     """Effective configuration of profile ``name`` with ``overrides`` applied and checked.
 
-    ``name`` is a built-in profile or the path of a profile file (relative to the working
-    directory); ``cfg["profile"]`` is then its absolute path, which is what notebooks are given.
-    ``overrides`` maps keys to values; nested keys are dotted (``{"image.epochs": 3}``) or
-    given as nested dicts (``{"image": {"epochs": 3}}``).
+    ``base.yaml`` <- the profile <- ``overrides`` (methods#profiles). Every key must exist in
+    ``base.yaml`` and every value is checked here, before any work starts.
+
+    Parameters
+    ----------
+    name : str
+        A built-in profile (``python -m ceimb_utils list``) or the path of a profile file
+        (relative to the working directory), which ``extends`` a built-in profile and may
+        declare data sets of its own; ``cfg["profile"]`` is then its absolute path, which is
+        what notebooks are given.
+    overrides : mapping, optional
+        Keys to values; nested keys are dotted (``{"image.epochs": 3}``) or given as nested
+        dicts (``{"image": {"epochs": 3}}``).
+
+    Returns
+    -------
+    dict
+        The effective configuration: every key of ``base.yaml``, with ``profile`` set.
+
+    Raises
+    ------
+    ConfigError
+        An unknown profile or key, a missing profile file, or a value that is not allowed:
+        one sentence naming what is allowed.
+
+    Examples
+    --------
+    >>> from ceimb_utils.config import load_profile
+    >>> cfg = load_profile("smoke", {"image.epochs": 3})
+    >>> cfg["profile"], cfg["image"]["epochs"], cfg["tabular"]["models"]
+    ('smoke', 3, ['lg', 'svm'])
+    >>> load_profile("smoke", {"image.epochs": 0})
+    Traceback (most recent call last):
+    ...
+    ceimb_utils.errors.ConfigError: 'image.epochs' must be positive, got 0.
     """
     base = base_config()
     cfg = copy.deepcopy(base)

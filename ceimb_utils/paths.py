@@ -17,6 +17,7 @@ NOTEBOOKS = ROOT / "notebooks"
 BOOK = ROOT / "book"
 BOOK_RESULTS = BOOK / "results"
 TESTS = ROOT / "tests"
+TOOLS = ROOT / "tools"  # scripts the tests and the Makefile run: the browser check, the core install's example
 GOLDEN = TESTS / "golden"
 BUILD = ROOT / "_build"
 # The authors' repository (checkpoints, image lists, RQ3 tables), cloned by the user into the data dir.

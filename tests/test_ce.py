@@ -189,6 +189,24 @@ def test_other_estimators_are_refused():
         ce.extract(LogisticRegression().fit(X, y), X, head="fc")
 
 
+@pytest.mark.parametrize("model, named", [(object(), "an object"), ({}, "a dict"), (None, "a NoneType")])
+def test_anything_else_gets_the_sentence_a_random_forest_gets(model, named):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = data()
+    with pytest.raises(ce.UnsupportedModelError) as forest:
+        ce.extract(RandomForestClassifier(n_estimators=2, random_state=0).fit(X, y), X)
+    with pytest.raises(ce.UnsupportedModelError) as other:
+        ce.extract(model, X)
+    assert str(forest.value).startswith("Cannot decompose a RandomForestClassifier; supported: ")
+    assert str(other.value) == str(forest.value).replace("a RandomForestClassifier", named)
+
+
+def test_a_class_instead_of_a_model_is_refused():
+    with pytest.raises(ce.UnsupportedModelError, match="the class LogisticRegression; pass a fitted instance"):
+        ce.extract(LogisticRegression, np.zeros((2, 3)))
+
+
 def test_torch_without_linear_is_refused():
     with pytest.raises(ce.UnsupportedModelError, match="has no nn.Linear"):
         ce.extract(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()), torch.zeros(2, 1, 5, 5))

@@ -11,7 +11,7 @@ import tomllib
 
 from ceimb_utils import paths
 
-EXAMPLE = paths.TESTS / "core" / "sklearn_example.py"
+EXAMPLE = paths.TOOLS / "sklearn_example.py"
 
 
 def minimum_pins() -> list[str]:

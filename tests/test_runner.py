@@ -109,6 +109,7 @@ def test_failing_notebook_writes_nothing(tmp_path, monkeypatch):
 
 def test_book_build_fails_on_a_failing_notebook(tmp_path):
     shutil.copy(paths.ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(paths.ROOT / "_ext", tmp_path / "_ext")  # the configuration's local extension
     (tmp_path / "intro.md").write_text("# Intro\n")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Broken"),
                                          nbformat.v4.new_code_cell("1 / 0")])

@@ -25,25 +25,61 @@ KERNEL_BLOCK_ELEMENTS = 1 << 22  # kernel-matrix entries computed at once (32 Mi
 
 
 class UnsupportedModelError(TypeError):
-    """The model's decision cannot be decomposed into classification embeddings."""
+    """The model's decision cannot be decomposed into classification embeddings.
+
+    ``extract`` raises it, with one sentence that names what it got and what is supported, for
+    anything it cannot decompose: a tree ensemble, a multi-class SVC, an unfitted model, a torch
+    module whose output is not its head's, or something that is no model at all.
+    """
 
 
 @dataclass
 class CEResult:
-    """Classification embeddings of N instances.
+    """Classification embeddings of N instances, as ``extract`` returns them (methods#ce).
 
     ``CE[n, c, d] = features[n, d] * weights[c, d]``: (N, D) for binary scikit-learn models,
-    signed toward ``classes[1]``, and (N, C, D) for multi-class and torch models. ``bias`` is a
-    float or a (C,) array, ``features`` the (N, D) inputs of the final linear map, ``weights``
-    its (D,) or (C, D) weights and ``decision`` the model's own decision_function / logits,
-    kept to check the invariant ``ce.sum(-1) + bias == decision``. For scikit-learn models the
-    decision is asked of the model only when read (``decision_of(rows)`` asks for some rows):
-    libsvm's own decision function costs more than the whole decomposition.
+    signed toward ``classes[1]``, and (N, C, D) for multi-class and torch models. The invariant
+    ``ce.sum(-1) + bias == decision`` holds for every supported model.
 
-    ``ce`` may be given (any array of that shape) or left None: then the multi-class
-    (N, C, D) tensor is never built unless ``ce`` is read, and the metrics take the rows they
-    need (``class_rows``: the predicted class's, the runner-up's) from features and weights.
-    A ResNet-50 head on ImageNet's 50,000 validation images would otherwise hold 0.8 TB.
+    Parameters
+    ----------
+    given_ce : ndarray or None
+        The CE, when given (any array of the shape above); None leaves the multi-class
+        (N, C, D) tensor unbuilt until ``ce`` is read, and the metrics take the rows they need
+        (the predicted class's, the runner-up's) from ``features`` and ``weights``. A
+        ResNet-50 head on ImageNet's 50,000 validation images would otherwise hold 0.8 TB.
+    bias : float or ndarray
+        A float (binary) or a (C,) array.
+    features : ndarray
+        (N, D) inputs of the final linear map.
+    weights : ndarray
+        Its (D,) (binary) or (C, D) weights.
+    classes : ndarray
+        The class labels, in the order of the decision's columns.
+    model_decision : ndarray or callable
+        The model's own decision_function or logits, kept to check the invariant. For
+        scikit-learn models a function that asks the model only when the decision is read
+        (``decision_of(rows)`` asks for some rows): libsvm's own decision function costs more
+        than the whole decomposition.
+
+    See Also
+    --------
+    extract : makes a CEResult from a fitted model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ceimb_utils.ce import extract
+    >>> X, y = make_classification(n_samples=90, n_features=5, n_classes=3,
+    ...                            n_clusters_per_class=1, random_state=0)
+    >>> result = extract(LogisticRegression().fit(X, y), X)
+    >>> result.binary, result.n_instances, result.n_terms
+    (False, 90, 5)
+    >>> result.ce.shape, result.scores.shape
+    ((90, 3, 5), (90, 3))
+    >>> int((result.predict() == y).sum())  # predictions from the CE and the bias
+    86
     """
 
     given_ce: np.ndarray | None
@@ -64,6 +100,7 @@ class CEResult:
 
     @cached_property
     def decision(self) -> np.ndarray:
+        """The model's own decision for every instance, (N,) binary and (N, C) otherwise."""
         return self.decision_of(None)
 
     def decision_of(self, rows=None) -> np.ndarray:
@@ -74,6 +111,7 @@ class CEResult:
 
     @property
     def binary(self) -> bool:
+        """Whether the CE are (N, D), one score signed toward ``classes[1]``."""
         return self.given_ce.ndim == 2 if self.given_ce is not None else np.ndim(self.weights) == 1
 
     @property
@@ -83,12 +121,13 @@ class CEResult:
 
     @property
     def n_instances(self) -> int:
+        """N, the number of instances."""
         return (self.given_ce if self.given_ce is not None else self.features).shape[0]
 
     @cached_property
     def scores(self) -> np.ndarray:
-        """``ce.sum(-1) + bias``: (N,) for binary results, (N, C) otherwise (from features and
-        weights, ``features @ weights.T + bias``, when the CE were not given)."""
+        """The scores ``ce.sum(-1) + bias``, (N,) for binary results and (N, C) otherwise (from
+        features and weights, ``features @ weights.T + bias``, when the CE were not given)."""
         if self.given_ce is not None or self.binary:
             return self.ce.sum(-1) + self.bias
         return self.features @ self.weights.T + self.bias
@@ -108,6 +147,7 @@ class CEResult:
         return self.scores.argmax(1)
 
     def predict(self) -> np.ndarray:
+        """The predicted label of each instance, from the CE and the bias."""
         return self.classes[self.predicted_index]
 
     def class_index(self, y) -> np.ndarray:
@@ -147,40 +187,104 @@ class CEResult:
 
 
 def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
-    """Classification embeddings of ``X`` under ``model`` (supported: ``SUPPORTED``).
+    """Classification embeddings of ``X`` under a fitted ``model`` (methods#ce).
 
-    ``X``: (N, ...) inputs: an array, a DataFrame, a sparse matrix or a tensor; for a torch
-    model also a ``Dataset``, a ``DataLoader`` (not shuffling) or any iterable of batches, a
-    batch being a tensor or a tuple / list whose first item is the input. Torch models run in
-    ``eval()`` mode without gradients, in batches of ``batch_size`` on the device of their
-    parameters; NumPy (float64) comes out.
+    Splits the model's decision for each instance into one term per input of its final linear
+    map, ``CE[n, c, d] = F[n, d] * W[c, d]``, so that ``CE.sum(-1) + bias`` is the model's own
+    decision function (scikit-learn) or logits (torch).
 
-    ``head`` (torch only): the final linear layer, as a module of ``model`` or its name
-    (``"fc"``, ``"classifier.2"``). By default the last registered ``nn.Linear``, with a warning
-    when a module with parameters is registered after it. A head with a method
-    ``ce_terms(features) -> (F, W, b)`` (a cosine-normalised head, say) gives the terms of the
-    logit it computes, ``logit[c] = (F * W[c]).sum(-1) + b[c]``, instead of ``features x weight``.
+    Parameters
+    ----------
+    model : estimator, Pipeline or torch.nn.Module
+        A fitted scikit-learn linear classifier (LogisticRegression, LinearSVC, SGDClassifier,
+        RidgeClassifier, Perceptron, ...; binary or multi-class), a binary SVC or NuSVC with
+        any kernel (its terms are the kernel values against the distinct support vectors), a
+        scikit-learn or imbalanced-learn Pipeline ending in one of these, or a torch
+        ``nn.Module`` whose output is the output of its head.
+    X : array-like, sparse matrix, DataFrame or tensor
+        (N, ...) inputs; for a torch model also a ``Dataset``, a ``DataLoader`` (not
+        shuffling) or any iterable of batches, a batch being a tensor or a tuple / list whose
+        first item is the input.
+    batch_size : int, default 512
+        Instances per forward pass of a torch model. Torch models run in ``eval()`` mode
+        without gradients, on the device of their parameters; NumPy (float64) comes out.
+    head : torch.nn.Module or str, optional
+        Torch only: the final linear layer, as a module of ``model`` or its name (``"fc"``,
+        ``"classifier.2"``). By default the last registered ``nn.Linear``, with a warning when
+        a module with parameters is registered after it. A head with a method
+        ``ce_terms(features) -> (F, W, b)`` (a cosine-normalised head, say) gives the terms of
+        the logit it computes, ``logit[c] = (F * W[c]).sum(-1) + b[c]``.
 
+    Returns
+    -------
+    CEResult
+        The CE with the features, weights, bias, classes and the model's own decision.
+
+    Raises
+    ------
+    UnsupportedModelError
+        ``model`` is not one of the above (a random forest, a multi-class SVC, a plain object),
+        is not fitted, or its decision is not its head's output.
+    ValueError
+        ``X`` has another number of features than the model was fitted on, or holds no
+        instance, or a DataLoader that shuffles.
+
+    Notes
+    -----
     In a Pipeline, samplers (imbalanced-learn's SMOTE and the like) are skipped, as
     imbalanced-learn does at prediction; every other step transforms ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ceimb_utils.ce import extract
+    >>> X, y = make_classification(n_samples=200, n_features=6, weights=[0.9],
+    ...                            random_state=0)
+    >>> result = extract(LogisticRegression().fit(X, y), X)
+    >>> result.ce.shape  # binary: one term per feature, toward classes[1]
+    (200, 6)
+    >>> bool(np.allclose(result.ce.sum(-1) + result.bias, result.decision))
+    True
+    >>> extract({}, X)
+    Traceback (most recent call last):
+    ...
+    ceimb_utils.ce.extraction.UnsupportedModelError: Cannot decompose a dict; supported: ...
     """
     if _is_torch_module(model):
         return _extract_torch(model, X, batch_size, head)
     if head is not None:
         raise UnsupportedModelError(f"head= names the final layer of a torch module; a {type(model).__name__} "
                                     "has none to choose.")
-    from sklearn.base import is_classifier
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC, NuSVC
 
+    if isinstance(model, type):
+        raise UnsupportedModelError(f"Cannot decompose the class {model.__name__}; pass a fitted instance of it. "
+                                    f"Supported: {SUPPORTED}.")
     if isinstance(model, Pipeline):
         _check_fitted(model)
         return extract(model[-1], transform_for_prediction(model, X))
     if isinstance(model, (SVC, NuSVC)):
         return _extract_svc(model, X)
-    if is_classifier(model) and hasattr(model, "decision_function") and _has_linear_parameters(model):
+    if _is_classifier(model) and hasattr(model, "decision_function") and _has_linear_parameters(model):
         return _extract_linear(model, X)
-    raise UnsupportedModelError(f"Cannot decompose a {type(model).__name__}; supported: {SUPPORTED}.")
+    name = type(model).__name__
+    raise UnsupportedModelError(f"Cannot decompose {'an' if name[:1].lower() in 'aeiou' else 'a'} {name}; "
+                                f"supported: {SUPPORTED}.")
+
+
+def _is_classifier(model) -> bool:
+    """scikit-learn's ``is_classifier``, and False for anything that is no scikit-learn estimator
+    (a plain object, a dict), for which it raises an AttributeError about ``__sklearn_tags__``
+    from scikit-learn 1.6 on."""
+    from sklearn.base import is_classifier
+
+    try:
+        return is_classifier(model)
+    except AttributeError:
+        return False
 
 
 def _has_linear_parameters(model) -> bool:

@@ -35,21 +35,50 @@ def _check_choice(name: str, value, allowed) -> None:
 
 @dataclass(frozen=True)
 class Reading:
-    """How the metrics read what the paper leaves open (methods#readings). The defaults follow the
-    authors' released code; each named reading in ``READINGS`` changes one choice.
+    """How the metrics read what the paper leaves open (methods#readings).
 
-    - ``negatives``: multi-class required CE keep the predicted class's own negative CE whole
-      (``"kept"``, as the binary rule keeps opposing terms) or rank them with the rest
-      (``"ranked"``: the reading "positive terms only", ``sum(top-k CE) + b[c] > z[r]``).
-    - ``at_least_one``: count k = 1, not 0, when bias and opposing terms decide alone.
-    - ``share_count``: the top share takes ``max(1, int(frac * D))`` entries (``"floor"``) or
-      ``ceil(frac * D)`` (``"ceil"``).
-    - ``sets``: the class-level union and RQ3's frequency are taken over each instance's
-      required set (``"required"``: the k terms of ``required_ce``) or its top-k (``"top-k"``).
-    - ``instances``: TPs only (``"tp"``), or every instance of a label with the CE of its
-      predicted class (``"all"``: the released loops filter by label, not by prediction).
-    - ``bias``: the bias takes part in the required count (``"include"``) or not.
-    - ``ranking``: terms ranked by signed value or by |CE|.
+    The defaults follow the authors' released code; each named reading in ``READINGS`` (a dict
+    from name to Reading) changes one choice, and every metric takes a reading.
+
+    Parameters
+    ----------
+    negatives : {"kept", "ranked"}
+        Multi-class required CE keep the predicted class's own negative CE whole (``"kept"``,
+        as the binary rule keeps opposing terms) or rank them with the rest (``"ranked"``: the
+        reading "positive terms only", ``sum(top-k CE) + b[c] > z[r]``).
+    at_least_one : bool
+        Count k = 1, not 0, when bias and opposing terms decide alone.
+    share_count : {"floor", "ceil"}
+        The top share takes ``max(1, int(frac * D))`` entries (``"floor"``) or
+        ``ceil(frac * D)`` (``"ceil"``).
+    sets : {"required", "top-k"}
+        The class-level union and RQ3's frequency are taken over each instance's required set
+        (``"required"``: the k terms of ``required_ce``) or its top-k (``"top-k"``).
+    instances : {"tp", "all"}
+        True positives only (``"tp"``), or every instance of a label with the CE of its
+        predicted class (``"all"``: the released loops filter by label, not by prediction).
+    bias : {"include", "exclude"}
+        The bias takes part in the required count or not.
+    ranking : {"signed", "absolute"}
+        Terms ranked by signed value or by absolute value.
+
+    Raises
+    ------
+    ValueError
+        A field holds a value that is not among its choices.
+
+    Examples
+    --------
+    >>> from ceimb_utils.ce.metrics import READINGS, Reading
+    >>> list(READINGS)
+    ['default', 'positive terms only', 'at least one term', 'ceil share', 'top-10 sets', \
+'as released, all instances', 'bias excluded', 'ranked by |CE|']
+    >>> READINGS["bias excluded"] == Reading(bias="exclude")
+    True
+    >>> Reading(ranking="largest")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown ranking 'largest'; choose one of 'signed', 'absolute'.
     """
 
     negatives: str = "kept"
@@ -180,19 +209,65 @@ def _order(values: np.ndarray, ranking: str) -> np.ndarray:
 
 def required_ce(result: CEResult, y, reading: Reading = DEFAULT, support: Supporting | None = None,
                 **changes) -> np.ndarray:
-    """Smallest number k of supporting CE that still carry each counted prediction (methods#required-ce, methods#readings).
+    """Smallest number k of supporting CE that still carry each counted prediction (methods#required-ce).
 
     The k largest supporting terms are kept. By default every negative supporting term (the
     opposing terms of a binary model, the predicted class's own negative CE of a multi-class
     one) is kept whole, with the bias: multi-class, ``sum(top-k positive CE[n,c]) +
     sum(negative CE[n,c]) + b[c] > z[r]``; binary, ``sum(top-k supporting) + sum(opposing) +
     signed bias > 0``. ``bias="exclude"`` drops the bias (multi-class: the runner-up's CE sum
-    replaces its logit). ``changes`` alter single fields of ``reading``
-    (``required_ce(r, y, bias="exclude")``).
+    replaces its logit). Other readings: methods#readings.
 
-    Returns an int array over all instances: k in [0, D] for counted instances (0: the bias and
-    the opposing terms decide alone; 1 at least under ``at_least_one``), ``NOT_COUNTED`` for
-    the others and ``NEVER_CROSSES`` for counted instances whose kept terms never cross.
+    Parameters
+    ----------
+    result : CEResult
+        The CE of the instances, from ``extract``.
+    y : array-like
+        (N,) true labels, values of ``result.classes``.
+    reading : Reading, default the authors' reading
+        How the count reads what the paper leaves open (``READINGS``).
+    **changes
+        Single fields of ``reading`` to change: ``required_ce(r, y, bias="exclude")``.
+
+    Returns
+    -------
+    ndarray of int
+        (N,) k in [0, D] for counted instances (0: the bias and the opposing terms decide
+        alone; 1 at least under ``at_least_one``), ``NOT_COUNTED`` (-2) for the others (not a
+        true positive, by default) and ``NEVER_CROSSES`` (-1) for counted instances whose
+        kept terms never carry the prediction.
+
+    Raises
+    ------
+    ValueError
+        ``y`` is not one label per instance, or holds a label the model does not know.
+
+    Other Parameters
+    ----------------
+    support : optional
+        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
+        metrics of one run (the runner passes them); computed here when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ceimb_utils.ce import extract
+    >>> from ceimb_utils.ce.metrics import required_ce
+    >>> X, y = make_classification(
+    ...     n_samples=300, n_features=10, n_informative=4, n_redundant=0,
+    ...     n_classes=3, n_clusters_per_class=1, weights=[0.6, 0.3, 0.1],
+    ...     random_state=0)  # 179, 90 and 31 instances
+    >>> result = extract(LogisticRegression(max_iter=1000).fit(X, y), X)
+    >>> k = required_ce(result, y)
+    >>> k[:8]  # -2: not a true positive, not counted
+    array([-2,  0,  0,  2,  1,  1,  1,  0])
+    >>> counted = k >= 0
+    >>> np.round([k[counted & (y == c)].mean() for c in range(3)], 2)  # per class
+    array([0.12, 0.87, 2.83])
+    >>> required_ce(result, y, bias="exclude")[:8]  # -1: never carry it
+    array([-2,  0,  0,  1, -1,  0,  0,  0])
     """
     reading = replace(reading, **changes) if changes else reading
     sup = support if support is not None else supporting(result, y, reading.instances)
@@ -324,9 +399,50 @@ def instance_sets(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
 def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
                      support: Supporting | None = None, needed: np.ndarray | None = None) -> np.ndarray:
     """Per class, the number of distinct CE indices in the union of its counted instances'
-    sets (``instance_sets``: required sets by default, top-k under a reading) (methods#class-level).
+    sets (methods#class-level).
 
-    NaN for a class with no counted instance (no TP by default), like every per-class metric.
+    An instance's set is its required set (the k terms of ``required_ce``) by default, its
+    ``k`` largest positive supporting terms under the reading ``sets="top-k"``.
+
+    Parameters
+    ----------
+    result : CEResult
+        The CE of the instances, from ``extract``.
+    y : array-like
+        (N,) true labels, values of ``result.classes``.
+    k : int, default 10
+        The size of each instance's set under the reading ``sets="top-k"``.
+    reading : Reading, default the authors' reading
+        How the sets are read (``READINGS``).
+
+    Returns
+    -------
+    ndarray of float
+        (C,) the count per class, out of D; NaN for a class with no counted instance (no true
+        positive, by default), like every per-class metric.
+
+    Other Parameters
+    ----------------
+    support : optional
+        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
+        metrics of one run (the runner passes them); computed here when None.
+    needed : ndarray, optional
+        ``required_ce(result, y, reading)``, when already computed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ceimb_utils.ce import extract
+    >>> from ceimb_utils.ce.metrics import class_topk_union
+    >>> X, y = make_classification(
+    ...     n_samples=300, n_features=10, n_informative=4, n_redundant=0,
+    ...     n_classes=3, n_clusters_per_class=1, weights=[0.6, 0.3, 0.1],
+    ...     random_state=0)  # 179, 90 and 31 instances
+    >>> result = extract(LogisticRegression(max_iter=1000).fit(X, y), X)
+    >>> class_topk_union(result, y)  # of D = 10 terms
+    array([7., 3., 9.])
     """
     sup = support if support is not None else supporting(result, y, reading.instances)
     sets = instance_sets(result, y, k, reading, sup, needed)
@@ -359,10 +475,55 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
               absolute: bool = False, reading: Reading = DEFAULT, support: Supporting | None = None) -> np.ndarray:
     """Per class, the share of the top ``frac`` of CE in the supporting sum (methods#top-share).
 
-    Default: the class-mean supporting vector over the class's TPs; its ``n_top`` largest
-    entries over the sum of its positive entries. ``per_instance=True``: the mean over TPs of
-    each instance's share. ``absolute=True`` uses |CE| (a sensitivity reading). NaN for a class
-    without TPs.
+    By default the class-mean supporting vector over the class's true positives: its
+    ``n_top(D, frac)`` largest entries over the sum of its positive entries.
+
+    Parameters
+    ----------
+    result : CEResult
+        The CE of the instances, from ``extract``.
+    y : array-like
+        (N,) true labels, values of ``result.classes``.
+    frac : float, default 0.1
+        The share of the D terms taken, in (0, 1]; ``reading.share_count`` rounds it.
+    per_instance : bool, default False
+        The mean over true positives of each instance's share, instead of the share of the
+        class-mean vector.
+    absolute : bool, default False
+        Rank and sum absolute CE (a sensitivity reading).
+    reading : Reading, default the authors' reading
+        How the share reads what the paper leaves open (``READINGS``).
+
+    Returns
+    -------
+    ndarray of float
+        (C,) shares in [0, 1]; NaN for a class without true positives.
+
+    Raises
+    ------
+    ValueError
+        ``frac`` is not in (0, 1].
+
+    Other Parameters
+    ----------------
+    support : optional
+        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
+        metrics of one run (the runner passes them); computed here when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ceimb_utils.ce import extract
+    >>> from ceimb_utils.ce.metrics import top_share
+    >>> X, y = make_classification(
+    ...     n_samples=300, n_features=10, n_informative=4, n_redundant=0,
+    ...     n_classes=3, n_clusters_per_class=1, weights=[0.6, 0.3, 0.1],
+    ...     random_state=0)  # 179, 90 and 31 instances
+    >>> result = extract(LogisticRegression(max_iter=1000).fit(X, y), X)
+    >>> np.round(top_share(result, y), 2)  # the largest of 10 mean terms
+    array([0.68, 0.47, 0.31])
     """
     sup = support if support is not None else supporting(result, y, reading.instances)
     values = sup.values[sup.counted]
@@ -386,7 +547,32 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
 
 @dataclass
 class FrequencyMagnitude:
-    """RQ3 per class: how often each CE index is in a TP's set and how large it is."""
+    """RQ3 per class: how often each CE index is in a TP's set and how large it is
+    (methods#frequency-magnitude); ``frequency_magnitude`` returns it.
+
+    Parameters
+    ----------
+    freq, mag : ndarray
+        (C, D) the fraction of the class's true positives whose set holds term d, and the mean
+        supporting CE of d over those true positives.
+    mag_features : ndarray
+        (C, D) the mean feature value F[d] over them.
+    n_tp : ndarray
+        (C,) true positives per class.
+    spearman : ndarray
+        (C,) rank correlation of ``freq`` and ``mag`` across the D terms (NaN if undefined).
+    ci_low, ci_high : ndarray
+        (C,) its half-sampling interval (NaN where none is shown).
+    ci_status : ndarray
+        (C,) why, one of ``INTERVAL_STATUS``: "ok", or the reason there is no interval.
+    mag_in_set, spearman_in_set : ndarray, optional
+        (C, D) the mean supporting CE of d over the true positives whose set holds d, and
+        (C,) ``freq`` against it over the terms some set holds: the size of a term where
+        used, which being used more often alone cannot raise.
+    feature_in_set, spearman_feature_in_set : ndarray, optional
+        The same for the feature F[d] itself (CE = F x w): the latent magnitude without the
+        weight.
+    """
 
     freq: np.ndarray  # (C, D) fraction of the class's TPs whose set includes d
     mag: np.ndarray  # (C, D) mean supporting CE of d over those TPs
@@ -506,10 +692,58 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
                         support: Supporting | None = None) -> FrequencyMagnitude:
     """Frequency vs magnitude of CE over the TPs of each class (methods#frequency-magnitude).
 
-    ``freq[d]``: the fraction of the class's TPs whose set (``instance_sets``: the required set
-    by default, the top-k under a reading) holds d. Meant for training instances.
-    ``resamples`` > 0 draws that many half-samples of each class's TPs (seeded by ``seed``) for
-    the interval of ``spearman_interval``.
+    ``freq[c, d]`` is the fraction of class c's true positives whose set (``instance_sets``:
+    the required set by default, the top-k under a reading) holds term d, and ``mag[c, d]``
+    the mean supporting CE of d over them; ``spearman`` ranks one against the other across
+    the D terms. Meant for training instances.
+
+    Parameters
+    ----------
+    result : CEResult
+        The CE of the instances, from ``extract``.
+    y : array-like
+        (N,) true labels, values of ``result.classes``.
+    k : int, default 10
+        The size of each instance's set under the reading ``sets="top-k"``.
+    resamples : int, default 0
+        Half-samples of each class's true positives drawn for the interval of
+        ``spearman_interval`` (methods#intervals); 0 draws none.
+    ci : float, default 0.95
+        The interval's level.
+    seed : int, default 0
+        Seeds the half-samples.
+    reading : Reading, default the authors' reading
+        How the sets are read (``READINGS``).
+
+    Returns
+    -------
+    FrequencyMagnitude
+        Per class: frequencies and magnitudes (C, D), true positives, the Spearman
+        correlation and its interval with the interval's status.
+
+    Other Parameters
+    ----------------
+    support : optional
+        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
+        metrics of one run (the runner passes them); computed here when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ceimb_utils.ce import extract
+    >>> from ceimb_utils.ce.metrics import frequency_magnitude
+    >>> X, y = make_classification(
+    ...     n_samples=300, n_features=10, n_informative=4, n_redundant=0,
+    ...     n_classes=3, n_clusters_per_class=1, weights=[0.6, 0.3, 0.1],
+    ...     random_state=0)  # 179, 90 and 31 instances
+    >>> result = extract(LogisticRegression(max_iter=1000).fit(X, y), X)
+    >>> fm = frequency_magnitude(result, y)
+    >>> fm.n_tp, fm.freq.shape
+    (array([173,  87,  24]), (3, 10))
+    >>> np.round(fm.spearman, 2)
+    array([0.34, 0.8 , 0.78])
     """
     sup = support if support is not None else supporting(result, y, reading.instances)
     n_classes, d = _n_classes(result), sup.values.shape[1]

@@ -195,7 +195,53 @@ def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
 
 def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
         executor=None, notebooks: bool = True, audit: bool = True) -> list[Path]:
-    """The whole sweep; returns the notebooks written."""
+    """The whole sweep: every run of the profile's data sets, then the book's notebooks.
+
+    Every input is checked first (``plan``, ``check_data``), then missing runs are computed
+    into the run cache (methods#run-cache) and, with ``notebooks``, each question's template
+    is executed per data set into ``book/results/`` (``python -m ceimb_utils run`` calls it).
+
+    Parameters
+    ----------
+    profile : str
+        A built-in profile or the path of a profile file (``load_profile``).
+    datasets, questions : str or sequence of str, optional
+        Comma-separated or listed names; by default the profile's.
+    overrides : mapping, optional
+        Configuration keys to change, dotted (``{"image.epochs": 3}``) or nested.
+    executor : optional
+        Runs the sweep's runs (a ``DaskExecutor`` for a cluster); by default in this process.
+    notebooks : bool, default True
+        Execute the notebooks; False only fills the run cache.
+    audit : bool, default True
+        Also execute the claims audit over the chosen data sets (with ``notebooks``).
+
+    Returns
+    -------
+    list of Path
+        The notebooks written (none when ``notebooks`` is False).
+
+    Raises
+    ------
+    ConfigError
+        An unknown profile, data set, question or key, or a bad value, before any run starts.
+    DataNotFoundError
+        A data set that cannot be had offline, before any run starts.
+    SweepError
+        One or more runs failed.
+
+    Examples
+    --------
+    >>> from ceimb_utils.pipeline.runner import run
+    >>> from ceimb_utils.pipeline.study import load_study
+    >>> tiny = {"tabular.models": ["lg"], "tabular.methods": ["base"],
+    ...         "tabular.splits": 1}
+    >>> run("planted", "dense-imb", overrides=tiny, notebooks=False)
+    []
+    >>> study = load_study("dense-imb", "planted", tiny, compute=False)  # cached
+    >>> len(study.cached)
+    1
+    """
     cfg, chosen, asked = plan(profile, datasets, questions, overrides)
     audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
     if notebooks:

@@ -43,10 +43,29 @@ def ensure_runs(cfg: Mapping[str, Any], datasets, executor=None, context: Contex
 
 @dataclass
 class Study:
-    """All runs of one data set under one configuration, as tidy tables.
+    """All runs of one data set under one configuration, as tidy tables; ``load_study`` makes it.
 
     Every table carries the run columns ``dataset, model, method, repeat`` (``repeat`` is the
-    seed of an image run and the split of a tabular run) and ``class`` names.
+    seed of an image run and the split of a tabular run) and ``class`` names, and is read as an
+    attribute (``study.classes``) or from ``tables``: ``runs`` (one row per run: scores,
+    sizes, times, where it is cached), ``classes`` (per class: counts, recall and the metrics),
+    ``readings`` (the per-class metrics under each reading, methods#readings), ``instances``,
+    ``profile`` (the magnitude profile), ``frequency`` and ``spearman`` (RQ3).
+
+    Parameters
+    ----------
+    dataset : str
+        The data set's name.
+    config : dict
+        The effective configuration (``load_profile``).
+    cached : list of Run
+        The runs, as the run cache holds them.
+    tables : dict of str to DataFrame
+        The joined tables.
+
+    See Also
+    --------
+    load_study : makes a Study, computing its missing runs.
     """
 
     dataset: str
@@ -56,6 +75,7 @@ class Study:
 
     @property
     def kind(self) -> str:
+        """``"tabular"`` or ``"image"``."""
         return dataset_spec(self.dataset).kind
 
     def __getattr__(self, name):
@@ -66,10 +86,12 @@ class Study:
 
     @property
     def methods(self) -> list[str]:
+        """The methods of the runs, in run order."""
         return list(dict.fromkeys(self.tables["runs"]["method"]))
 
     @property
     def models(self) -> list[str]:
+        """The models of the runs, in run order."""
         return list(dict.fromkeys(self.tables["runs"]["model"]))
 
 
@@ -101,8 +123,53 @@ def collect(dataset: str, cfg: Mapping[str, Any], runs: list[Run]) -> Study:
 
 def load_study(dataset: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None,
                compute: bool = True) -> Study:
-    """The study of ``dataset`` under ``profile`` + ``overrides``; missing runs are computed
-    when ``compute`` (otherwise a missing run is an error)."""
+    """The study of ``dataset`` under ``profile`` + ``overrides``, its missing runs computed.
+
+    Every run the configuration plans for the data set (models x methods x seeds or splits) is
+    read from the run cache (methods#run-cache); a run that is not there is computed first.
+
+    Parameters
+    ----------
+    dataset : str
+        A data set of the profile or a built-in one (``python -m ceimb_utils list``).
+    profile : str, default "smoke"
+        A built-in profile or the path of a profile file (``load_profile``).
+    overrides : mapping, optional
+        Configuration keys to change, dotted (``{"image.epochs": 3}``) or nested.
+    compute : bool, default True
+        Compute missing runs; when False a missing run is an error.
+
+    Returns
+    -------
+    Study
+        The runs' tables, joined.
+
+    Raises
+    ------
+    ConfigError
+        An unknown profile, data set or key, or a value that is not allowed.
+    SweepError
+        A run failed, or (``compute=False``) a run is not in the cache.
+
+    Examples
+    --------
+    A planted data set of the calibration chapter (40 features, two of them carry the signal,
+    10:1), one logistic regression on one split: seconds.
+
+    >>> from ceimb_utils.pipeline.study import load_study
+    >>> tiny = {"tabular.models": ["lg"], "tabular.methods": ["base"],
+    ...         "tabular.splits": 1}
+    >>> study = load_study("sparse-imb", "planted", tiny)
+    >>> study.runs[["model", "method", "repeat", "D", "n_train"]]
+      model method  repeat   D  n_train
+    0    lg   base       0  40     1400
+    >>> study.classes[["class", "group", "n_train", "n_tp"]]
+       class     group  n_train  n_tp
+    0      0  majority     1273   537
+    1      1  minority      127    42
+    >>> study.classes["required_pct"].round(1).tolist()  # % of D per TP
+    [0.3, 10.2]
+    """
     cfg = load_profile(profile, overrides)
     dataset_spec(dataset)
     context = Context.from_config(cfg)
