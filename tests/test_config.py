@@ -126,3 +126,49 @@ def test_image_schedule_has_a_warm_up_and_its_decays(profile):
     else:
         assert all(a > b for a, b in zip(lrs[schedule.warmup:], lrs[schedule.warmup + 1:]))
         assert lrs[-1] < 0.05 * section["lr"]
+
+
+# The run configs of the built-in profiles (the dicts that enter the cache keys, device cpu), as
+# the code before the resolved configuration (issue 39) made them: count and digest of the list.
+# A refactoring of how a data set's configuration is resolved must not move a single key.
+PINNED_RUN_CONFIGS = {
+    "smoke/sylva": (22, "d2f0789f37fa6159"),
+    "smoke/fashion-lt": (5, "bc7af3e9ff079c08"),
+    "quick/hiva": (33, "89da7e8d0e688498"),
+    "quick/sylva": (33, "4372133fd52c0065"),
+    "quick/coil_2000": (33, "5e6200be3b07948a"),
+    "quick/fashion-lt": (15, "8d04458e158e2876"),
+    "paper/cifar10-lt": (24, "b2d57f444b7313d0"),
+    "paper/places5": (24, "890207a53fcb0f17"),
+    "paper/inat5": (24, "605b92e2f4913583"),
+    "paper/ozone_level": (55, "79514d6a173506a2"),
+    "paper/scene": (55, "eca63b9749aad3b6"),
+    "paper/coil_2000": (55, "01e64d3a1f5698f0"),
+    "paper/thyroid_sick": (55, "6335750f1c7e5eb3"),
+    "paper/us_crime": (55, "a3431096eb5fc1b4"),
+    "planted/sparse-imb": (18, "a9f9471dfb184417"),
+    "planted/sparse-bal": (18, "1fe14a72893aa29d"),
+    "planted/dense-imb": (18, "eeb38885f1f96273"),
+    "planted/dense-bal": (18, "8d052efeacee2b19"),
+    "planted/frequency-imb": (18, "4eaba793c127024a"),
+    "planted/frequency-magnitude-imb": (18, "5f36ea78ced69871"),
+}
+
+
+def _run_config_digests() -> dict:
+    import hashlib
+    import json
+
+    from ceimb_utils.pipeline.runs import run_configs
+
+    out = {}
+    for profile in sorted({key.split("/")[0] for key in PINNED_RUN_CONFIGS}):
+        cfg = load_profile(profile, {"device": "cpu"})
+        for ds in cfg["datasets"]:
+            configs = run_configs(cfg, ds)
+            out[f"{profile}/{ds}"] = (len(configs), hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16])
+    return out
+
+
+def test_the_run_configs_of_the_built_in_profiles_are_what_they_were():
+    assert _run_config_digests() == PINNED_RUN_CONFIGS
