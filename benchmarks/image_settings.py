@@ -69,10 +69,10 @@ def validate(profile: str, dataset: str, overrides: dict, seed: int, per_class: 
 
 def run_config(profile: str, dataset: str, overrides: dict, seed: int) -> dict:
     """The base run of ``seed`` as the profile with the candidate's settings would train it."""
-    from ceimb_utils.config import dataset_config, load_profile
+    from ceimb_utils.config import load_profile, resolve_dataset
     from ceimb_utils.pipeline.image_runs import image_run_config
 
-    section = dataset_config(load_profile(profile, overrides), dataset)
+    section = resolve_dataset(load_profile(profile, overrides), dataset).plain()
     return {**image_run_config({"dataset": dataset}, section, "base", seed, 1, "cpu"), "section": section}
 
 

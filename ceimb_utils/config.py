@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import yaml
 
 from . import paths
 from . import datasets
-from .datasets import DATASETS, IMAGE_KEYS, dataset_spec
+from .datasets import DATASETS, IMAGE_KEYS, DatasetSpec, dataset_spec
 from .errors import ConfigError
-from .methods import in_family
+from .methods import grid_methods, in_family
 from .methods import names as method_names
 from .questions import QUESTIONS
 
@@ -346,11 +348,81 @@ def _validate_tree(cfg: Mapping, schema: Mapping, prefix: str) -> None:
             _check_value(dotted, cfg[key], default)
 
 
-def dataset_config(cfg: Mapping, dataset: str) -> dict:
-    """The settings of one data set: the kind's section with dataset defaults filled in.
+def frozen(value: Any) -> Any:
+    """A read-only copy of a configuration value: mappings become read-only views, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """The plain dicts and lists of a frozen value (what run configs, JSON and YAML hold)."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One data set's configuration, resolved once per run plan (``resolve_dataset``) and passed
+    down to every stage that needs it; no stage resolves it again (methods#profiles).
+
+    ``section`` is the data set's kind's section of the profile (``tabular`` or ``image``) with
+    the data set's defaults, its own entry and ``dataset_overrides`` applied: every key of
+    ``base.yaml``'s section, read-only. ``metrics``, ``threads`` and ``device`` are what each of
+    its runs takes from the top of the profile; ``source`` what a run carries of a user's data
+    set (its entry and a digest of its files, None for a built-in one).
+    """
+
+    name: str
+    spec: DatasetSpec
+    section: Mapping[str, Any]
+    metrics: Mapping[str, Any]
+    threads: int  # of one run: tabular.threads, else the profile's threads
+    device: str  # as configured: auto, cpu or cuda
+    source: Mapping[str, Any] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def builtin(self) -> bool:
+        return self.spec.builtin
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods of its runs, then the interventions (each once)."""
+        return grid_methods(self.section)
+
+    @property
+    def repeats(self) -> tuple[int, ...]:
+        """The seeds of an image data set, the split indices of a tabular one."""
+        if self.kind == "image":
+            return tuple(self.section["seeds"])
+        return tuple(range(self.section["splits"]))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.section[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.section.get(key, default)
+
+    def plain(self) -> dict:
+        """The section as plain dicts and lists (a copy: changing it changes nothing here)."""
+        return plain(self.section)
+
+
+def resolve_dataset(cfg: Mapping, dataset: str) -> DatasetConfig:
+    """The configuration of one data set under the effective configuration ``cfg``.
 
     For image data sets, null keys take the data set's own defaults (the paper's values), then
-    ``dataset_overrides`` apply. The result is what the runs of that data set depend on.
+    a user's entry and ``dataset_overrides`` apply. The result is what the runs of that data
+    set depend on; a setting that cannot be built is refused here, before any work.
     """
     spec = dataset_spec(dataset)
     section = copy.deepcopy(dict(cfg[spec.kind]))
@@ -365,7 +437,11 @@ def dataset_config(cfg: Mapping, dataset: str) -> dict:
         if missing:
             raise ConfigError(f"Data set {dataset!r} needs a value for image.{missing[0]}.")
         check_imbalance(section)
-    return section
+        threads = cfg["threads"]
+    else:
+        threads = section["threads"] or cfg["threads"]
+    return DatasetConfig(dataset, spec, frozen(section), frozen(cfg["metrics"]), threads, cfg["device"],
+                         frozen(datasets.source_of(spec)))
 
 
 def check_imbalance(section: Mapping) -> None:

@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from ceimb_utils.config import ConfigError, dataset_config, load_profile
+from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.data.images import check_lists, list_paths, load_images
 from ceimb_utils.errors import DataNotFoundError
 from ceimb_utils.pipeline import runner
+from ceimb_utils.pipeline.runs import RunPlan
 
 PLACES = ["airfield", "amusement_park", "aquarium", "baseball_field", "barn"]
 
@@ -34,7 +35,7 @@ def _places(tmp_path, seed=0, train=(3, 3, 1, 1, 1), test=(2, 2, 2, 2, 2)):
 
 def _section(tmp_path, **extra):
     cfg = load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors", **extra})
-    return dataset_config(cfg, "places5")
+    return resolve_dataset(cfg, "places5").section
 
 
 def test_the_lists_give_their_images_and_labels(tmp_path):
@@ -85,12 +86,12 @@ def test_the_runner_checks_every_seed_before_any_work(tmp_path):
     _places(tmp_path, seed=0)
     cfg = load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors", "image.seeds": [0, 10]})
     with pytest.raises(DataNotFoundError, match="places_trn_10.csv is missing"):
-        runner.check_data(cfg, ["places5"])
-    runner.check_data(load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors"}), ["places5"])
+        runner.check_data(RunPlan.of(cfg, ["places5"]))
+    runner.check_data(RunPlan.of(load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors"}), ["places5"]))
 
 
 def test_the_authors_profile_reads_their_lists_for_places_and_inaturalist():
     cfg = load_profile("authors")
-    assert dataset_config(cfg, "places5")["selection"] == "authors"
-    assert dataset_config(cfg, "inat5")["selection"] == "authors"
-    assert dataset_config(cfg, "cifar10-lt")["selection"] == "ldam"
+    assert resolve_dataset(cfg, "places5")["selection"] == "authors"
+    assert resolve_dataset(cfg, "inat5")["selection"] == "authors"
+    assert resolve_dataset(cfg, "cifar10-lt")["selection"] == "ldam"

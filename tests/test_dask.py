@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ceimb_utils.config import load_profile
+from ceimb_utils.config import load_profile, resolve_dataset
 from ceimb_utils.pipeline.cache import RunCache
 from ceimb_utils.pipeline.dask_executor import DaskExecutor
 from ceimb_utils.pipeline.executors import InProcessExecutor, expand
-from ceimb_utils.pipeline.runs import Context, run_configs
+from ceimb_utils.pipeline.runs import Context, RunPlan, run_configs
 from ceimb_utils.pipeline.study import SweepError, ensure_runs
 
 OVERRIDES = {"threads": 1, "tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.splits": 1,
@@ -30,15 +30,15 @@ def cluster():
 
 
 def grid(cfg):
-    return expand([rc for ds in DATASETS for rc in run_configs(cfg, ds)])
+    return expand([rc for ds in DATASETS for rc in run_configs(resolve_dataset(cfg, ds))])
 
 
 def test_cluster_results_equal_in_process(tmp_path, cluster):
     cfg = load_profile("smoke", OVERRIDES)
     local = Context(results_dir=str(tmp_path / "local"), progress=False)
     remote = Context(results_dir=str(tmp_path / "dask"), progress=False)
-    ensure_runs(cfg, DATASETS, InProcessExecutor(1), local)
-    outcomes = ensure_runs(cfg, DATASETS, cluster, remote)
+    ensure_runs(RunPlan.of(cfg, DATASETS), InProcessExecutor(1), local)
+    outcomes = ensure_runs(RunPlan.of(cfg, DATASETS), cluster, remote)
     assert len(outcomes) == len(grid(cfg)) == 4 + 3
     for rc in grid(cfg):
         a, b = local.cache().load(rc), remote.cache().load(rc)
@@ -56,11 +56,11 @@ def test_failed_run_is_reported_and_others_carry_on(tmp_path, cluster):
     for name, executor in (("local", InProcessExecutor(2)), ("dask", cluster)):  # 2: through the worker pool
         context = Context(results_dir=str(tmp_path / name), progress=False)
         with pytest.raises(SweepError) as err:
-            ensure_runs(cfg, ["sylva"], executor, context)
+            ensure_runs(RunPlan.of(cfg, ["sylva"]), executor, context)
         text = str(err.value)
         assert "1 of 2 runs failed" in text and '"method": "smote"' in text and "Traceback" in text
         assert "at least 2 minority rows" in text
-        base = [rc for rc in run_configs(cfg, "sylva") if rc["method"] == "base"][0]
+        base = [rc for rc in run_configs(resolve_dataset(cfg, "sylva")) if rc["method"] == "base"][0]
         assert context.cache().load(base) is not None
 
 
@@ -71,7 +71,7 @@ def test_lost_worker_run_is_redone_once(tmp_path):
     try:
         done = {}
         sweep = threading.Thread(target=lambda: done.setdefault("outcomes", executor.run(
-            [rc for rc in run_configs(cfg, "fashion-lt")], context)))
+            [rc for rc in run_configs(resolve_dataset(cfg, "fashion-lt"))], context)))
         sweep.start()
         # a run is under way once its private directory exists; its name carries the worker's pid
         deadline, partial = time.time() + 120, []
@@ -87,14 +87,14 @@ def test_lost_worker_run_is_redone_once(tmp_path):
         executor.close()
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     finished = list((tmp_path / "runs" / "fashion-lt").glob("*/record.json"))
-    assert len(finished) == len(run_configs(cfg, "fashion-lt")) == 2  # nothing lost, nothing twice
+    assert len(finished) == len(run_configs(resolve_dataset(cfg, "fashion-lt"))) == 2  # nothing lost, nothing twice
     cache = RunCache(tmp_path / "runs")
-    assert all(cache.load(rc) is not None for rc in run_configs(cfg, "fashion-lt"))
+    assert all(cache.load(rc) is not None for rc in run_configs(resolve_dataset(cfg, "fashion-lt")))
     assert list((tmp_path / "runs" / "fashion-lt").glob(".tmp@*")), "the killed run left its partial directory"
     assert cache.prune_partial() >= 1
     assert not list((tmp_path / "runs" / "fashion-lt").glob(".tmp@*"))
     # a rerun finds everything and computes nothing
-    again = InProcessExecutor(1).run(run_configs(cfg, "fashion-lt"), context)
+    again = InProcessExecutor(1).run(run_configs(resolve_dataset(cfg, "fashion-lt")), context)
     assert [o.path for o in again] == [o.path for o in outcomes]
 
 
@@ -103,7 +103,7 @@ def test_network_trainings_are_dispatched_first():
     from ceimb_utils.pipeline.runs import dependencies
 
     cfg = load_profile("smoke")
-    grid = expand([rc for ds in ("sylva", "fashion-lt") for rc in run_configs(cfg, ds)])
+    grid = expand([rc for ds in ("sylva", "fashion-lt") for rc in run_configs(resolve_dataset(cfg, ds))])
     first_wave = [c for c in grid if not dependencies(c)]
     ordered = longest_first(first_wave)
     n_train = sum(c["kind"] == "image" for c in first_wave)
@@ -116,7 +116,7 @@ def test_a_rehead_starts_as_soon_as_its_base_is_done(tmp_path, monkeypatch):
     from ceimb_utils.pipeline.runs import dependencies
 
     cfg = load_profile("smoke")
-    grid = [rc for ds in ("sylva", "fashion-lt") for rc in run_configs(cfg, ds)]
+    grid = [rc for ds in ("sylva", "fashion-lt") for rc in run_configs(resolve_dataset(cfg, ds))]
     order = []
 
     def record(run_config, context):
@@ -139,7 +139,7 @@ def test_every_training_starts_before_the_reheads_it_does_not_feed(tmp_path, mon
     from ceimb_utils.pipeline.runs import dependencies
 
     cfg = load_profile("smoke", {"image.seeds": [0, 10, 100]})
-    grid = run_configs(cfg, "fashion-lt")
+    grid = run_configs(resolve_dataset(cfg, "fashion-lt"))
     order = []
 
     def record(run_config, context):

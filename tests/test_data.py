@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from ceimb_utils.config import ConfigError, dataset_config, load_profile
+from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.data.images import check_available as image_available
 from ceimb_utils.data.images import load_images, load_validation
 from ceimb_utils.data.imbalance import exponential_counts, select_per_class, step_counts
@@ -57,7 +57,7 @@ def test_missing_images_fail_fast(tmp_path):
 
 
 def test_fashion_lt_is_long_tailed_with_a_balanced_test_set():
-    section = dataset_config(load_profile("smoke"), "fashion-lt")
+    section = resolve_dataset(load_profile("smoke"), "fashion-lt").section
     data = load_images("fashion-lt", section, seed=0)
     assert data.train_x.shape[1:] == (1, 28, 28) and data.train_x.dtype == np.uint8
     assert data.train_counts.tolist() == exponential_counts(100, 20, 10)

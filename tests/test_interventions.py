@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from ceimb_utils import ce, methods
-from ceimb_utils.config import ConfigError, load_profile
+from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.models import losses, tau_norm
 from ceimb_utils.models.resnet import NormedLinear, build_resnet
 from ceimb_utils.pipeline.runs import Context, dependencies, execute, run_configs
@@ -87,7 +87,7 @@ def test_config_checks_intervention_settings():
 def test_every_image_intervention_runs_and_keeps_the_ce_invariant():
     wanted = ["base", "cb_ce", "logit_adjust", "ldam_drw", "tau_norm"]
     cfg = load_profile("smoke", {"image.methods": wanted, "image.seeds": [0]})
-    grid = run_configs(cfg, "fashion-lt")
+    grid = run_configs(resolve_dataset(cfg, "fashion-lt"))
     assert [rc["method"] for rc in grid] == wanted
     assert [d[0]["method"] for rc in grid for d in [dependencies(rc)] if d] == ["base"]  # tau_norm re-heads base
     records = {rc["method"]: execute(rc, Context(progress=False)).record for rc in grid}

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from ceimb_utils import ce, methods
-from ceimb_utils.config import ConfigError, load_profile
+from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.models.tabular import fit_tabular
 from ceimb_utils.pipeline.runs import dependencies, run_configs
 from ceimb_utils.report import audit
@@ -37,16 +37,16 @@ def test_config_accepts_registered_methods_and_refuses_others():
 
 def test_grid_applies_each_method_to_its_models_only():
     cfg = load_profile("smoke", {"tabular.methods": ["base", "balanced", "l1"], "tabular.splits": 1})
-    grid = {(rc["model"], rc["method"]) for rc in run_configs(cfg, "sylva")}
+    grid = {(rc["model"], rc["method"]) for rc in run_configs(resolve_dataset(cfg, "sylva"))}
     assert grid == {("lg", "base"), ("lg", "balanced"), ("lg", "l1"), ("svm", "base"), ("svm", "balanced")}
-    l1 = next(rc for rc in run_configs(cfg, "sylva") if rc["method"] == "l1")
+    l1 = next(rc for rc in run_configs(resolve_dataset(cfg, "sylva")) if rc["method"] == "l1")
     assert l1["train"]["l1_C"] == cfg["tabular"]["l1_C"] and l1["train"]["l1_folds"] == 3
-    assert all(not dependencies(rc) for rc in run_configs(cfg, "sylva"))
+    assert all(not dependencies(rc) for rc in run_configs(resolve_dataset(cfg, "sylva")))
 
 
 def test_image_rehead_methods_depend_on_the_base_run():
     cfg = load_profile("smoke")
-    needs = {rc["method"]: dependencies(rc) for rc in run_configs(cfg, "fashion-lt")}
+    needs = {rc["method"]: dependencies(rc) for rc in run_configs(resolve_dataset(cfg, "fashion-lt"))}
     assert {m for m, deps in needs.items() if deps} == {m for m in needs if methods.METHODS[m].rehead} == {"eos", "dsm", "tau_norm"}
     assert all(d[0]["method"] == "base" for d in needs.values() if d)
 
@@ -119,7 +119,7 @@ def test_l1_with_few_minority_rows_uses_fewer_folds_or_says_why_not():
 
 def test_the_paper_profile_runs_every_intervention():
     cfg = load_profile("paper")
-    image = {rc["method"] for rc in run_configs(cfg, "cifar10-lt")}
-    tabular = {(rc["model"], rc["method"]) for rc in run_configs(cfg, "ozone_level")}
+    image = {rc["method"] for rc in run_configs(resolve_dataset(cfg, "cifar10-lt"))}
+    tabular = {(rc["model"], rc["method"]) for rc in run_configs(resolve_dataset(cfg, "ozone_level"))}
     assert {"ldam_drw", "logit_adjust", "cb_ce", "tau_norm"} <= image
     assert {("lg", "balanced"), ("svm", "balanced"), ("lg", "l1")} <= tabular and ("svm", "l1") not in tabular

@@ -14,13 +14,13 @@ import yaml
 from PIL import Image
 
 from ceimb_utils import config, datasets
-from ceimb_utils.config import ConfigError, load_profile
+from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.data.images import load_images
 from ceimb_utils.data.tabular import load_tabular
 from ceimb_utils.errors import DataNotFoundError
 from ceimb_utils.models.resnet import build_resnet
 from ceimb_utils.pipeline import image_runs, runner, tabular_runs
-from ceimb_utils.pipeline.runs import run_configs
+from ceimb_utils.pipeline.runs import RunPlan, run_configs
 from ceimb_utils.pipeline.study import load_study
 
 TABULAR = {"tabular": {"models": ["lg"], "methods": ["base", "smote"], "interventions": [], "splits": 1}}
@@ -72,9 +72,9 @@ def test_a_csv_of_ones_own_runs_every_stage_with_paths_from_the_files_folder(tmp
     assert sorted(study.runs["method"]) == ["base", "smote"] and study.kind == "tabular"
     assert (study.runs["balanced_accuracy"] > 0.5).all()
     # the file's checksum is in the run key: a changed file is a new run
-    before = {rc["source"]["sha256"] for rc in run_configs(cfg, "my-csv")}
+    before = {rc["source"]["sha256"] for rc in run_configs(resolve_dataset(cfg, "my-csv"))}
     table(mine, n=130)
-    assert {rc["source"]["sha256"] for rc in run_configs(load_profile(str(path)), "my-csv")} != before
+    assert {rc["source"]["sha256"] for rc in run_configs(resolve_dataset(load_profile(str(path)), "my-csv"))} != before
 
 
 def test_a_parquet_file_and_the_rarer_value_as_default_minority(tmp_path):
@@ -95,7 +95,7 @@ def test_an_imbalanced_learn_name_from_a_local_data_home(tmp_path):
     assert data.X.shape == (50, 7) and data.y.tolist() == (labels == 1).astype(int).tolist()
     load_profile(str(profile_file(tmp_path, {"my-abalone": {"imblearn": "abalone", "data_home": "home"}})))
     with pytest.raises(DataNotFoundError, match="'abalone' is not in .*zenodo.*fetch_datasets"):
-        runner.check_data(load_profile(str(tmp_path / "mine.yaml")), ["my-abalone"])
+        runner.check_data(RunPlan.of(load_profile(str(tmp_path / "mine.yaml")), ["my-abalone"]))
 
 
 def test_one_image_tree_is_cut_into_training_and_test_images_by_a_seeded_split(tmp_path):
@@ -103,7 +103,7 @@ def test_one_image_tree_is_cut_into_training_and_test_images_by_a_seeded_split(t
     entry = {"folder": "pets", "classes": ["cat", "dog", "owl"], "test_share": 0.25, "imbalance": "exponential",
              "ratio": 3, "n_max": 15, "test_per_class": 3}
     cfg = load_profile(str(profile_file(tmp_path, {"pets": entry}, **IMAGE)))
-    section = config.dataset_config(cfg, "pets")
+    section = config.resolve_dataset(cfg, "pets").section
     first, second = (load_images("pets", section, seed) for seed in (0, 10))
     assert first.class_names == ["cat", "dog", "owl"] and first.train_counts.tolist() == [15, 8, 5]
     assert first.train_x.shape[1:] == (3, 32, 32)
@@ -129,8 +129,8 @@ def test_a_torchvision_class_made_long_tailed(tmp_path):
              "test_args": {"size": 40, "random_offset": 1000, **fake}, "imbalance": "exponential", "ratio": 4,
              "n_max": 20, "test_per_class": 5}
     cfg = load_profile(str(profile_file(tmp_path, {"fake-lt": entry}, **IMAGE)))
-    runner.check_data(cfg, ["fake-lt"])
-    data = load_images("fake-lt", config.dataset_config(cfg, "fake-lt"), 0)
+    runner.check_data(RunPlan.of(cfg, ["fake-lt"]))
+    data = load_images("fake-lt", config.resolve_dataset(cfg, "fake-lt").section, 0)
     assert data.train_counts.tolist() == [20, 12, 7, 5] and data.class_names == ["0", "1", "2", "3"]
     assert data.train_x.dtype == np.uint8 and data.train_x.shape[1:] == (3, 32, 32)
 
@@ -207,14 +207,14 @@ def test_what_a_run_key_holds_of_an_image_tree(tmp_path):
     image_tree(tmp_path / "pets")
     entry = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8", "title": "Pets"}
     path = profile_file(tmp_path, {"pets": entry}, **IMAGE)
-    key = lambda: run_configs(load_profile(str(path)), "pets")[0]["source"]  # noqa: E731
+    key = lambda: run_configs(resolve_dataset(load_profile(str(path)), "pets"))[0]["source"]  # noqa: E731
     before = key()
     profile_file(tmp_path, {"pets": {**entry, "title": "Pets, renamed"}}, **IMAGE)
     assert key() == before  # a new title retrains nothing
     Image.fromarray(np.zeros((12, 12, 3), dtype=np.uint8)).save(tmp_path / "pets" / "train" / "cat" / "new.png")
     assert key() != before  # a new image is a new run
     cfg = load_profile(str(path), {"dataset_overrides.pets.epochs": 3})  # the command line over the entry
-    assert config.dataset_config(cfg, "pets")["epochs"] == 3
+    assert config.resolve_dataset(cfg, "pets")["epochs"] == 3
 
 
 @pytest.mark.parametrize("case", range(19))
@@ -240,7 +240,7 @@ def test_a_profile_file_that_is_not_a_profile(tmp_path, monkeypatch):
 def test_a_run_in_another_process_knows_the_users_data_set_from_its_config(tmp_path):
     table(tmp_path)
     cfg = load_profile(str(profile_file(tmp_path, {"my-csv": {"file": "mine.csv", "target": "label"}}, **TABULAR)))
-    rc = run_configs(cfg, "my-csv")[0]
+    rc = run_configs(resolve_dataset(cfg, "my-csv"))[0]
     del datasets.DATASETS["my-csv"]  # as in a fresh worker process
     datasets.register_source(rc["dataset"], rc["source"])
     assert datasets.dataset_spec("my-csv").entry["file"] == str(tmp_path / "mine.csv")

@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from ceimb_utils import paths  # noqa: E402
-from ceimb_utils.config import load_profile  # noqa: E402
+from ceimb_utils.config import load_profile, resolve_dataset  # noqa: E402
 from ceimb_utils.errors import DataNotFoundError  # noqa: E402
 from ceimb_utils.pipeline import runner  # noqa: E402
 from ceimb_utils.pipeline.study import Study  # noqa: E402
@@ -40,7 +40,8 @@ def _classes(rng, methods=("base", "remix"), repeats=(0, 10), shift=0.0):
 
 
 def _study(dataset="cifar10-lt", profile="authors", **tables) -> Study:
-    return Study(dataset, load_profile(profile), [], tables)
+    cfg = load_profile(profile)
+    return Study(dataset, cfg, [], tables, resolve_dataset(cfg, dataset))
 
 
 def _write_paper(clone, prefix, suffix, freq_rows, mag_rows, width):

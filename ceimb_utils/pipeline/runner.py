@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .. import __version__, paths
-from ..config import ConfigError, check_names, dataset_config, load_profile, profile_names
+from ..config import ConfigError, DatasetConfig, check_names, load_profile, profile_names
 from ..data.images import check_available as image_available
 from ..data.images import check_lists, image_shape
 from ..data.tabular import check_available as tabular_available
@@ -28,7 +28,7 @@ from . import regression
 from .cache import git_commit
 from .image_runs import schedule_of
 from .regression import GOLDEN_DATASETS
-from .runs import Context, run_configs
+from .runs import Context, RunPlan, run_configs
 from .study import ensure_runs
 
 # What the runner passes to every per-data-set template; each must be a parameter of it.
@@ -65,7 +65,7 @@ def output_path(question: Question, dataset: str | None = None) -> Path:
     return paths.BOOK_RESULTS / question.name / f"{dataset}.ipynb"
 
 
-def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) -> None:
+def _stamp(path: Path, title: str, cfg: Mapping[str, Any], settings: DatasetConfig | None) -> None:
     """Retitle, mark as already executed for the book, and record what produced it."""
     import nbformat
 
@@ -79,15 +79,13 @@ def _stamp(path: Path, title: str, cfg: Mapping[str, Any], dataset: str | None) 
         _tag_for_the_book(cell)
     nb.metadata["mystnb"] = {"execution_mode": "off"}
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    section = None
-    if dataset is not None:
-        section = dataset_config(cfg, dataset)
+    section = settings.plain() if settings is not None else None
     nb.metadata["ceimb"] = {
         "title": title,
-        "dataset": dataset,
+        "dataset": settings.name if settings is not None else None,
         "config": dict(cfg),
         "dataset_config": section,
-        "seeds": section.get("seeds", list(range(section.get("splits", 0)))) if section else None,
+        "seeds": list(settings.repeats) if settings is not None else None,
         "version": __version__,
         "git_commit": git_commit(),
         "device": describe(resolve_device(cfg["device"])),
@@ -115,7 +113,7 @@ def _tag_for_the_book(cell) -> None:
 
 def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int = 1,
                       desc: str = "notebooks") -> list[Path]:
-    """Execute (question, parameters, out, title, dataset) tasks, ``jobs`` kernels at once
+    """Execute (question, parameters, out, title, data set's configuration or None) tasks, ``jobs`` kernels at once
     (threads only wait on their kernels); returns the paths in task order. A failing
     notebook writes nothing and its error is raised once the others have finished."""
     from concurrent.futures import ThreadPoolExecutor
@@ -136,7 +134,7 @@ def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int 
 
 
 def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, title: str,
-                 dataset: str | None, cfg: Mapping[str, Any]) -> Path:
+                 settings: DatasetConfig | None, cfg: Mapping[str, Any]) -> Path:
     import papermill
 
     with atomic_path(out) as tmp:
@@ -145,13 +143,15 @@ def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, t
             parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
             progress_bar=False, request_save_on_cell_execute=False,
         )
-        _stamp(tmp, title, cfg, dataset)
+        _stamp(tmp, title, cfg, settings)
     return out
 
 
 def plan(profile: str, datasets: str | Sequence[str] | None = None,
-         questions: str | Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None):
-    """Check every user input and return (config, datasets, questions) or raise ConfigError."""
+         questions: str | Sequence[str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> tuple[RunPlan, list[str]]:
+    """Check every user input and return (the run plan, the questions) or raise ConfigError.
+    Each data set's configuration is resolved here, once, and passed down from here."""
     cfg = load_profile(profile, overrides)
     chosen = check_names(f"profile {profile!r}", datasets if datasets is not None else cfg["datasets"],
                          list(DATASETS), "data set")
@@ -159,34 +159,35 @@ def plan(profile: str, datasets: str | Sequence[str] | None = None,
         raise ConfigError(f"Profile {profile!r} names no data sets; pass --datasets.")
     asked = check_names("the runner", questions if questions is not None else cfg["questions"],
                         list(QUESTIONS), "question")
-    return cfg, chosen, asked
+    return RunPlan.of(cfg, chosen), asked
 
 
-def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
+def check_data(plan: RunPlan) -> None:
     """Fail fast, with one sentence, for the first data set that cannot be had."""
-    for name in datasets:
-        check = tabular_available if dataset_spec(name).kind == "tabular" else image_available
-        section = dataset_config(cfg, name) if dataset_spec(name).kind == "image" else {}
+    cfg = plan.config
+    context = Context.from_config(cfg)
+    for settings in plan.datasets:
+        name = settings.name
+        check = tabular_available if settings.kind == "tabular" else image_available
+        section = settings.section if settings.kind == "image" else {}
         if section.get("checkpoint_layout") == "ldam" and not section.get("checkpoints"):
             raise ConfigError(f"image.checkpoint_layout 'ldam' evaluates a folder of trained networks, and none is "
                               f"set for {name!r} (dataset_overrides: {{{name}: {{checkpoints: <folder>}}}}).")
         if section.get("checkpoints"):
-            check_published(cfg, name)  # the folder and every checkpoint before the data
+            check_published(settings, context)  # the folder and every checkpoint before the data
         if section.get("selection") == "authors":
-            check_lists(name, section, section["seeds"], Context.from_config(cfg).data_path)
+            check_lists(name, section, section["seeds"], context.data_path)
             continue
-        if dataset_spec(name).kind == "image":
+        if settings.kind == "image":
             check(name, cfg.get("data_dir"), cfg.get("allow_download", False), section.get("classes"))
         else:
             check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
 
 
-def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
+def check_published(settings: DatasetConfig, context: Context) -> None:
     """Every checkpoint the sweep would evaluate exists and fits the network it is read into."""
-    section = dataset_config(cfg, dataset)
-    configs = run_configs(cfg, dataset)  # finds the folder's checkpoints first
-    context = Context.from_config(cfg)
-    num_classes, channels = image_shape(dataset, section, context.data_path, context.allow_download)
+    configs = run_configs(settings)  # finds the folder's checkpoints first
+    num_classes, channels = image_shape(settings.name, settings.section, context.data_path, context.allow_download)
     for rc in configs:
         ckpt = rc["checkpoint"]
         authors.load(authors.parse_name(Path(ckpt["folder"]) / ckpt["file"], ckpt["layout"]), rc["model"],
@@ -242,18 +243,19 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     >>> len(study.cached)
     1
     """
-    cfg, chosen, asked = plan(profile, datasets, questions, overrides)
+    planned, asked = plan(profile, datasets, questions, overrides)
+    cfg, chosen = planned.config, planned.names
     audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
     if notebooks:
         check_templates(asked, audit)
-    check_data(cfg, chosen)
-    ensure_runs(cfg, chosen, executor=executor)
+    check_data(planned)
+    ensure_runs(planned, executor=executor)
     if not notebooks:
         return []
     # A profile file by its absolute path: notebooks run in their own folder.
     passed = {"profile": cfg["profile"], "overrides": dict(overrides or {})}
-    tasks = [(question, {**passed, "dataset": ds}, output_path(question, ds), f"{question.title} — {ds}", ds)
-             for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
+    tasks = [(question, {**passed, "dataset": ds.name}, output_path(question, ds.name), f"{question.title} — {ds.name}", ds)
+             for ds in planned.datasets for question in (QUESTION_INFO[q] for q in asked)]
     if audit:
         # The audit's numbers as a CSV beside its page, for the landing page's download link.
         tasks.append((AUDIT, {**passed, "datasets": list(chosen), "csv": str(output_path(AUDIT).with_suffix(".csv"))},
@@ -318,8 +320,8 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _image_facts(cfg: Mapping[str, Any], dataset: str) -> str:
-    section = dataset_config(cfg, dataset)
+def _image_facts(settings: DatasetConfig) -> str:
+    section, dataset = settings.section, settings.name
     schedule = schedule_of(section)
     then = ("then a cosine to near 0" if schedule.shape == "cosine"
             else "decays after epochs {} and {}".format(*schedule.decays))
@@ -341,7 +343,7 @@ def profile_facts(name: str) -> dict[str, str]:
         rows = f", at most {t['max_rows']} rows each, stratified" if t["max_rows"] else ""
         runs.append(f"{', '.join(tab)}: {t['splits']} stratified splits{rows}; models "
                     f"{', '.join(t['models'])}; interventions {', '.join(t['interventions']) or 'none'}")
-    runs += [_image_facts(cfg, d) for d in img]
+    runs += [_image_facts(settings) for settings in RunPlan.of(cfg, img).datasets]
     if img:
         runs.append(f"image interventions {', '.join(cfg['image']['interventions']) or 'none'}")
     runs.append(f"{cfg['metrics']['null_permutations']} draws of the feature-exchangeable null")
@@ -366,19 +368,20 @@ def write_profile_table() -> Path:
 def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) -> list[Path]:
     """Regenerate tests/golden: every template executed on the smoke profile, per data set, and
     ``numbers.json`` with tolerances from the spread that ``benchmarks/golden_spread.py`` measured."""
-    cfg, chosen, asked = plan(profile, list(datasets), None, None)
+    planned, asked = plan(profile, list(datasets), None, None)
+    cfg = planned.config
     check_templates(asked, audit=False)
-    check_data(cfg, chosen)
-    ensure_runs(cfg, chosen)
+    check_data(planned)
+    ensure_runs(planned)
     check_templates([], audit=True)
     passed = {"profile": profile, "overrides": {}}
-    tasks = [(question, {**passed, "dataset": ds}, paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds}.ipynb",
-              f"{question.title} — {ds}", ds) for ds in chosen for question in (QUESTION_INFO[q] for q in asked)]
-    tasks.append((AUDIT, {**passed, "datasets": list(chosen)},
+    tasks = [(question, {**passed, "dataset": ds.name}, paths.GOLDEN / f"{question.template.removesuffix('.ipynb')}--{ds.name}.ipynb",
+              f"{question.title} — {ds.name}", ds) for ds in planned.datasets for question in (QUESTION_INFO[q] for q in asked)]
+    tasks.append((AUDIT, {**passed, "datasets": planned.names},
                   paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb", AUDIT.title, None))
     written = execute_notebooks(tasks, cfg, desc="golden")
     measured = regression.read_spread()
-    regression.write_golden(regression.numbers(profile, chosen), measured["rows"]["spread"],
+    regression.write_golden(regression.numbers(profile, planned.names), measured["rows"]["spread"],
                             f"{measured['measured']}, {measured['machine']}, {len(measured['rows']['variants'])} back-ends")
     written.append(regression.NUMBERS_FILE)
     return written

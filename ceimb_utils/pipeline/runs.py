@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .. import paths
-from ..config import dataset_config
-from ..datasets import dataset_spec, register_source, source_of
-from ..methods import METHODS, grid_methods
+from ..config import DatasetConfig, plain, resolve_dataset
+from ..datasets import register_source
+from ..methods import METHODS
 from ..models.device import resolve_device
 from .cache import Run, RunCache
 from .image_runs import analyse_image, base_config_of, checkpoint_run_configs, image_run_config, train_image
@@ -52,21 +52,45 @@ class Context:
         return RunCache(Path(self.results_dir) / "models" if self.results_dir else None, stage="models")
 
 
-def run_configs(cfg: Mapping[str, Any], dataset: str) -> list[dict]:
-    """Every run of ``dataset`` under ``cfg`` (``dependencies`` names what a run needs first)."""
-    spec = dataset_spec(dataset)
-    section = dataset_config(cfg, dataset)
-    common = {"dataset": dataset, "kind": spec.kind, "metrics": dict(cfg["metrics"])}
-    source = source_of(spec)
-    if source is not None:  # a user's data set: its entry travels with the run (and is in its key)
-        common["source"] = source
-    if spec.kind == "tabular":
-        return tabular_run_configs(common, section, grid_methods(section), section["threads"] or cfg["threads"])
-    device = resolve_device(cfg["device"]).type
+@dataclass(frozen=True)
+class RunPlan:
+    """What a sweep computes: the effective configuration (``config.load_profile``) and each of
+    its data sets' configuration, resolved once here and passed down to every stage."""
+
+    config: Mapping[str, Any]
+    datasets: tuple[DatasetConfig, ...]
+
+    @classmethod
+    def of(cls, cfg: Mapping[str, Any], names: Sequence[str]) -> "RunPlan":
+        return cls(cfg, tuple(resolve_dataset(cfg, name) for name in names))
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.datasets]
+
+    def __getitem__(self, name: str) -> DatasetConfig:
+        for settings in self.datasets:
+            if settings.name == name:
+                return settings
+        raise KeyError(name)
+
+    def run_configs(self) -> list[dict]:
+        return [rc for settings in self.datasets for rc in run_configs(settings)]
+
+
+def run_configs(settings: DatasetConfig) -> list[dict]:
+    """Every run of a data set (``dependencies`` names what a run needs first)."""
+    section = settings.plain()
+    common = {"dataset": settings.name, "kind": settings.kind, "metrics": plain(settings.metrics)}
+    if settings.source is not None:  # a user's data set: its entry travels with the run (and is in its key)
+        common["source"] = plain(settings.source)
+    if settings.kind == "tabular":
+        return tabular_run_configs(common, section, settings.methods, settings.threads)
+    device = resolve_device(settings.device).type
     if section["checkpoints"]:
-        return checkpoint_run_configs(common, section, dataset, cfg["threads"], device)
-    return [image_run_config(common, section, method, seed, cfg["threads"], device)
-            for seed in section["seeds"] for method in grid_methods(section)]
+        return checkpoint_run_configs(common, section, settings.name, settings.threads, device)
+    return [image_run_config(common, section, method, seed, settings.threads, device)
+            for seed in settings.repeats for method in settings.methods]
 
 
 def dependencies(run_config: Mapping[str, Any]) -> list[dict]:

@@ -6,11 +6,11 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..config import load_profile
+from ..config import DatasetConfig, load_profile
 from ..datasets import dataset_spec
 from .cache import Run
 from .executors import InProcessExecutor
-from .runs import Context, run_configs
+from .runs import Context, RunPlan, run_configs
 
 TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
@@ -22,11 +22,11 @@ class SweepError(RuntimeError):
     """One or more runs failed; the message lists each with its config and traceback."""
 
 
-def ensure_runs(cfg: Mapping[str, Any], datasets, executor=None, context: Context | None = None):
-    """Compute every missing run of ``datasets``; raise SweepError listing any that failed."""
-
+def ensure_runs(plan: RunPlan, executor=None, context: Context | None = None):
+    """Compute every missing run of the plan's data sets; raise SweepError listing any that failed."""
+    cfg = plan.config
     context = context or Context.from_config(cfg)
-    configs = [rc for ds in datasets for rc in run_configs(cfg, ds)]
+    configs = plan.run_configs()
     if executor is not None:
         outcomes = executor.run(configs, context)
     else:  # tabular runs may run more at once than image runs (``tabular.jobs``)
@@ -72,6 +72,7 @@ class Study:
     config: dict
     cached: list[Run]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    settings: DatasetConfig | None = None  # the data set's resolved configuration (None: a study made by hand)
 
     @property
     def kind(self) -> str:
@@ -101,8 +102,8 @@ def _run_columns(run: Run) -> dict:
             "repeat": cfg.get("seed", cfg.get("split"))}
 
 
-def collect(dataset: str, cfg: Mapping[str, Any], runs: list[Run]) -> Study:
-    """Join the tables of ``runs`` into one Study."""
+def collect(settings: DatasetConfig, cfg: Mapping[str, Any], runs: list[Run]) -> Study:
+    """Join the tables of ``runs`` (of the data set of ``settings``) into one Study."""
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     records = []
     for run in runs:
@@ -118,7 +119,7 @@ def collect(dataset: str, cfg: Mapping[str, Any], runs: list[Run]) -> Study:
                         "path": str(run.path)})
     joined = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items()}
     joined["runs"] = pd.DataFrame(records)
-    return Study(dataset, dict(cfg), runs, joined)
+    return Study(settings.name, dict(cfg), runs, joined, settings)
 
 
 def load_study(dataset: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None,
@@ -171,16 +172,16 @@ def load_study(dataset: str, profile: str = "smoke", overrides: Mapping[str, Any
     [0.3, 10.2]
     """
     cfg = load_profile(profile, overrides)
-    dataset_spec(dataset)
+    plan = RunPlan.of(cfg, [dataset])  # a notebook's own plan: the data set resolved once
     context = Context.from_config(cfg)
     if compute:
-        ensure_runs(cfg, [dataset], context=context)
+        ensure_runs(plan, context=context)
     cache = context.cache()
     runs = []
-    for rc in run_configs(cfg, dataset):
+    for rc in run_configs(plan[dataset]):
         run = cache.load(rc)
         if run is None:
             raise SweepError(f"Run {rc['model']} {rc['method']} of {dataset!r} is not in the cache; "
                              "run `python -m ceimb_utils run` first or pass compute=True.")
         runs.append(run)
-    return collect(dataset, cfg, runs)
+    return collect(plan[dataset], cfg, runs)

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ..config import dataset_config
 from ..errors import DataNotFoundError
 from ..paths import AUTHORS_CLONE, AUTHORS_REPOSITORY
 from ..pipeline.runs import Context
@@ -45,7 +44,7 @@ WHERE = ("data_dir", "allow_download")
 def evaluates_published(study: Study) -> bool:
     """Whether ``study`` evaluates networks brought from a folder (the authors' published ones
     under the ``authors`` profile) rather than training its own."""
-    return study.kind == "image" and bool(dataset_config(study.config, study.dataset).get("checkpoints"))
+    return study.kind == "image" and bool(study.settings.get("checkpoints"))
 
 
 def our_counterpart(study: Study, profile: str, overrides=None) -> tuple[Study | None, str]:
