@@ -12,7 +12,7 @@ import pandas as pd
 from .. import paper
 from ..methods import family
 from ..pipeline.study import Study
-from . import remedies, reports, side_by_side
+from . import remedies, reports, rules, side_by_side
 from .audit import cells_mean
 
 GROUP_COLOURS = {"majority": "#1f77b4", "minority": "#8c564b"}
@@ -227,11 +227,12 @@ def frequency_magnitude_top(study: Study, methods=None, model: str | None = None
 
 
 def spearman_intervals(study: Study):
-    """RQ3: Spearman of frequency vs magnitude per class and method, with the half-sampling
-    intervals (points; none where no valid one exists) and the central 95% of the
-    feature-exchangeable null (grey bars behind them). One legend, below the panels."""
+    """RQ3: Spearman of CE frequency against CE magnitude per class and method (a description
+    implied by the definitions), with the half-sampling intervals (points; none where no valid one
+    exists) and the range of the per-feature permutation null (grey bars behind them)."""
     table = reports.spearman(study)
     fig, panels = _per_model(study, width=6.0 if study.kind == "tabular" else 10.0)
+    has_null = {"perm_null_low", "perm_null_high"} <= set(table)
     for model, ax in panels:
         part = table[table["model"] == model]
         classes = list(dict.fromkeys(part["class"]))
@@ -241,19 +242,84 @@ def spearman_intervals(study: Study):
             pos = np.arange(len(classes)) + (j - (len(methods) - 1) / 2) * 0.15
             low = (rows["spearman"] - rows["ci_low"]).clip(lower=0).fillna(0)
             high = (rows["ci_high"] - rows["spearman"]).clip(lower=0).fillna(0)
-            ax.bar(pos, (rows["null_high"] - rows["null_low"]).to_numpy(dtype=float), 0.13,
-                   bottom=rows["null_low"].to_numpy(dtype=float), color="lightgrey", zorder=0,
-                   label="exchangeable null, 95%" if j == 0 else None)
+            if has_null:
+                ax.bar(pos, (rows["perm_null_high"] - rows["perm_null_low"]).to_numpy(dtype=float), 0.13,
+                       bottom=rows["perm_null_low"].to_numpy(dtype=float), color="lightgrey", zorder=0,
+                       label="per-feature permutation null (range)" if j == 0 else None)
             ax.errorbar(pos, rows["spearman"], yerr=[low, high], fmt="o", ms=4, capsize=2, label=method)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(np.arange(len(classes)), classes, rotation=30, fontsize=8)
         ax.set_ylim(-1.05, 1.05)
-        ax.set_ylabel("Spearman (frequency, magnitude)")
+        ax.set_ylabel("Spearman (CE frequency, CE magnitude)")
         ax.set_title(f"{study.dataset}: {_model_name(model)}")
         ax.grid(axis="y", alpha=0.3)
-    handles, labels = panels[-1][1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    legend_below(fig)
+    return fig
+
+
+def union_curve(study: Study):
+    """Claim 7 (methods#claim-7): the class-level union of m TPs' required sets against m, for the
+    data (solid), the null of arbitrary combinations (dashed, its 95% range shaded) and R = 1 (the
+    instance-level count, dotted: every TP using the same terms), per model and group, one line
+    per method; TPs with k = 0 left out."""
+    table = reports.union_curve(study)
+    fig, panels = _per_model(study, width=5.5)
+    cmap = plt.get_cmap("tab10")
+    colours = {m: cmap(i % 10) for i, m in enumerate(study.methods)}
+    styles = {"majority": "-", "minority": "--"}
+    for model, ax in panels:
+        part = table[table["model"] == model]
+        if part.empty:
+            ax.text(0.5, 0.5, "no union curve", transform=ax.transAxes, ha="center", color="0.35")
+        for (method, group), line in part.groupby(["method", "group"], observed=True, sort=False):
+            colour = colours[method]
+            ax.plot(line["m"], line["union_pct"], color=colour, ls=styles[group], marker="o", ms=3,
+                    label=f"{method}, {group}: data")
+            ax.fill_between(line["m"], line["null_low_pct"], line["null_high_pct"], color=colour, alpha=0.12, lw=0)
+            ax.plot(line["m"], line["null_mean_pct"], color=colour, ls=":", lw=1.0)
+            ax.axhline(line["instance_pct"].iloc[0], color=colour, ls=(0, (1, 3)), lw=0.8)
+        ax.plot([], [], color="0.3", ls=":", label="null of arbitrary combinations (mean; 95% shaded)")
+        ax.plot([], [], color="0.3", ls=(0, (1, 3)), label="R = 1: the instance-level count")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 105)
+        ax.set_xlabel("m, true positives (k ≥ 1) drawn")
+        ax.set_ylabel("class-level union (% of D)")
+        ax.set_title(f"{study.dataset}: {_model_name(model)}")
+        ax.grid(alpha=0.3)
+    legend_below(fig, ncol=2)
+    return fig
+
+
+def latent_scatter(study: Study, repeat=None):
+    """Claim 9's latent reading (methods#latent-reading) for the base model's features (or the
+    first method's) of one repeat: each feature's on-rate against its magnitude when on, per
+    class, one panel per reading (pre-pool and pooled for networks, unit-free for tables)."""
+    latent = study.tables.get("latent", pd.DataFrame())
+    if latent.empty:
+        fig, ax = plt.subplots(figsize=(5, 2))
+        ax.text(0.5, 0.5, "no latent reading in these runs", ha="center", transform=ax.transAxes)
+        ax.axis("off")
+        return fig
+    repeat = latent["repeat"].min() if repeat is None else repeat
+    method = "base" if "base" in set(latent["method"]) else latent["method"].iloc[0]
+    model = latent["model"].iloc[0]
+    part = latent[(latent["repeat"] == repeat) & (latent["method"] == method) & (latent["model"] == model)
+                  & latent["kept"]]
+    readings = list(dict.fromkeys(part["reading"]))
+    fig, axes = plt.subplots(1, max(1, len(readings)), figsize=(5.2 * max(1, len(readings)), 3.8), squeeze=False)
+    names = study.classes.drop_duplicates("class_index").set_index("class_index")["class"]
+    cmap = plt.get_cmap("tab10")
+    for ax, reading in zip(axes[0], readings):
+        rows = part[part["reading"] == reading]
+        value = "mu_unit_free" if reading == rules.TABLE_LATENT else "mu"
+        for c, cls in rows.groupby("class_index"):
+            ax.scatter(cls["p"], cls[value], s=10, color=cmap(int(c) % 10), label=str(names.get(c, c)), alpha=0.7)
+        ax.set_xlabel("on-rate p (share of rows on)")
+        ax.set_ylabel("magnitude when on" + (" (unit-free)" if reading == rules.TABLE_LATENT else ""))
+        ax.set_title(f"{reading}", fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, repeat {repeat}: latent features", fontsize=10)
+    legend_below(fig, axes=[axes[0][0]], ncol=5, rect_top=0.92)
     return fig
 
 

@@ -126,10 +126,40 @@ def model_selection(study: Study) -> str:
 
 
 def required_ce(study: Study) -> pd.DataFrame:
-    """RQ1: percent of CE that carry a TP prediction, per model, method and class."""
+    """RQ1: percent of CE that carry a TP prediction, per model, method and class; ``thin`` marks
+    a class cell with fewer than ``rules.MIN_TPS`` TPs in some repeat (left out of every verdict)."""
     table = mean_sd(study.classes, ["model", "method", "class_index", "class", "group"],
                     ["required_pct", "recall"])
+    least = study.classes.groupby(["model", "method", "class_index"], observed=True)["n_tp"].min()
+    table["thin"] = [bool(least.get((m, me, c), 0) < rules.MIN_TPS) for m, me, c in
+                     zip(table["model"], table["method"], table["class_index"])]
     return _ordered(table, study).round(ROUND)
+
+
+def union_curve(study: Study) -> pd.DataFrame:
+    """Claim 7's curve per model, method, group and number m of TPs (methods#class-level): the
+    data's class-level union, the null's mean and 95% range, and the instance-level count (the
+    R = 1 line), each the mean over the group's classes and the repeats; TPs with k = 0 left out."""
+    curve = study.tables.get("class_curve", pd.DataFrame())
+    if curve.empty:
+        return pd.DataFrame(columns=["model", "method", "group", "m", "union_pct"])
+    keys = ["model", "method", "group", "m"]
+    table = curve.groupby(keys, observed=True)[["union_pct", "null_mean_pct", "null_low_pct", "null_high_pct"]].mean()
+    inst = study.classes.groupby(["model", "method", "group"], observed=True)["required_pct_nonzero"].mean()
+    table = table.reset_index().merge(inst.rename("instance_pct").reset_index(), on=["model", "method", "group"])
+    return _ordered(table, study).round(2)
+
+
+def k0_counts(study: Study) -> pd.DataFrame:
+    """Per model, method and group: test TPs in all, TPs with k = 0 (the bias and the opposing terms
+    carry them; claim 7 leaves them out) and the thin class cells (fewer than ``rules.MIN_TPS``
+    TPs with k >= 1 in some repeat)."""
+    c = study.classes
+    per = c.groupby(["model", "method", "group", "repeat"], observed=True)[["n_tp", "n_k0"]].sum().reset_index()
+    table = per.groupby(["model", "method", "group"], observed=True)[["n_tp", "n_k0"]].mean().reset_index()
+    least = c.groupby(["model", "method", "group", "class_index"], observed=True)["n_tp_nonzero"].min()
+    thin = (least < rules.MIN_TPS).groupby(["model", "method", "group"], observed=True).sum().rename("thin_cells")
+    return _ordered(table.merge(thin.reset_index(), on=["model", "method", "group"]), study).round(1)
 
 
 def required_ce_groups(study: Study) -> pd.DataFrame:
@@ -184,23 +214,22 @@ def top_share(study: Study) -> pd.DataFrame:
 
 
 def spearman(study: Study) -> pd.DataFrame:
-    """RQ3: Spearman of frequency vs magnitude per class, with its half-sampling interval
-    (``interval``: why a row has none)."""
+    """RQ3: Spearman of CE frequency against CE magnitude per class (a description implied by
+    the definitions, methods#frequency-magnitude), with its half-sampling interval (``interval``:
+    why a row has none) and the per-feature permutation null's range on a subsample of the
+    class's TPs, beside the observed Spearman on the same subsample."""
+    agg = dict(spearman=("spearman", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
+               interval=("ci_status", lambda v: ", ".join(sorted(set(v)))),
+               repeats=("repeat", "nunique"), n_train_tp=("n_train_tp", "mean"))
+    for column in ("subsample_spearman", "perm_null_low", "perm_null_high"):
+        if column in study.spearman:
+            agg[column] = (column, "mean")
     table = study.spearman.groupby(["model", "method", "class_index", "class", "group"], observed=True).agg(
-        spearman=("spearman", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"),
-        interval=("ci_status", lambda v: ", ".join(sorted(set(v)))),
-        null_low=("null_low", "mean"), null_high=("null_high", "mean"),
-        null=("null_method", lambda v: ", ".join(sorted(set(v) - {""}))),
-        repeats=("repeat", "nunique"), n_train_tp=("n_train_tp", "mean")).reset_index()
+        **agg).reset_index()
     # A mean interval only where every repeat has one: otherwise it would average the intervals
     # of some repeats against the estimates of all, and could miss its own estimate.
     partial = table["interval"] != "ok"
     table.loc[partial, ["ci_low", "ci_high"]] = np.nan
-    variant = study.frequency.groupby(["model", "method", "class_index", "repeat"], observed=True).apply(
-        lambda g: g["freq"].corr(g["mag_feature"], method="spearman"), include_groups=False
-    ).rename("spearman_feature").reset_index()
-    variant = variant.groupby(["model", "method", "class_index"], observed=True)["spearman_feature"].mean().reset_index()
-    table = table.merge(variant, on=["model", "method", "class_index"], how="left")
     return _ordered(table, study).round(3)
 
 
@@ -289,19 +318,76 @@ def interval_health(study: Study) -> dict:
             "withheld": rho.loc[rho["ci_status"] != "ok", "ci_status"].value_counts().to_dict()}
 
 
+def latent_table(study: Study) -> pd.DataFrame:
+    """Claim 9's latent reading on this data set (methods#latent-reading): per reading, model,
+    extractor (or table split) and class, the status in each repeat (a binary table's pair of
+    relation and opposite marked mirrored), Spearman of on-rate against magnitude, and the null."""
+    latent = audit.latent_rows(audit.join({study.dataset: study}).latent)
+    rows = []
+    for reading in dict.fromkeys(latent["reading"]) if len(latent) else []:
+        cells = rules.latent_cells(latent, reading)
+        table = cells.groupby(["model", "method", "class_index"], observed=True, sort=False).agg(
+            reads=("verdict", lambda v: ", ".join(f"{s} {n}" for s, n in v.value_counts().items())),
+            rho=("rho", "mean"), null_low=("null_low", "mean"), null_high=("null_high", "mean"),
+            features=("n_kept", "mean"), repeats=("repeat", "nunique")).reset_index()
+        rows.append(table.assign(reading=reading))
+    if not rows:
+        return pd.DataFrame(columns=["reading", "model", "method", "class_index", "reads"])
+    out = pd.concat(rows, ignore_index=True)
+    names = study.classes.drop_duplicates("class_index").set_index("class_index")["class"]
+    out.insert(4, "class", out["class_index"].map(names))
+    return out[["reading", *[c for c in out.columns if c != "reading"]]].round(3)
+
+
+def latent_columns(study: Study) -> dict:
+    """Which features the latent reading could not read, per reading: the table columns without
+    an off value (none holds 5% of the training rows), and how often the pooled network features
+    are exactly 0 (where never, the pooled reading is untestable)."""
+    latent = study.tables.get("latent", pd.DataFrame())
+    if latent.empty:
+        return {}
+    out = {}
+    table = latent[latent["reading"] == rules.TABLE_LATENT]
+    if len(table):
+        first = table[table["repeat"] == table["repeat"].min()]
+        no_off = first[first["off_value"].isna()]["d"].unique()
+        out["columns without an off value"] = sorted(int(d) for d in no_off)
+        out["columns"] = int(first["d"].nunique())
+    pooled = latent[latent["reading"] == "pooled"]
+    if len(pooled):
+        out["pooled features exactly 0"] = float(pooled["n_off"].sum() / (pooled["n_on"] + pooled["n_off"]).sum())
+    return out
+
+
 def rq3_headline(study: Study) -> str:
+    """The page's findings: the latent reading that decides claim 9, then the CE Spearman as what
+    the definitions imply, and the intervals' health."""
+    lines = []
+    latent = audit.latent_rows(audit.join({study.dataset: study}).latent)
+    for reading in dict.fromkeys(latent["reading"]) if len(latent) else []:
+        cells = rules.latent_cells(latent, reading)
+        testable = cells[cells["verdict"] != rules.LATENT_UNTESTABLE]
+        counts = testable["verdict"].value_counts()
+        role = ("decides claim 9's CNN part" if reading == rules.CNN_LATENT else
+                "decides claim 9's tabular part" if reading == rules.TABLE_LATENT else "shown beside")
+        lines.append(f"- **Latent reading, {reading}** ({role}): of {len(testable)} testable class readings "
+                     f"(over repeats), " + ", ".join(f"{n} read *{s}*" for s, n in counts.items())
+                     + (f"; {len(cells) - len(testable)} untestable" if len(cells) > len(testable) else "") + ".")
+    gaps = latent_columns(study)
+    if "pooled features exactly 0" in gaps:
+        lines.append(f"- Pooled features are exactly 0 in {100 * gaps['pooled features exactly 0']:.1f}% of the "
+                     "training instances x features.")
     table = spearman(study)
+    if len(table):
+        lines.append(f"- The Spearman of CE frequency against CE magnitude ranges {table['spearman'].min():.2f} to "
+                     f"{table['spearman'].max():.2f} over classes: high by construction (a CE enters a required set "
+                     "because it is among the TP's largest), so it is shown as a description, implied by the "
+                     "definitions, and decides nothing.")
     health = interval_health(study)
     withheld = ", ".join(f"{n} {why}" for why, n in health["withheld"].items())
-    lines = [f"- Intervals: {health['shown']} of {health['rows']} run x class rows have one, {health['excluding_estimate']} "
-             f"of them exclude their own estimate" + (f"; none shown for {withheld} (see the methods page)" if withheld else "")
-             + "."]
-    for (model, method), part in table.groupby(["model", "method"], observed=True, sort=False):
-        rho = part["spearman"]
-        above_null = int((part["spearman"] > part["null_high"]).sum())
-        lines.append(f"- **{model}, {method}**: Spearman between frequency and magnitude ranges "
-                     f"{rho.min():.2f} to {rho.max():.2f} over classes (mean {rho.mean():.2f}); "
-                     f"it lies above the feature-exchangeable null's 95% range for {above_null} of {len(part)} classes.")
+    lines.append(f"- Intervals: {health['shown']} of {health['rows']} run x class rows have one, "
+                 f"{health['excluding_estimate']} of them exclude their own estimate"
+                 + (f"; none shown for {withheld} (see the methods page)" if withheld else "") + ".")
     return "\n".join(lines)
 
 
