@@ -78,6 +78,7 @@ runs-own-data: setup
 # the calibration chapter reads these: planted data sets with known answers
 runs-planted: setup
 	$(BIN)/python -m ceimb_utils run --profile planted --no-notebooks
+	$(BIN)/python -m ceimb_utils run --profile planted-latent --no-notebooks
 
 html: setup
 	$(BIN)/jupyter-book build . $(JB_FLAGS)

@@ -313,7 +313,7 @@ def write_findings() -> list[Path]:
     return written
 
 
-BOOK_PROFILES = ("smoke", "quick", "paper", "planted")
+BOOK_PROFILES = ("smoke", "quick", "paper", "planted", "planted-latent")
 
 
 def _n(count: int, word: str) -> str:

@@ -1,19 +1,33 @@
-"""The calibration chapter: what each metric gives on planted data against what was planted
-(``data.planted``), and the claims' rules on each planted data set alone."""
+"""The calibration chapter (methods#calibration-rates): each claim's rule on data whose answer was
+planted (``data.planted``), against that answer, and each rule's measured error rates.
+
+Two kinds of planted data: tables declared in the ``planted`` profile, run through the whole
+pipeline (models fitted, CE extracted, the audit's rules applied to each data set alone), and
+network-like latent features (``latent_features``, ``feature_maps``) that the latent reading
+reads directly, since it needs no model.
+"""
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Mapping
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
+from .. import paths
+from ..ce import latent as latent_reading
+from ..data import planted as generators
 from ..data.planted import settings
 from ..datasets import dataset_spec
 from ..pipeline.study import Study
-from . import audit
+from . import audit, rules
 from .plots import legend_below
 
 FEATURE_MODELS = ("lg", "head")  # CE per input feature; the SVM's D counts support vectors
+RATES_RECORD = paths.ROOT / "benchmarks" / "measured" / "calibration_rates.json"
+NOT_HOLDS = "not holds"  # a planted answer met by partly or does not hold
 
 
 def planted_of(study: Study) -> dict:
@@ -21,6 +35,164 @@ def planted_of(study: Study) -> dict:
     return {"generator": entry["planted"], **settings(entry)}
 
 
+# ---------------------------------------------------------------- what each generator plants
+@dataclass(frozen=True)
+class Answer:
+    rule: str  # "claim 1", "claim 7", "claim 9, tabular (unit-free)", "claim 9, CNN (raw)"
+    planted: str  # a verdict, NOT_HOLDS, or a latent status (relation, no relation, ...)
+    why: str
+
+
+def answers_for(generator: str, rates: str = "independent", units: bool = False) -> list[Answer]:
+    """The answers a planted table was built to give (methods#calibration-rates)."""
+    latent = generator in generators.LATENT
+    out = []
+    if generator == "sparse":
+        out += [Answer("claim 1", rules.HOLDS, "k <= s: the signal features carry a TP"),
+                Answer("claim 7", NOT_HOLDS, "two features carry every TP: no arbitrary combinations")]
+    if generator == "dense":
+        out.append(Answer("claim 1", rules.FAILS, "the separation is spread over all D features"))
+    if generator == "invariant":
+        out.append(Answer("claim 7", rules.FAILS, "every TP uses the same carrier terms: R near 1"))
+    if generator == "combinations":
+        out.append(Answer("claim 7", rules.HOLDS, "each TP is carried by its own random features"))
+    if generator in ("sparse", "dense", "invariant", "combinations"):
+        out.append(Answer("claim 9, tabular (unit-free)", rules.LATENT_UNTESTABLE, "Gaussian columns: no off value"))
+    if latent:
+        raw = {"frequency": rules.NO_RELATION, "frequency_magnitude": rules.RELATION, "opposite": rules.OPPOSITE,
+               "minority_magnitude": "relation (minority), no relation (majority)"}[generator]
+        if rates == "shared":
+            unit_free = {"frequency": rules.NO_RELATION, "frequency_magnitude": rules.NO_RELATION,
+                         "opposite": rules.NO_RELATION, "minority_magnitude": rules.MIRRORED}[generator]
+            why = ("shared on-rates: a relation every class shares divides out; one carried by one class reads as "
+                   "its mirror in the other")
+        else:
+            unit_free = {"frequency": rules.NO_RELATION, "frequency_magnitude": rules.RELATION,
+                         "opposite": rules.OPPOSITE, "minority_magnitude": "relation (minority)"}[generator]
+            why = "independent on-rates: each class's relation survives the unit-free contrast"
+        out.append(Answer("claim 9, tabular (unit-free)", unit_free, why))
+        if not units:  # columns in random units have no raw reading: a network layer's units share one
+            out.append(Answer("claim 9, CNN (raw)", raw, "a network layer's units share one unit"))
+    return out
+
+
+# ---------------------------------------------------------------- what the rules read
+def _claim_verdicts(study: Study) -> dict[int, str]:
+    return {a.number: a.verdict for a in audit.audit({study.dataset: study}, readings=False)}
+
+
+def latent_statuses(study: Study, raw: bool) -> pd.DataFrame:
+    """Per class and repeat of a planted table, the latent reading's status: unit-free (the
+    runs' own ``latent_classes``, mirrored pairs marked) or raw, recomputed from the runs'
+    per-feature table with the same function (a network layer's reading)."""
+    joined = audit.join({study.dataset: study}).latent
+    if not raw:
+        cells = rules.latent_cells(joined, rules.TABLE_LATENT)
+        return cells[["repeat", "class_index", "verdict"]]
+    features = audit.latent_rows(audit.paper_methods(study.tables.get("latent", pd.DataFrame()).assign(
+        family="lg")))
+    rows = []
+    for (repeat, c), part in features[features["reading"] == rules.TABLE_LATENT].groupby(["repeat", "class_index"]):
+        reading = latent_reading.class_status(part["p"].to_numpy(), part["mu"].to_numpy(), part["kept"].to_numpy(),
+                                              seed=int(repeat))
+        rows.append({"repeat": repeat, "class_index": c, "verdict": reading.status})
+    return pd.DataFrame(rows, columns=["repeat", "class_index", "verdict"])
+
+
+def _latent_reads(statuses: pd.DataFrame, names: Mapping[int, str]) -> tuple[str, float]:
+    """'relation 6 of 6' per class group, and the share reading the commonest status."""
+    if statuses.empty:
+        return "no reading", np.nan
+    parts = []
+    for c, part in statuses.groupby("class_index"):
+        counts = part["verdict"].value_counts()
+        parts.append(f"{names.get(c, c)}: " + ", ".join(f"{s} {n} of {len(part)}" for s, n in counts.items()))
+    return "; ".join(parts), np.nan
+
+
+def _recovered(planted: str, reads: str | pd.DataFrame, names: Mapping[int, str]) -> bool:
+    if isinstance(reads, str):
+        return reads != rules.HOLDS if planted == NOT_HOLDS else reads == planted
+    if "(" in planted:  # per class: "relation (minority), no relation (majority)"
+        wanted = dict(reversed(p.strip().rstrip(")").split(" (")) for p in planted.split(","))
+        checks = []
+        for c, part in reads.groupby("class_index"):
+            group = "minority" if c == 1 else "majority"
+            if group in wanted:
+                checks.append((part["verdict"] == wanted[group]).mean() >= rules.MOSTLY)
+        return bool(checks) and all(checks)
+    return bool(len(reads)) and (reads["verdict"] == planted).mean() >= rules.MOSTLY
+
+
+def answers_against_planted(studies: Mapping[str, Study]) -> pd.DataFrame:
+    """One row per planted table and answer: what was planted, what the rule reads, whether they
+    agree (a latent answer: at least ``rules.MOSTLY`` of the class readings over repeats)."""
+    rows = []
+    for name, study in studies.items():
+        planted = planted_of(study)
+        names = {0: "class 0", 1: "class 1"}
+        verdicts = None
+        for answer in answers_for(planted["generator"], planted["rates"], planted["units"]):
+            if answer.rule.startswith("claim 9"):
+                statuses = latent_statuses(study, raw="raw" in answer.rule)
+                reads, _ = _latent_reads(statuses, names)
+                recovered = _recovered(answer.planted, statuses, names)
+            else:
+                verdicts = verdicts or _claim_verdicts(study)
+                reads = verdicts[int(answer.rule.split()[1])]
+                recovered = _recovered(answer.planted, reads, names)
+            rows.append({"data set": name, "rule": answer.rule, "planted": answer.planted, "why": answer.why,
+                         "rule reads": reads, "recovered": "yes" if recovered else "no"})
+    return pd.DataFrame(rows, columns=["data set", "rule", "planted", "why", "rule reads", "recovered"])
+
+
+# ---------------------------------------------------------------- network-like latent features
+LATENT_CASES = (  # (name, generator, law, the pre-pool or direct answer, the pooled answer)
+    ("multi-class features, none planted", "features", "frequency", rules.NO_RELATION, None),
+    ("multi-class features, relation", "features", "frequency_magnitude", rules.RELATION, None),
+    ("multi-class features, opposite", "features", "opposite", rules.OPPOSITE, None),
+    ("feature maps, none per position", "maps", "frequency", rules.NO_RELATION, rules.RELATION),
+    ("feature maps, relation per position", "maps", "frequency_magnitude", rules.RELATION, rules.RELATION),
+)
+
+
+def network_readings(seed: int = 0) -> pd.DataFrame:
+    """The latent reading on network-like planted features (C = 6, D = 64, ReLU zeros), read
+    directly: per case, what was planted and the share of classes reading it, pre-pool (or
+    direct) and pooled."""
+    rows = []
+    for name, kind, law, answer, pooled_answer in LATENT_CASES:
+        if kind == "features":
+            F, y = generators.latent_features(law, seed=seed)
+            readings = {"features": latent_reading.read_features(F, y, seed=seed)}
+        else:
+            maps, y = generators.feature_maps(law, seed=seed)
+            readings = {"pre-pool": latent_reading.read_maps(maps, y, seed=seed),
+                        "pooled": latent_reading.read_features(maps.mean(axis=(2, 3)), y, seed=seed)}
+        for reading, statuses in readings.items():
+            planted = pooled_answer if reading == "pooled" else answer
+            share = float(np.mean([s == planted for s in statuses])) if len(statuses) else np.nan
+            rows.append({"case": name, "reading": reading, "planted": planted,
+                         "rule reads": ", ".join(f"{s} {n}" for s, n in pd.Series(statuses).value_counts().items()),
+                         "share reading it": round(share, 2),
+                         "recovered": "yes" if share >= rules.MOSTLY else "no"})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- measured error rates
+def rates() -> tuple[pd.DataFrame | None, str]:
+    """Each rule's false-positive rate and power from ``benchmarks/calibration_rates.py``'s
+    record, and the record's provenance."""
+    try:
+        record = json.loads(RATES_RECORD.read_text())
+    except (OSError, ValueError):
+        return None, "*Not measured yet: run `python benchmarks/calibration_rates.py --save`.*"
+    table = pd.DataFrame(record["rows"])
+    return table, (f"Measured with `{record['command']}` on {record['machine']}, {record['measured']}, commit "
+                   f"{record['git_commit']}.")
+
+
+# ---------------------------------------------------------------- RQ1 on planted data
 def required_against_planted(study: Study) -> pd.DataFrame:
     """RQ1 per model, method and class: the measured CE per TP (% of D, mean over splits), the
     planted share s/D where signal is sparse, and the share of TPs within it (k <= s)."""
@@ -42,28 +214,16 @@ def required_against_planted(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def spearman_against_null(study: Study) -> pd.DataFrame:
-    """RQ3 per model, method and class: the Spearman of frequency and magnitude (mean over
-    splits), the null's 95% range, in how many splits it lies above the null, and the Spearman
-    of frequency against the magnitude where used (the mean over the TPs whose set holds d)."""
-    rho = study.spearman.assign(above=lambda f: f["spearman"] > f["null_high"])
-    table = rho.groupby(["model", "method", "class_index"], sort=False).agg(
-        spearman=("spearman", "mean"), null_low=("null_low", "mean"), null_high=("null_high", "mean"),
-        above=("above", "sum"), splits=("above", "size"),
-        **{"where used": ("spearman_in_set", "mean"),
-           "feature where used": ("spearman_feature_in_set", "mean")}).reset_index()
-    table["above the null"] = table["above"].astype(int).astype(str) + " of " + table["splits"].astype(str)
-    return table.drop(columns=["above", "splits"]).rename(columns={"class_index": "class"}).round(2)
-
-
 MODEL_NAMES = {"lg": "LG", "head": "head", "svm": "SVM"}
 
 
 def _planted_columns(name: str, study: Study) -> dict:
     planted = planted_of(study)
-    width = {"sparse": planted["signal"], "dense": planted["d"]}.get(planted["generator"])
-    return {"data set": name, "generator": planted["generator"], "ratio": f"{planted['ratio']:g}:1",
-            "D": int(planted["d"]), "signal features": int(width) if width is not None else "—"}
+    width = {"sparse": planted["signal"], "dense": planted["d"], "invariant": planted["signal"],
+             "combinations": planted["signal"]}.get(planted["generator"])
+    return {"data set": name, "generator": planted["generator"], "rates": planted["rates"],
+            "ratio": f"{planted['ratio']:g}:1", "D": int(planted["d"]),
+            "signal features": int(width) if width is not None else "—"}
 
 
 def summary_required(studies: Mapping[str, Study]) -> pd.DataFrame:
@@ -73,138 +233,38 @@ def summary_required(studies: Mapping[str, Study]) -> pd.DataFrame:
         required = required_against_planted(study)
         rows.append({**_planted_columns(name, study), **{
             f"{MODEL_NAMES[m]} CE per TP %": round(float(required.loc[required["model"] == m, "measured % of D"].mean()), 1)
-            for m in MODEL_NAMES}})
-    return pd.DataFrame(rows)
+            for m in MODEL_NAMES if m in set(required["model"])}})
+    return pd.DataFrame(rows).fillna("—")
 
 
-def summary_spearman(studies: Mapping[str, Study]) -> pd.DataFrame:
-    """One row per planted data set: each model's mean RQ3 Spearman, where used and feature where used."""
-    rows = []
-    for name, study in studies.items():
-        rho = spearman_against_null(study)
-        row = {"data set": name, "generator": planted_of(study)["generator"]}
-        for m, label in MODEL_NAMES.items():
-            mine = rho[rho["model"] == m]
-            row[f"{label}"] = round(float(mine["spearman"].mean()), 2)
-            row[f"{label} used"] = round(float(mine["where used"].mean()), 2)
-            row[f"{label} feature"] = round(float(mine["feature where used"].mean()), 2)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def findings(studies: Mapping[str, Study]) -> str:
-    """The chapter's conclusions, with every figure computed from the tables above."""
-    by_kind: dict[str, list[str]] = {}
-    for name, study in studies.items():
-        by_kind.setdefault(planted_of(study)["generator"], []).append(name)
-    required = {n: required_against_planted(s) for n, s in studies.items()}
-
-    def span(names, model_set=FEATURE_MODELS, column="measured % of D", group=None):
-        values = pd.concat([required[n].loc[required[n]["model"].isin(model_set)
-                                            & ((required[n]["group"] == group) if group else True), column]
-                            for n in names]).dropna()
-        return values.min(), values.max()
-
+def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.DataFrame) -> str:
+    """The chapter's conclusions, each computed from the tables of the page."""
     lines = []
-    if "sparse" in by_kind and "dense" in by_kind:
-        sparse, dense = by_kind["sparse"], by_kind["dense"]
-        share = planted_of(studies[sparse[0]])
-        low, high = span(sparse)
-        dlow, dhigh = span(dense)
-        maj_low, _ = span(sparse, column="TPs with k <= s %", group="majority")
-        mi_low, mi_high = span(sparse, column="TPs with k <= s %", group="minority")
-        lines.append(
-            f"- **RQ1 recovers the planted sparsity, with the two expected exceptions.** On sparse signal LG and the "
-            f"head need {low:.1f}% to {high:.1f}% of D per class (planted s/D: {100 * share['signal'] / share['d']:.0f}%); "
-            f"at least {maj_low:.0f}% of majority TPs stay within k ≤ s, but only {mi_low:.0f}% to {mi_high:.0f}% of "
-            "minority TPs: the bias opposes them and positive noise terms rescue those near the boundary. On dense "
-            f"signal the same models need {dlow:.1f}% to {dhigh:.1f}%.")
-        answers = answers_against_planted(studies)
-        first = answers[answers["claim"] == "1"]
-        lines.append(
-            f"- **Claim 1's rule recovers its planted verdict on {_recovered(answers, '1')}**: it reads "
-            + "; ".join(f"\"{r['rule reads']}\" on {r['data set']} (planted: {r['planted']})" for _, r in first.iterrows())
-            + ". The table of every claim's rule above gives the count of cells at or under 12%.")
-        ninth = _recovered(answers, "9 (CNN part)")
-        missed = answers[(answers["claim"] == "9 (CNN part)") & (answers["recovered"] == "no")]
-        lines.append(
-            f"- **Claim 9's CNN part recovers its planted verdict on {ninth}**"
-            + (": it reads " + "; ".join(f"\"{r['rule reads']}\" on {r['data set']} (planted: {r['planted']})"
-                                         for _, r in missed.iterrows()) + ". See the next point." if len(missed) else "."))
-    none_planted = by_kind.get("sparse", []) + by_kind.get("dense", [])
-    if none_planted:
-        rho = pd.concat([spearman_against_null(studies[n]) for n in none_planted])
-        above = rho["above the null"].str.split(" of ").apply(lambda p: int(p[0]) / int(p[1])).mean()
-        planted_rho = pd.concat([spearman_against_null(studies[n]) for n in by_kind.get("frequency_magnitude", [])]
-                                or [rho.iloc[:0]])
-        heads = planted_rho[planted_rho["model"] == "head"]["feature where used"]
-        lines.append(
-            f"- **RQ3's Spearman does not recover what was planted.** Where no relation was planted (sparse and dense "
-            f"signal) it ranges from {rho['spearman'].min():.2f} to {rho['spearman'].max():.2f} over class cells and lies "
-            f"above the null in {100 * above:.0f}% of the splits; *where used* ranges from {rho['where used'].min():.2f} "
-            f"to {rho['where used'].max():.2f}, because the fitted weight enters both the frequency and the size of a "
-            f"CE. *Feature where used* takes both signs there ({rho['feature where used'].min():.2f} to "
-            f"{rho['feature where used'].max():.2f})"
-            + (f" and stays at {heads.min():.2f} to {heads.max():.2f} for the head on *frequency with magnitude*, where "
-               "the latent magnitude does rise with frequency" if len(heads) else "")
-            + ". No reading tells the planted relation apart from its absence on these binary data sets. Above the "
-            "null, the Spearman says that a model uses some features consistently more than others, not that "
-            "training reinforces frequent features; read claims 7 and 9 with this in mind.")
+    for rule, part in answers.groupby("rule", sort=False):
+        ok = (part["recovered"] == "yes").sum()
+        missed = part[part["recovered"] == "no"]
+        lines.append(f"- **{rule[:1].upper()}{rule[1:]}** recovers its planted answer on {ok} of {len(part)} planted "
+                     "tables" + ("" if missed.empty else ": it misses " + "; ".join(
+                         f"{r['data set']} (planted {r['planted']}, reads {r['rule reads']})"
+                         for _, r in missed.iterrows())) + ".")
+    if len(network):
+        ok = (network["recovered"] == "yes").sum()
+        pooled = network[(network["reading"] == "pooled") & (network["case"].str.contains("none per position"))]
+        lines.append(f"- **The latent reading on network-like features** recovers {ok} of {len(network)} planted "
+                     "answers" + (f"; on feature maps with no relation per position, the pooled features read "
+                                  f"{pooled['rule reads'].iloc[0]}: pooling makes the relation by itself, which is why "
+                                  "the pre-pool reading decides" if len(pooled) else "") + ".")
     return "\n".join(lines)
-
-
-def _recovered(answers: pd.DataFrame, claim: str) -> str:
-    mine = answers[answers["claim"] == claim]
-    return f"{int((mine['recovered'] == 'yes').sum())} of {len(mine)} planted data sets"
-
-
-def verdicts_by_data_set(studies: Mapping[str, Study]) -> pd.DataFrame:
-    """Each claim's rule on each planted data set alone (never in the book's audit)."""
-    table = {}
-    for name, study in studies.items():
-        table[name] = {f"{v.number}. {audit.SHORT_TITLES.get(v.number, v.claim)}": f"{v.verdict} ({v.short})"
-                       for v in audit.audit({name: study}, repeats=False)}
-    return pd.DataFrame(table).rename_axis("claim").reset_index()
-
-
-# What each claim's rule should read on a generator built for it, and why (derived on the page).
-PLANTED_ANSWERS = {
-    "sparse": {"1": (audit.HOLDS, "k <= s: 5% of D, under 12%"),
-               "9 (CNN part)": (audit.FAILS, "no relation planted")},
-    "dense": {"1": (audit.FAILS, "the separation is spread over all D features"),
-              "9 (CNN part)": (audit.FAILS, "no relation planted")},
-    "frequency": {"9 (CNN part)": (audit.HOLDS, "by construction: RQ3's mean counts the zeros")},
-    "frequency_magnitude": {"9 (CNN part)": (audit.HOLDS, "planted: larger when more often active")},
-}
-
-
-def rule_readings(study: Study) -> dict[str, str]:
-    """The verdicts that ``PLANTED_ANSWERS`` speaks to, from the audit's rules on ``study`` alone."""
-    name = study.dataset
-    claim_1 = next(v for v in audit.audit({name: study}, repeats=False) if v.number == 1)
-    _, rho = audit.joined({name: study})
-    parts = audit.frequency_magnitude_parts(rho)
-    return {"1": claim_1.verdict, "9 (CNN part)": parts["cnn"][0] if "cnn" in parts else audit.UNTESTABLE}
-
-
-def answers_against_planted(studies: Mapping[str, Study]) -> pd.DataFrame:
-    """One row per (planted data set, claim with a planted answer): what was planted, what the
-    rule reads, and whether they agree."""
-    rows = []
-    for name, study in studies.items():
-        readings = rule_readings(study)
-        for claim, (planted, why) in PLANTED_ANSWERS[planted_of(study)["generator"]].items():
-            rows.append({"data set": name, "claim": claim, "planted": planted, "why": why,
-                         "rule reads": readings[claim], "recovered": "yes" if readings[claim] == planted else "no"})
-    return pd.DataFrame(rows)
 
 
 def required_figure(studies: Mapping[str, Study]):
     """Bars of the CE per TP of LG and the head on each planted data set, with the planted s/D
     of the sparse sets as a dashed line."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    names = list(studies)
-    shares = {planted_of(s)["signal"] / planted_of(s)["d"] for s in studies.values() if planted_of(s)["generator"] == "sparse"}
+    names = [n for n, s in studies.items() if planted_of(s)["generator"] in ("sparse", "dense", "invariant",
+                                                                              "combinations")]
+    shares = {planted_of(studies[n])["signal"] / planted_of(studies[n])["d"] for n in names
+              if planted_of(studies[n])["generator"] == "sparse"}
     for offset, model, label in ((-0.2, "lg", "LG"), (0.2, "head", "head (CNN family)")):
         values = []
         for name in names:
