@@ -424,9 +424,8 @@ def _resolve_image(section: dict, spec: DatasetSpec, overrides: dict) -> None:
     if imbalance == AS_IS:
         given = [k for k in ("ratio", "n_majority") if own.get(k) is not None]
         if given:
-            raise ConfigError(f"Data set {name!r} is used as it is (imbalance: none), which {given[0]} does not "
-                              "apply to; set imbalance: exponential or step to re-imbalance it, or leave "
-                              f"{given[0]} out.")
+            raise ConfigError(f"Data set {name!r} is used as it is (imbalance: none), and {given[0]} applies only to "
+                              f"re-imbalancing; set imbalance: exponential or step, or leave {given[0]} out.")
         section.update(ratio=None, n_majority=None)  # a built-in set's defaults, unused as it is
         return
     needed = ("ratio", "n_max", "n_majority") if imbalance == "step" else ("ratio", "n_max")

@@ -198,7 +198,7 @@ def _bad_entries(tmp_path: Path) -> list:
         ({"x": {**pets, "checkpoint_layout": "LDAM"}}, IMAGE, ConfigError, "Unknown value 'LDAM' for 'image.checkpoint_layout'"),
         # a folder as it is, or re-imbalanced by its own entry only (methods#own-data)
         ({"x": {"folder": "pets", "ratio": 2}}, IMAGE, ConfigError,
-         r"'x' is used as it is \(imbalance: none\), which ratio does not apply to"),
+         r"'x' is used as it is \(imbalance: none\), and ratio applies only to re-imbalancing"),
         ({"x": {"folder": "pets", "imbalance": "exponential", "ratio": 2}}, IMAGE, ConfigError,
          r"'x' is re-imbalanced \(exponential\) and needs n_max in its entry"),
         ({"x": {"folder": "pets", "imbalance": "exponential", "ratio": 2, "n_max": 20}}, IMAGE, ConfigError,
@@ -401,3 +401,16 @@ def test_dsm_lowers_k_for_a_class_with_few_instances():
     aug = dsm(rng.normal(size=(31, 4)) + labels[:, None], labels, 5, seed=0, class_names=["a", "b", "c"])
     assert aug.k_lowered == {"c": 2}  # its 3 instances minus one; b's 8 leave k = 5
     assert np.bincount(aug.labels).tolist() == [20, 20, 20]
+
+
+def test_the_profiles_image_counts_reach_a_torchvision_class_but_not_a_folder(tmp_path):
+    image_tree(tmp_path / "pets")
+    fake = {"torchvision": "FakeData", "train_args": {"size": 40, "num_classes": 2}}
+    cfg = load_profile(str(profile_file(tmp_path, {"pets": {"folder": "pets"}, "fake": fake,
+                                                    "fake-as-is": {**fake, "imbalance": "none"}}, extends="quick")))
+    counts = ("imbalance", "ratio", "n_max", "test_per_class")
+    assert [resolve_dataset(cfg, "pets")[k] for k in counts] == ["none", None, None, None]
+    assert [resolve_dataset(cfg, "fake")[k] for k in counts] == ["exponential", 100.0, 6000, 300]  # quick's
+    assert [resolve_dataset(cfg, "fake-as-is")[k] for k in counts] == ["none", None, None, None]
+    over = load_profile(str(tmp_path / "mine.yaml"), {"dataset_overrides.pets.test_per_class": 3})
+    assert resolve_dataset(over, "pets")["test_per_class"] == 3  # the user's own setting for the data set

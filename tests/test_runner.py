@@ -76,6 +76,19 @@ def test_a_failed_run_is_one_line_and_its_traceback_goes_to_a_log(isolated_resul
     assert "plan: sylva: 1 split, a stratified subsample of at most 600 rows; training / test rows per class" in out.out
 
 
+def test_a_sweep_resolves_each_data_set_once(isolated_results, monkeypatch):
+    from ceimb_utils.pipeline import runs
+
+    resolved, planned = [], []
+    resolve = runs.resolve_dataset
+    monkeypatch.setattr(runs, "resolve_dataset", lambda cfg, name: resolved.append(name) or resolve(cfg, name))
+    # the runs themselves get run configs, plain dicts built from the plan's objects (no computing here)
+    monkeypatch.setattr(runner, "ensure_runs", lambda plan, executor=None: planned.append(plan.run_configs()))
+    runner.run("smoke", "sylva,fashion-lt", "rq1", TINY, notebooks=False)
+    assert resolved == ["sylva", "fashion-lt"]  # the plan's, passed down to every check and run
+    assert {rc["dataset"] for rc in planned[0]} == {"sylva", "fashion-lt"}
+
+
 def test_console_script_is_installed_and_tells_its_version():
     from importlib.metadata import entry_points
 

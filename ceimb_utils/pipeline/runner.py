@@ -205,7 +205,8 @@ def plan_lines(plan: RunPlan, counts: Mapping[str, Mapping[int, ClassCounts]]) -
         how = ""
         if image and not settings.get("checkpoints"):
             imbalance = settings["imbalance"]
-            how = (", the images as they are" if imbalance == "none" else
+            cap = f" (at most {settings['n_max']} per class)" if settings.get("n_max") else ""
+            how = (f", the images as they are{cap}" if imbalance == "none" else
                    f", {imbalance} {settings['ratio']:g}:1 from {settings['n_max']} images")
         elif not image and settings.get("max_rows"):
             how = f", a stratified subsample of at most {settings['max_rows']} rows"
