@@ -19,7 +19,7 @@ import yaml
 
 from . import paths
 from . import datasets
-from .datasets import DATASETS, IMAGE_KEYS, DatasetSpec, dataset_spec
+from .datasets import AS_IS, COUNT_KEYS, DATASETS, IMAGE_KEYS, DatasetSpec, dataset_spec
 from .errors import ConfigError
 from .methods import grid_methods, in_family
 from .methods import names as method_names
@@ -33,7 +33,7 @@ IMAGE_METHODS = method_names("image")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "fp16", "fp64", "auto")  # image.precision (models.train_cnn)
 SCHEDULES = ("step", "cosine")  # image.schedule (models.train_cnn.Schedule)
-IMBALANCES = ("exponential", "step")
+IMBALANCES = (AS_IS, "exponential", "step")  # none: the data as it is
 _ARCH = re.compile(r"^resnet(\d+)$")
 
 # Allowed values for keys whose type alone does not say enough.
@@ -427,21 +427,47 @@ def resolve_dataset(cfg: Mapping, dataset: str) -> DatasetConfig:
     spec = dataset_spec(dataset)
     section = copy.deepcopy(dict(cfg[spec.kind]))
     if spec.kind == "image":
-        for key, value in spec.image_defaults.items():
-            if section.get(key) is None:
-                section[key] = value
-        if not spec.builtin:  # a user's entry says what its own data set needs, over the profile's section
-            section.update({k: v for k, v in spec.entry.items() if k in IMAGE_KEYS})
-        section.update(cfg["dataset_overrides"].get(dataset, {}))
-        missing = [k for k in IMAGE_KEYS if section.get(k) is None and k in spec.required_keys]
-        if missing:
-            raise ConfigError(f"Data set {dataset!r} needs a value for image.{missing[0]}.")
-        check_imbalance(section)
+        _resolve_image(section, spec, dict(cfg["dataset_overrides"].get(dataset) or {}))
         threads = cfg["threads"]
     else:
+        if not spec.builtin:  # a user's table is used whole unless its entry sets a row cap
+            section["max_rows"] = spec.entry.get("max_rows")
         threads = section["threads"] or cfg["threads"]
     return DatasetConfig(dataset, spec, frozen(section), frozen(cfg["metrics"]), threads, cfg["device"],
                          frozen(datasets.source_of(spec)))
+
+
+def _resolve_image(section: dict, spec: DatasetSpec, overrides: dict) -> None:
+    """An image data set's section: null keys take the data set's defaults, then a user's entry
+    and ``dataset_overrides`` apply. A user's folder is used as it is (``imbalance: none``) and
+    a profile's counts (``COUNT_KEYS``) never reach it; set in its entry, they re-imbalance it."""
+    name = spec.name
+    own = {k: v for k, v in (spec.entry or {}).items() if k in IMAGE_KEYS}
+    own.update(overrides)  # what the user set for this data set itself
+    for key, value in spec.image_defaults.items():
+        if section.get(key) is None:
+            section[key] = value
+    imbalance = own.get("imbalance", spec.image_defaults["imbalance"] if spec.as_is_by_default else section["imbalance"])
+    if spec.as_is_by_default or imbalance == AS_IS:  # the profile's counts are the built-in data sets'
+        section.update(dict.fromkeys(COUNT_KEYS))
+    section.update(own)
+    section["imbalance"] = imbalance
+    if imbalance == AS_IS:
+        given = [k for k in ("ratio", "n_majority") if own.get(k) is not None]
+        if given:
+            raise ConfigError(f"Data set {name!r} is used as it is (imbalance: none), and {given[0]} applies only to "
+                              f"re-imbalancing; set imbalance: exponential or step, or leave {given[0]} out.")
+        section.update(ratio=None, n_majority=None)  # a built-in set's defaults, unused as it is
+        return
+    needed = ("ratio", "n_max", "n_majority") if imbalance == "step" else ("ratio", "n_max")
+    missing = [k for k in needed if section.get(k) is None]
+    if missing:
+        where = "its entry" if not spec.builtin else f"dataset_overrides.{name}"
+        raise ConfigError(f"Data set {name!r} is re-imbalanced ({imbalance}) and needs {' and '.join(missing)} "
+                          f"in {where}; a profile's image counts apply only to the built-in data sets.")
+    if section.get("test_per_class") is None and spec.builtin:
+        raise ConfigError(f"Data set {name!r} needs a value for image.test_per_class.")
+    check_imbalance(section)
 
 
 def check_imbalance(section: Mapping) -> None:

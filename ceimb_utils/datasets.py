@@ -21,6 +21,10 @@ IMAGE_KEYS = ("arch", "epochs", "imbalance", "ratio", "n_max", "n_majority", "te
               "selection", "list_root", "checkpoints", "checkpoint_layout")
 # Of those, the keys that say which network is evaluated, not which images: outside a run's data.
 NETWORK_KEYS = ("arch", "epochs", "checkpoints", "checkpoint_layout")
+# Of those, the keys that say how many images of each class: a profile's apply to the built-in data
+# sets; a user's data set is used as it is unless its own entry sets them (methods#own-data).
+COUNT_KEYS = ("imbalance", "ratio", "n_max", "n_majority", "test_per_class")
+AS_IS = "none"  # imbalance: none, the images as they are (no re-imbalancing)
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,24 @@ class DatasetSpec:
         return self.entry is None
 
     @property
-    def required_keys(self) -> tuple[str, ...]:
-        keys = ("arch", "epochs", "imbalance", "ratio", "n_max", "test_per_class")
-        return keys + (("n_majority",) if self.image_defaults.get("imbalance") == "step" else ())
+    def as_is_by_default(self) -> bool:
+        """Whether the data set is used as it is unless its entry says otherwise: a user's folder
+        or table (a torchvision class keeps the built-in image sets' settings, methods#own-data)."""
+        return not self.builtin and self.entry["source"] != "torchvision"
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """The training and test instances per class that a run uses (one seed or split)."""
+
+    classes: tuple[str, ...]
+    train: tuple[int, ...]
+    test: tuple[int, ...]
+
+    def lowered_k(self, k: int) -> dict[str, int]:
+        """The classes whose training rows leave fewer than ``k`` same-class neighbours, with the k
+        that SMOTE, ADASYN and DSM use for them instead: their training rows minus one."""
+        return {name: n - 1 for name, n in zip(self.classes, self.train) if n - 1 < k}
 
 
 _EXP = {"imbalance": "exponential", "ratio": 100.0, "arch": "resnet32", "epochs": 200}
@@ -88,11 +107,12 @@ def dataset_spec(name: str) -> DatasetSpec:
 # ---------------------------------------------------------------- a user's data sets
 # An entry names exactly one source; the keys each source takes besides ``kind`` and ``title``.
 SOURCES = {
-    "file": ("tabular", ("target", "minority")),  # CSV or Parquet
-    "imblearn": ("tabular", ("data_home",)),  # an imbalanced-learn fetch_datasets name
+    "file": ("tabular", ("target", "minority", "max_rows")),  # CSV or Parquet
+    "imblearn": ("tabular", ("data_home", "max_rows")),  # an imbalanced-learn fetch_datasets name
     "folder": ("image", ("test_share", *IMAGE_KEYS)),  # an ImageFolder tree
     "torchvision": ("image", ("root", "train_args", "test_args", *IMAGE_KEYS)),  # a torchvision class
-    "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed", "rates", "units")),  # data.planted
+    "planted": ("tabular", ("n", "d", "signal", "ratio", "separation", "seed", "rates", "units",
+                            "max_rows")),  # data.planted
 }
 # The generators of data.planted (methods#calibration-rates).
 PLANTED = ("sparse", "dense", "invariant", "combinations", "frequency", "frequency_magnitude", "opposite",
@@ -105,7 +125,8 @@ TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 DATA_PLACEHOLDER = "{data}"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IMAGE_DEFAULTS = {"imbalance": "exponential", "ratio": 100.0, "n_max": 5000, "test_per_class": 1000,
-                   "arch": "resnet32", "epochs": 200}
+                   "arch": "resnet32", "epochs": 200}  # a torchvision class's, where the profile has none
+_FOLDER_DEFAULTS = {"imbalance": AS_IS, "arch": "resnet32", "epochs": 200}  # a folder's: as it is
 
 
 def resolve_path(value: str, base_dir: Path, data_dir: Path) -> Path:
@@ -155,12 +176,15 @@ def user_spec(name: str, entry: Any, base_dir: Path, data_dir: Path) -> DatasetS
 def _spec_of_entry(name: str, title: str, entry: dict) -> DatasetSpec:
     defaults = {k: entry[k] for k in IMAGE_KEYS if k in entry}
     if entry["kind"] == "image":
-        defaults = {**_IMAGE_DEFAULTS, **defaults}
+        defaults = {**(_FOLDER_DEFAULTS if entry["source"] == "folder" else _IMAGE_DEFAULTS), **defaults}
     return DatasetSpec(name, entry["kind"], title, f"{entry['source']}: {entry[entry['source']]}", True,
                        defaults, entry)
 
 
 def _check_entry(where: str, source: str, out: dict) -> None:
+    rows = out.get("max_rows")
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
+        raise ConfigError(f"{where}.max_rows must be a positive integer (a stratified subsample of the table), got {rows!r}.")
     if source == "file":
         path = Path(out["file"])
         if path.suffix.lower() not in TABULAR_SUFFIXES:

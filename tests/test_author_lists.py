@@ -83,11 +83,16 @@ def test_only_places_and_inaturalist_have_lists(tmp_path):
 
 
 def test_the_runner_checks_every_seed_before_any_work(tmp_path):
-    _places(tmp_path, seed=0)
+    _places(tmp_path, seed=0, train=(3, 3, 2, 2, 2))
     cfg = load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors", "image.seeds": [0, 10]})
     with pytest.raises(DataNotFoundError, match="places_trn_10.csv is missing"):
         runner.check_data(RunPlan.of(cfg, ["places5"]))
-    runner.check_data(RunPlan.of(load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors"}), ["places5"]))
+    one_seed = RunPlan.of(load_profile("smoke", {"data_dir": str(tmp_path), "image.selection": "authors"}), ["places5"])
+    (counts,) = runner.check_data(one_seed)["places5"].values()  # the lists' counts, planned before any run
+    assert (counts.train, counts.test) == ((3, 3, 2, 2, 2), (2,) * 5)
+    _places(tmp_path, seed=0)  # classes of one training image: nothing to interpolate between
+    with pytest.raises(ConfigError, match="class 'aquarium' has 1 training image"):
+        runner.check_data(one_seed)
 
 
 def test_the_authors_profile_reads_their_lists_for_places_and_inaturalist():

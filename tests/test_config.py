@@ -172,3 +172,21 @@ def _run_config_digests() -> dict:
 
 def test_the_run_configs_of_the_built_in_profiles_are_what_they_were():
     assert _run_config_digests() == PINNED_RUN_CONFIGS
+
+
+def test_a_resolved_configuration_is_read_only_and_complete():
+    import dataclasses
+
+    settings = resolve_dataset(load_profile("smoke"), "fashion-lt")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.name = "other"
+    with pytest.raises(TypeError):
+        settings.section["n_max"] = 5
+    with pytest.raises(AttributeError):
+        settings.section["seeds"].append(1)
+    copy = settings.plain()
+    copy["n_max"], copy["seeds"] = 5, [1, 2]
+    assert settings["n_max"] == 100 and settings.repeats == (0,)  # a copy changes nothing
+    assert settings.methods == ["base", "remix", "eos", "dsm", "tau_norm"] and settings.threads == 2
+    sylva = resolve_dataset(load_profile("paper"), "coil_2000")
+    assert sylva.repeats == tuple(range(5)) and sylva.threads == 1  # tabular.threads over the profile's

@@ -3,6 +3,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,9 +58,12 @@ def test_failed_run_is_reported_and_others_carry_on(tmp_path, cluster):
         context = Context(results_dir=str(tmp_path / name), progress=False)
         with pytest.raises(SweepError) as err:
             ensure_runs(RunPlan.of(cfg, ["sylva"]), executor, context)
-        text = str(err.value)
-        assert "1 of 2 runs failed" in text and '"method": "smote"' in text and "Traceback" in text
-        assert "at least 2 minority rows" in text
+        lines = str(err.value).splitlines()  # one line per failed run, then the log of tracebacks
+        assert lines[0] == "1 of 2 runs failed:" and len(lines) == 3
+        assert lines[1].startswith("sylva lg smote split 0: ValueError: ") and "at least 2 minority rows" in lines[1]
+        log = Path(lines[2].removeprefix("Their tracebacks: "))
+        assert log.parent == tmp_path / name / "logs" and not list(log.parent.glob(".*tmp*"))
+        assert "Traceback" in log.read_text() and '"method": "smote"' in log.read_text()
         base = [rc for rc in run_configs(resolve_dataset(cfg, "sylva")) if rc["method"] == "base"][0]
         assert context.cache().load(base) is not None
 

@@ -142,7 +142,7 @@ def test_a_folder_of_ones_own_state_dicts_is_evaluated_never_trained(tmp_path, m
     for method, seed in (("base", 0), ("eos", 0), ("base", 10)):
         torch.save(build_resnet("resnet8", 3, 3, seed=seed + len(method)).state_dict(), nets / f"{method}_{seed}.pt")
     (nets / "notes.txt").write_text("not a network")
-    entry = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
+    entry = {"folder": "pets", "imbalance": "exponential", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
     path = profile_file(tmp_path, {"pets": entry}, image={"methods": ["base", "eos"], "interventions": [],
                                                           "seeds": [0], "checkpoints": "nets"})
     monkeypatch.setattr(image_runs, "train_network", _no_training)
@@ -171,7 +171,10 @@ def _bad_entries(tmp_path: Path) -> list:
     wrong = tmp_path / "wrong-nets"
     wrong.mkdir()
     torch.save(build_resnet("resnet14", 3, 3).state_dict(), wrong / "base_0.pt")
-    pets = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
+    image_tree(tmp_path / "lonely", classes=("cat", "dog"), per_class=(6, 1))
+    rare = tmp_path / "rare.csv"
+    pd.DataFrame({"a": np.arange(40.0), "label": ["y"] * 2 + ["n"] * 38}).to_csv(rare, index=False)
+    pets = {"folder": "pets", "imbalance": "exponential", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
     return [
         ({"x": {"file": "absent.csv", "target": "label"}}, {}, ConfigError, "absent.csv does not exist"),
         ({"x": {"file": "mine.csv", "target": "y"}}, {}, ConfigError, "has no column 'y'; its columns are a, b"),
@@ -193,6 +196,19 @@ def _bad_entries(tmp_path: Path) -> list:
         ({"x": pets}, {"image": {**IMAGE["image"], "checkpoints": "pets"}}, ConfigError, "No file in .*pets has a name"),
         ({"x": {**pets, "epochs": "many"}}, IMAGE, ConfigError, "'image.epochs' must be of type int"),
         ({"x": {**pets, "checkpoint_layout": "LDAM"}}, IMAGE, ConfigError, "Unknown value 'LDAM' for 'image.checkpoint_layout'"),
+        # a folder as it is, or re-imbalanced by its own entry only (methods#own-data)
+        ({"x": {"folder": "pets", "ratio": 2}}, IMAGE, ConfigError,
+         r"'x' is used as it is \(imbalance: none\), and ratio applies only to re-imbalancing"),
+        ({"x": {"folder": "pets", "imbalance": "exponential", "ratio": 2}}, IMAGE, ConfigError,
+         r"'x' is re-imbalanced \(exponential\) and needs n_max in its entry"),
+        ({"x": {"folder": "pets", "imbalance": "exponential", "ratio": 2, "n_max": 20}}, IMAGE, ConfigError,
+         "'x' cannot supply what is asked: class 'cat' has 14 training images but the configuration asks for 20"),
+        ({"x": {"folder": "pets", "classes": ["cat", "zebra"]}}, IMAGE, DataNotFoundError, "Class folder .*zebra is missing"),
+        ({"x": {"folder": "lonely"}}, IMAGE, ConfigError, r"class 'dog' has 1 training image\(s\), and a class needs at least 2"),
+        ({"x": {"file": "rare.csv", "target": "label"}}, {}, ConfigError,
+         r"'x' has 2 row\(s\) of class 1; a stratified split needs at least 2 training rows and 1 test row"),
+        ({"x": {"file": "mine.csv", "target": "label", "max_rows": 0}}, {}, ConfigError, "max_rows must be a positive integer"),
+        ({"x": {"file": "mine.csv", "target": "label", "imbalance": "step"}}, {}, ConfigError, "Unknown key 'imbalance'"),
     ]
 
 
@@ -205,7 +221,7 @@ def test_data_sets_must_be_a_mapping(tmp_path):
 
 def test_what_a_run_key_holds_of_an_image_tree(tmp_path):
     image_tree(tmp_path / "pets")
-    entry = {"folder": "pets", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8", "title": "Pets"}
+    entry = {"folder": "pets", "imbalance": "exponential", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8", "title": "Pets"}
     path = profile_file(tmp_path, {"pets": entry}, **IMAGE)
     key = lambda: run_configs(resolve_dataset(load_profile(str(path)), "pets"))[0]["source"]  # noqa: E731
     before = key()
@@ -217,7 +233,7 @@ def test_what_a_run_key_holds_of_an_image_tree(tmp_path):
     assert config.resolve_dataset(cfg, "pets")["epochs"] == 3
 
 
-@pytest.mark.parametrize("case", range(19))
+@pytest.mark.parametrize("case", range(27))
 def test_every_bad_entry_is_refused_before_any_work(case, tmp_path, isolated_results):
     entries, keys, error, match = _bad_entries(tmp_path)[case]
     with pytest.raises(error, match=match):
@@ -259,3 +275,142 @@ def test_papermill_takes_the_profile_file_relative_to_the_working_directory(tmp_
                                progress_bar=False, cwd=os.getcwd())
     text = out.read_text()
     assert "my-csv" in text and '"output_type": "error"' not in text
+
+
+# ---------------------------------------------------------------- your data as it is (methods#own-data)
+NATURAL = {"truck": 400, "ship": 200, "frog": 100, "deer": 40}  # a naturally imbalanced folder
+
+
+def jpeg_tree(root: Path, train: dict, test: int) -> Path:
+    """An ImageFolder of tiny random JPEGs: train/<class>/ and test/<class>/."""
+    rng = np.random.default_rng(0)
+    for c, (name, n) in enumerate(train.items()):
+        for part, count in (("train", n), ("test", test)):
+            folder = root / part / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = np.clip(rng.normal(50 * c + 30, 25, (8, 8, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.jpg")
+    return root
+
+
+def churn_csv(path: Path, n: int = 3200, minority: int = 320) -> Path:
+    """A table longer than the quick profile's row cap, with a string target and a string column."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(n, 3)), columns=["usage", "tenure", "calls"])
+    frame["plan"] = rng.choice(["basic", "plus", "pro"], n)
+    frame["churned"] = np.where(np.arange(n) < minority, "yes", "no")
+    frame.loc[: minority - 1, "calls"] += 2
+    frame.to_csv(path, index=False)
+    return path
+
+
+def imblearn_home(home: Path, n: int = 200, minority: int = 20) -> Path:
+    """A data home in the layout imbalanced-learn's fetch_datasets reads offline (zenodo/x<id>data.npz)."""
+    (home / "zenodo").mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    labels = np.where(np.arange(n) < minority, 1, -1)
+    np.savez(home / "zenodo" / "x1data.npz", data=rng.normal(size=(n, 7)) + (labels == 1)[:, None], label=labels)  # ecoli
+    return home
+
+
+def test_your_own_data_runs_as_it_is_with_its_own_class_counts(tmp_path, capsys, isolated_results):
+    """A profile extending quick, with a naturally imbalanced JPEG folder, a CSV and an
+    imbalanced-learn set, and no imbalance key: every image and row is used, the quick profile's
+    n_max, test_per_class and max_rows never reach them, and the plan says the counts first."""
+    from ceimb_utils.__main__ import main
+    from ceimb_utils.report.reports import describe
+
+    jpeg_tree(tmp_path / "photos", NATURAL, test=100)
+    churn_csv(tmp_path / "churn.csv")
+    imblearn_home(tmp_path / "home")
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({
+        "extends": "quick", "datasets": ["photos", "churn", "ecoli"], "jobs": 1,
+        "metrics": {"null_permutations": 20, "resamples": 50},
+        "tabular": {"splits": 1, "models": ["lg"], "methods": ["base", "smote"], "interventions": []},
+        "image": {"seeds": [0], "methods": ["base", "dsm"], "interventions": [], "head_epochs": 2},
+        "data_sets": {"photos": {"folder": "photos", "classes": list(NATURAL)},
+                      "churn": {"file": "churn.csv", "target": "churned"},
+                      "ecoli": {"imblearn": "ecoli", "data_home": "home"}}}))
+    assert main(["run", "--profile", str(path), "--set", "image.epochs=1", "--no-notebooks"]) == 0
+    plan = [line for line in capsys.readouterr().out.splitlines() if line.startswith("plan: ")]
+    assert plan == [
+        "plan: photos: 1 seed, the images as they are; training / test images per class: "
+        "truck: 400 / 100, ship: 200 / 100, frog: 100 / 100, deer: 40 / 100",
+        "plan: churn: 1 split; training / test rows per class: 0: 2016 / 864, 1: 224 / 96",
+        "plan: ecoli: 1 split; training / test rows per class: 0: 126 / 54, 1: 14 / 6"]
+    expected = {"photos": ([400, 200, 100, 40], [100] * 4), "churn": ([2016, 224], [864, 96]),
+                "ecoli": ([126, 14], [54, 6])}
+    for name, (train, test) in expected.items():
+        study = load_study(name, str(path), {"image.epochs": 1}, compute=False)
+        assert [run.record["train_counts"] for run in study.cached] == [train] * 2  # base and the over-sampled
+        assert [run.record["test_counts"] for run in study.cached] == [test] * 2
+        assert describe(study).loc["training instances per class"].item() == ", ".join(map(str, train))
+        assert describe(study).loc["test instances per class"].item() == ", ".join(map(str, test))
+    data = load_study("photos", str(path), {"image.epochs": 1}, compute=False).cached[0].config["data"]
+    assert (data["imbalance"], data["n_max"], data["ratio"], data["test_per_class"]) == ("none", None, None, None)
+    assert load_study("churn", str(path), compute=False).cached[0].config["data"]["max_rows"] is None
+
+
+def test_a_folder_that_cannot_supply_what_is_asked_is_refused_before_any_run(tmp_path, capsys, monkeypatch,
+                                                                             isolated_results):
+    from ceimb_utils import paths
+    from ceimb_utils.__main__ import main
+
+    monkeypatch.setattr(paths, "BOOK_RESULTS", tmp_path / "book")
+    jpeg_tree(tmp_path / "photos", {"truck": 40, "ship": 20, "frog": 10, "deer": 4}, test=10)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"extends": "quick", "datasets": ["photos"], "data_sets": {
+        "photos": {"folder": "photos", "classes": ["truck", "ship", "frog", "deer"], "imbalance": "exponential",
+                   "ratio": 10, "n_max": 1000}}}))
+    assert main(["run", "--profile", str(path), "--no-notebooks"]) == 2
+    out = capsys.readouterr()
+    assert out.err.splitlines() == [
+        "error: Data set 'photos' cannot supply what is asked: class 'truck' has 40 training images but the "
+        "configuration asks for 1000; lower n_max, add images, or use the data as they are (imbalance: none)."]
+    assert "plan: " not in out.out
+    assert not isolated_results.exists() and not (tmp_path / "book").exists()  # no cache entry, no notebook
+
+
+def test_a_small_minority_lowers_smotes_k_and_the_run_says_so(tmp_path, capsys, isolated_results):
+    from ceimb_utils.report.reports import describe
+
+    small = tmp_path / "small.csv"
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    frame["label"] = ["rare"] * 6 + ["common"] * 54
+    frame.loc[:5, "a"] += 3
+    frame.to_csv(small, index=False)
+    path = profile_file(tmp_path, {"small": {"file": "small.csv", "target": "label"}}, **TABULAR)
+    runner.run(str(path), notebooks=False)
+    study = load_study("small", str(path), compute=False)
+    smote = next(run.record for run in study.cached if run.config["method"] == "smote")
+    k = smote["train_counts"][1] - 1
+    assert k < 5 and smote["neighbours"] == {"method": "smote", "k": 5, "lowered": {"1": k}}
+    assert f"plan: small: SMOTE uses k = {k} for class 1 (its training rows minus one), not 5" in capsys.readouterr().out
+    assert describe(study).loc["neighbours of over-sampling"].item() == (
+        f"SMOTE: k = {k} for class 1 (its training instances minus one), not 5")
+
+
+def test_dsm_lowers_k_for_a_class_with_few_instances():
+    from ceimb_utils.models.latent_oversampling import dsm
+
+    rng = np.random.default_rng(4)
+    labels = np.repeat([0, 1, 2], [20, 8, 3])
+    aug = dsm(rng.normal(size=(31, 4)) + labels[:, None], labels, 5, seed=0, class_names=["a", "b", "c"])
+    assert aug.k_lowered == {"c": 2}  # its 3 instances minus one; b's 8 leave k = 5
+    assert np.bincount(aug.labels).tolist() == [20, 20, 20]
+
+
+def test_the_profiles_image_counts_reach_a_torchvision_class_but_not_a_folder(tmp_path):
+    image_tree(tmp_path / "pets")
+    fake = {"torchvision": "FakeData", "train_args": {"size": 40, "num_classes": 2}}
+    cfg = load_profile(str(profile_file(tmp_path, {"pets": {"folder": "pets"}, "fake": fake,
+                                                    "fake-as-is": {**fake, "imbalance": "none"}}, extends="quick")))
+    counts = ("imbalance", "ratio", "n_max", "test_per_class")
+    assert [resolve_dataset(cfg, "pets")[k] for k in counts] == ["none", None, None, None]
+    assert [resolve_dataset(cfg, "fake")[k] for k in counts] == ["exponential", 100.0, 6000, 300]  # quick's
+    assert [resolve_dataset(cfg, "fake-as-is")[k] for k in counts] == ["none", None, None, None]
+    over = load_profile(str(tmp_path / "mine.yaml"), {"dataset_overrides.pets.test_per_class": 3})
+    assert resolve_dataset(over, "pets")["test_per_class"] == 3  # the user's own setting for the data set

@@ -52,6 +52,43 @@ def test_cli_reports_one_sentence_and_exit_code_2():
         "error: Unknown data set 'cifar' for profile 'smoke'; allowed: " + ", ".join(BUILTIN) + "."]
 
 
+def test_a_failed_run_is_one_line_and_its_traceback_goes_to_a_log(isolated_results, monkeypatch, capsys):
+    from ceimb_utils.__main__ import main
+    from ceimb_utils.pipeline import tabular_runs
+
+    fit = tabular_runs.fit_tabular
+
+    def broken_smote(model, method, *args, **kwargs):
+        if method == "smote":
+            raise ValueError("no neighbours today")
+        return fit(model, method, *args, **kwargs)
+
+    monkeypatch.setattr(tabular_runs, "fit_tabular", broken_smote)  # smoke computes its runs in this process
+    overrides = [f"--set={k}={v}" for k, v in {**TINY, "tabular.interventions": []}.items()]
+    assert main(["run", "--profile", "smoke", "--datasets", "sylva", "--no-notebooks", *overrides]) == 1
+    out = capsys.readouterr()
+    lines = out.err.splitlines()
+    assert lines[:2] == ["error: 1 of 2 runs failed:", "sylva lg smote split 0: ValueError: no neighbours today"]
+    assert len(lines) == 3 and lines[2].startswith("Their tracebacks: ")  # no traceback, no config dump
+    log = Path(lines[2].removeprefix("Their tracebacks: "))
+    assert log.parent == isolated_results / "logs"
+    assert "Traceback (most recent call last)" in log.read_text() and '"method": "smote"' in log.read_text()
+    assert "plan: sylva: 1 split, a stratified subsample of at most 600 rows; training / test rows per class" in out.out
+
+
+def test_a_sweep_resolves_each_data_set_once(isolated_results, monkeypatch):
+    from ceimb_utils.pipeline import runs
+
+    resolved, planned = [], []
+    resolve = runs.resolve_dataset
+    monkeypatch.setattr(runs, "resolve_dataset", lambda cfg, name: resolved.append(name) or resolve(cfg, name))
+    # the runs themselves get run configs, plain dicts built from the plan's objects (no computing here)
+    monkeypatch.setattr(runner, "ensure_runs", lambda plan, executor=None: planned.append(plan.run_configs()))
+    runner.run("smoke", "sylva,fashion-lt", "rq1", TINY, notebooks=False)
+    assert resolved == ["sylva", "fashion-lt"]  # the plan's, passed down to every check and run
+    assert {rc["dataset"] for rc in planned[0]} == {"sylva", "fashion-lt"}
+
+
 def test_console_script_is_installed_and_tells_its_version():
     from importlib.metadata import entry_points
 

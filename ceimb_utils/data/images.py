@@ -1,8 +1,10 @@
-"""Image data sets as uint8 arrays (N, channels, 32, 32), made imbalanced by a seeded selection.
+"""Image data sets as uint8 arrays (N, channels, 32, 32), made imbalanced by a seeded selection
+or used as they are (``imbalance: none``, a user's folder by default).
 
 Every loader tries, in order, the data dir, a system package that ships the files, and a
 download only when the caller allowed one; a missing data set fails fast with one sentence.
-The test set is balanced (up to ``test_per_class`` per class) and the same for every seed.
+The test set holds up to ``test_per_class`` images per class (every test image when it is not
+set) and is the same for every seed.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
-from ..datasets import dataset_spec
+from ..datasets import ClassCounts, dataset_spec
 from ..errors import ConfigError, DataNotFoundError
-from .imbalance import class_counts, ldam_selection, select_per_class
+from .imbalance import class_counts, ldam_selection, select_per_class, too_few
 
 FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -376,7 +378,7 @@ def _selection(name: str, section: Mapping, seed: int, data_dir: Path, allow_dow
     """The raw images and the training rows of ``seed`` (seeded or Cao et al.'s selection)."""
     classes = tuple(section["classes"]) if section.get("classes") else None
     raw = _raw(name, data_dir, allow_download, classes)
-    counts = class_counts(section, len(raw.class_names))
+    counts = class_counts(section, np.bincount(raw.train_y, minlength=len(raw.class_names)))
     if section.get("selection") == "ldam":
         return raw, ldam_selection(raw.train_y, counts, seed)
     return raw, select_per_class(raw.train_y, counts, seed, raw.class_names)
@@ -393,8 +395,14 @@ def _check_image(name: str) -> None:
         raise ValueError(f"{name!r} is a tabular data set, not an image one.")
 
 
+def _test_counts(section: Mapping, available) -> list[int]:
+    """Test images per class: up to ``test_per_class`` each, every one when it is not set."""
+    cap = section.get("test_per_class")
+    return [min(cap, int(a)) if cap else int(a) for a in available]
+
+
 def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_download: bool = False) -> ImageData:
-    """The imbalanced training set of ``seed`` and the balanced test set of data set ``name``."""
+    """The training set of ``seed`` (re-imbalanced, or as it is) and the test set of data set ``name``."""
     _check_image(name)
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     if section.get("selection") == "authors":
@@ -404,11 +412,50 @@ def load_images(name: str, section: Mapping, seed: int, data_dir=None, allow_dow
     available = np.bincount(raw.test_y, minlength=n_classes)
     if available.min() == 0:
         raise ConfigError(f"Data set {name!r} has a class without test images.")
-    cap = section["test_per_class"]
-    test_idx = select_per_class(raw.test_y, [min(cap, int(a)) for a in available], TEST_SEED,
-                                raw.class_names, "test")
+    test_idx = select_per_class(raw.test_y, _test_counts(section, available), TEST_SEED, raw.class_names, "test")
     return ImageData(_take(raw, train_idx, False), raw.train_y[train_idx], _take(raw, test_idx, True),
                      raw.test_y[test_idx], list(raw.class_names), raw.source)
+
+
+def planned_counts(name: str, section: Mapping, data_dir=None, allow_download: bool = False) -> dict[int, ClassCounts]:
+    """Per seed, the training and test images per class that the runs of ``section`` will use,
+    checked against the images there are before any run starts: one sentence for a class named
+    but absent, a class that has fewer images than asked for, a class without test images or
+    with fewer than 2 training images."""
+    _check_image(name)
+    data_dir = Path(data_dir) if data_dir else paths.data_dir()
+    seeds = list(section["seeds"])
+    if section.get("selection") == "authors":  # their lists name the images of each seed
+        classes = tuple(section["classes"])
+        out = {}
+        for seed in seeds:
+            (_, train_y), (_, test_y) = (_read_list(p, len(classes)) for p in list_paths(name, data_dir, seed))
+            out[seed] = ClassCounts(classes, *(tuple(np.bincount(y, minlength=len(classes)).tolist())
+                                               for y in (train_y, test_y)))
+    else:
+        raw = _raw(name, data_dir, allow_download, tuple(section["classes"]) if section.get("classes") else None)
+        classes = tuple(raw.class_names)
+        absent = [c for c in (section.get("classes") or []) if c not in classes]
+        if absent:
+            raise ConfigError(f"Data set {name!r} has no class {absent[0]!r}; its classes are {', '.join(classes)}.")
+        have = np.bincount(raw.train_y, minlength=len(classes))
+        have_test = np.bincount(raw.test_y, minlength=len(classes))
+        train = class_counts(section, have)
+        for label, n, wanted in zip(classes, have, train):
+            if n < wanted:
+                raise ConfigError(too_few(label, int(n), wanted, dataset=name))
+        counts = ClassCounts(classes, tuple(train), tuple(_test_counts(section, have_test)))
+        out = dict.fromkeys(seeds, counts)
+    for counts in out.values():
+        for label, n_train, n_test in zip(counts.classes, counts.train, counts.test):
+            if n_test == 0:
+                raise ConfigError(f"Data set {name!r}: class {label!r} has no test images; add some to its test "
+                                  "folder (or set test_share to cut them off the training images).")
+            if n_train < 2:
+                raise ConfigError(f"Data set {name!r}: class {label!r} has {n_train} training image(s), and a class "
+                                  "needs at least 2 (over-sampling interpolates between two); add images or leave "
+                                  "the class out (classes).")
+    return out
 
 
 def load_validation(name: str, section: Mapping, seed: int, per_class: int, data_dir=None,

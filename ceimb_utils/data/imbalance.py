@@ -5,7 +5,8 @@ from typing import Mapping
 
 import numpy as np
 
-from ..config import ConfigError
+from ..datasets import AS_IS
+from ..errors import ConfigError
 
 
 def exponential_counts(n_max: int, ratio: float, n_classes: int) -> list[int]:
@@ -22,7 +23,14 @@ def step_counts(n_max: int, ratio: float, n_classes: int, n_majority: int) -> li
     return [int(n_max) if c < n_majority else int(n_max / ratio) for c in range(n_classes)]
 
 
-def class_counts(section: Mapping, n_classes: int) -> list[int]:
+def class_counts(section: Mapping, available) -> list[int]:
+    """Training images per class that ``section`` asks for, given the ``available`` ones per class:
+    every one as they are (``imbalance: none``, at most ``n_max`` each when set), or the
+    exponential / step builder's counts, which ``select_per_class`` checks against what there is."""
+    n_classes = len(available)
+    if section["imbalance"] == AS_IS:
+        cap = section.get("n_max")
+        return [min(int(a), cap) if cap else int(a) for a in available]
     if section["imbalance"] == "exponential":
         counts = exponential_counts(section["n_max"], section["ratio"], n_classes)
     else:
@@ -53,8 +61,14 @@ def select_per_class(y: np.ndarray, counts, seed: int, names=None, what: str = "
     for c, wanted in enumerate(counts):
         rows = np.flatnonzero(y == c)
         if len(rows) < wanted:
-            label = names[c] if names is not None else c
-            raise ConfigError(f"Class {label!r} has {len(rows)} {what} images but the configuration asks "
-                              f"for {wanted}; lower n_max / test_per_class or add data.")
+            raise ConfigError(too_few(names[c] if names is not None else c, len(rows), wanted, what))
         chosen.append(np.sort(rng.permutation(rows)[:wanted]))
     return np.concatenate(chosen)
+
+
+def too_few(label, have: int, wanted: int, what: str = "training", dataset: str | None = None) -> str:
+    """The sentence for a class that has fewer images than a configuration asks for."""
+    key = "n_max" if what == "training" else "test_per_class"
+    where = f"Data set {dataset!r} cannot supply what is asked: class" if dataset else "Class"
+    return (f"{where} {label!r} has {have} {what} images but the configuration asks for {wanted}; lower {key}, "
+            "add images, or use the data as they are (imbalance: none).")

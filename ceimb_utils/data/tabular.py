@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import paths
-from ..datasets import dataset_spec
+from ..datasets import ClassCounts, dataset_spec
 from ..errors import ConfigError, DataNotFoundError
 from .planted import generate, settings
 
@@ -239,3 +239,45 @@ def check_available(name: str, data_dir: Path | None = None, allow_download: boo
             name == "coil_2000" and any(p.exists() for p in _ticdata_candidates(data_dir)))
     if not found:
         _missing(name, data_dir)
+
+
+# ---------------------------------------------------------------- splits
+CLASSES = ("0", "1")  # class 1 is the minority
+
+
+def split_rows(y: np.ndarray, split: int, test_size: float, max_rows: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of split ``split``: a stratified subsample of ``max_rows`` rows (when the table
+    is longer), then a stratified ``test_size`` test split, both seeded by the split index."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(y))
+    if max_rows and len(y) > max_rows:
+        rows, _ = train_test_split(rows, train_size=max_rows, stratify=y, random_state=split)
+    train, test = train_test_split(rows, test_size=test_size, stratify=y[rows], random_state=split)
+    return train, test
+
+
+def planned_counts(name: str, section: Mapping, data_dir: Path | None = None,
+                   allow_download: bool = False) -> dict[int, ClassCounts]:
+    """Per split, the training and test rows per class that the runs of ``section`` will use,
+    checked before any run starts: a class needs at least 2 training rows and 1 test row."""
+    y = load_tabular(name, data_dir, allow_download).y
+    have = np.bincount(y, minlength=2)
+    if have.min() < 3:
+        raise ConfigError(f"Data set {name!r} has {have.min()} row(s) of class {int(have.argmin())}; a stratified split "
+                          "needs at least 2 training rows and 1 test row of each class.")
+    out = {}
+    for split in range(section["splits"]):
+        try:
+            train, test = split_rows(y, split, section["test_size"], section["max_rows"])
+        except ValueError as err:  # a cap too small to keep both classes
+            raise ConfigError(f"Data set {name!r} cannot be split as asked ({err}); raise max_rows.") from err
+        counts = ClassCounts(CLASSES, *(tuple(np.bincount(y[rows], minlength=2).tolist()) for rows in (train, test)))
+        short = [c for c in range(2) if counts.train[c] < 2 or counts.test[c] < 1]
+        if short:
+            c = short[0]
+            raise ConfigError(f"Data set {name!r}: split {split} keeps {counts.train[c]} training and {counts.test[c]} "
+                              f"test rows of class {c}, and a class needs at least 2 and 1; raise max_rows "
+                              "(or tabular.test_size for test rows).")
+        out[split] = counts
+    return out

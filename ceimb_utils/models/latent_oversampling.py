@@ -26,6 +26,7 @@ class Augmented:
     labels: np.ndarray
     n_synthetic: np.ndarray  # per class
     skipped: list[str] = field(default_factory=list)  # classes left as they are, and why
+    k_lowered: dict = field(default_factory=dict)  # DSM: class -> the k used, where its instances minus one < k
 
 
 def _targets(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -71,27 +72,30 @@ def dsm(features: np.ndarray, labels: np.ndarray, k: int, seed: int, class_names
     names = class_names or list(range(n_classes))
     need = _targets(labels, n_classes)
     counts = np.bincount(labels, minlength=n_classes)
-    new_x, new_y, skipped = [], [], []
+    new_x, new_y, skipped, lowered = [], [], [], {}
     made = np.zeros(n_classes, dtype=np.int64)
     for c in np.flatnonzero(need > 0):
         if counts[c] < 2:
             skipped.append(f"{names[c]}: a single instance has no same-class neighbour")
             continue
         binary = (labels == c).astype(int)
-        sampler = SMOTE(sampling_strategy={1: int(counts.max())}, k_neighbors=min(k, counts[c] - 1),
+        k_c = min(k, int(counts[c]) - 1)  # the class's instances minus one (methods#own-data)
+        if k_c < k:
+            lowered[str(names[c])] = k_c
+        sampler = SMOTE(sampling_strategy={1: int(counts.max())}, k_neighbors=k_c,
                         random_state=seed + int(c))
         x_res, y_res = sampler.fit_resample(features, binary)
         synthetic = x_res[len(labels):]  # imblearn appends the new rows after the originals
         new_x.append(synthetic)
         new_y.append(np.full(len(synthetic), c))
         made[c] = len(synthetic)
-    return _combine(features, labels, new_x, new_y, made, skipped)
+    return _combine(features, labels, new_x, new_y, made, skipped, lowered)
 
 
-def _combine(features, labels, new_x, new_y, made, skipped) -> Augmented:
+def _combine(features, labels, new_x, new_y, made, skipped, lowered=None) -> Augmented:
     x = np.concatenate([features, *new_x]) if new_x else features
     y = np.concatenate([labels, *new_y]) if new_y else labels
-    return Augmented(x, y, made, skipped)
+    return Augmented(x, y, made, skipped, dict(lowered or {}))
 
 
 def train_head(features: np.ndarray, labels: np.ndarray, n_classes: int, *, epochs: int, lr: float,

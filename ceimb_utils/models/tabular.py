@@ -29,6 +29,7 @@ class FitResult:
     fit_class_counts: list[float] = field(default_factory=list)  # weighted, after over-sampling
     warnings: list[str] = field(default_factory=list)
     chosen: dict = field(default_factory=dict)  # what inner cross-validation picked (l1: C)
+    k_lowered: dict = field(default_factory=dict)  # SMOTE / ADASYN: class -> the k used, where lowered
 
 
 def make_classifier(model: str, lg_max_iter: int = 10000, method: str = "base", seed: int = 0,
@@ -63,6 +64,20 @@ def _neighbours(n_minority: int, wanted: int, method: str) -> int:
     return min(wanted, n_minority - 1)
 
 
+K_NEIGHBOURS = 5  # SMOTE's and ADASYN's k (imbalanced-learn's default)
+
+
+def lowered_k(method: str, y: np.ndarray) -> dict[str, int]:
+    """SMOTE / ADASYN: the minority class and the k it is over-sampled with, when its training
+    rows minus one are fewer than ``K_NEIGHBOURS`` (methods#own-data); empty otherwise."""
+    if method not in ("smote", "adasyn"):
+        return {}
+    counts = np.bincount(y, minlength=2)
+    minority = int(counts.argmin())
+    k = _neighbours(int(counts[minority]), K_NEIGHBOURS, method)
+    return {str(minority): k} if k < K_NEIGHBOURS else {}
+
+
 def resample(method: str, X: np.ndarray, y: np.ndarray, seed: int, remix_alpha: float = 0.1,
              remix_batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Over-sample the (scaled) training split. Returns X, y and sample weights (or None)."""
@@ -74,9 +89,9 @@ def resample(method: str, X: np.ndarray, y: np.ndarray, seed: int, remix_alpha: 
 
     n_minority = int(np.bincount(y).min())
     if method == "smote":
-        sampler = SMOTE(random_state=seed, k_neighbors=_neighbours(n_minority, 5, method))
+        sampler = SMOTE(random_state=seed, k_neighbors=_neighbours(n_minority, K_NEIGHBOURS, method))
     elif method == "adasyn":
-        sampler = ADASYN(random_state=seed, n_neighbors=_neighbours(n_minority, 5, method))
+        sampler = ADASYN(random_state=seed, n_neighbors=_neighbours(n_minority, K_NEIGHBOURS, method))
     else:
         raise ValueError(f"Unknown tabular method {method!r}; choose one of {', '.join(TABULAR_METHODS)}.")
     try:
@@ -102,4 +117,4 @@ def fit_tabular(model: str, method: str, X_train: np.ndarray, y_train: np.ndarra
     counts = np.bincount(yr, weights=weights, minlength=2).tolist()
     chosen = {"C": float(np.ravel(clf.C_)[0])} if isinstance(clf, LogisticRegressionCV) else {}
     steps = [("scale", scaler)] if scaler is not None else []
-    return FitResult(Pipeline([*steps, ("clf", clf)]), len(yr), counts, messages, chosen)
+    return FitResult(Pipeline([*steps, ("clf", clf)]), len(yr), counts, messages, chosen, lowered_k(method, y_train))

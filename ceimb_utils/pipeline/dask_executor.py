@@ -13,14 +13,14 @@ from typing import Any, Iterable, Mapping
 from ..errors import ConfigError
 from ..progress import bar
 from .cache import run_key
-from .executors import Outcome, expand, run_one
+from .executors import Outcome, blocked_by, expand, run_one
 from .runs import Context, dependencies
 
 
 def _after(run_config: Mapping[str, Any], context: Context, *needed: Outcome) -> Outcome:
-    failed = [o for o in needed if not o.ok]
-    if failed:
-        return Outcome(dict(run_config), False, error="a run it depends on failed: " + failed[0].describe())
+    broken = [o for o in needed if not o.ok]
+    if broken:
+        return blocked_by(run_config, broken[0])
     return run_one(run_config, context)
 
 
@@ -66,7 +66,8 @@ class DaskExecutor:
                 outcomes[key] = future.result()
             except Exception as err:  # e.g. KilledWorker: the run's worker died too often
                 cfg = next(c for c in todo if run_key(c) == key)
-                outcomes[key] = Outcome(cfg, False, error=f"{type(err).__name__}: {err}")
+                outcomes[key] = Outcome(cfg, False, error=f"{type(err).__name__}: {err}",
+                                        message=f"{type(err).__name__}: {err}")
             progress.update()
         progress.close()
         return [outcomes[run_key(c)] for c in todo]

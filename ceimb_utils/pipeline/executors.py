@@ -2,19 +2,23 @@
 
 ``InProcessExecutor`` (the default) runs ``jobs`` runs at once in loky processes, a run that
 needs another (EOS, DSM, tau-norm) as soon as that one is finished; ``DaskExecutor`` submits every run to a ``dask.distributed`` cluster.
-Both return one ``Outcome`` per run: a failing run is reported with its config and traceback
-while the others carry on.
+Both return one ``Outcome`` per run: a failing run is reported (one line, its traceback in a log
+file) while the others carry on.
 """
 from __future__ import annotations
 
 import json
+import time
 import traceback
+import uuid
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
 
 from joblib.externals.loky import get_reusable_executor
 
+from ..files import atomic_path
 from ..progress import bar
 from .cache import run_key
 from .runs import Context, dependencies, execute
@@ -25,13 +29,45 @@ class Outcome:
     config: dict
     ok: bool
     path: str | None = None
-    error: str | None = None
+    error: str | None = None  # the traceback (or what the executor knows)
+    message: str | None = None  # the error's message, for one line
+
+    @property
+    def where(self) -> str:
+        cfg = self.config
+        return f"{cfg['dataset']} {cfg['model']} {cfg['method']} " + (
+            f"split {cfg['split']}" if "split" in cfg else f"seed {cfg['seed']}")
 
     def describe(self) -> str:
-        cfg = self.config
-        where = f"{cfg['dataset']} {cfg['model']} {cfg['method']} " + (
-            f"split {cfg['split']}" if "split" in cfg else f"seed {cfg['seed']}")
-        return where if self.ok else f"{where} FAILED\nconfig: {json.dumps(cfg, sort_keys=True)}\n{self.error}"
+        """One line: the run, and for a failed one the error's message."""
+        if self.ok:
+            return self.where
+        lines = (self.error or "").strip().splitlines()
+        text = self.message or (lines[-1] if lines else "failed")
+        return f"{self.where}: {' '.join(text.split())}"
+
+
+def failure(run_config: Mapping[str, Any], err: BaseException) -> Outcome:
+    """The outcome of a run that raised ``err`` (called inside its ``except``)."""
+    return Outcome(dict(run_config), False, error=traceback.format_exc(), message=f"{type(err).__name__}: {err}")
+
+
+def blocked_by(run_config: Mapping[str, Any], dependency: Outcome) -> Outcome:
+    """The outcome of a run whose dependency failed (it was not started)."""
+    message = f"not started: the run it depends on failed ({dependency.describe()})"
+    return Outcome(dict(run_config), False, error=message, message=message)
+
+
+def write_failure_log(outcomes: Sequence[Outcome], results_dir: Path) -> Path:
+    """The tracebacks of failed runs, each with its config, in a new file under
+    ``<results>/logs/`` (written atomically); returns its path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(results_dir) / "logs" / f"failed-runs-{stamp}-{uuid.uuid4().hex[:6]}.log"
+    parts = [f"{o.describe()}\nconfig: {json.dumps(o.config, sort_keys=True)}\n{o.error or ''}".rstrip()
+             for o in outcomes if not o.ok]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n\n".join(parts) + "\n")
+    return path
 
 
 def expand(configs: Iterable[Mapping[str, Any]]) -> list[dict]:
@@ -56,15 +92,13 @@ def run_one(run_config: Mapping[str, Any], context: Context) -> Outcome:
     try:
         run = execute(run_config, context)
         return Outcome(dict(run_config), True, str(run.path))
-    except Exception:  # reported with its config; the sweep carries on
-        return Outcome(dict(run_config), False, error=traceback.format_exc())
+    except Exception as err:  # reported with its traceback; the sweep carries on
+        return failure(run_config, err)
 
 
 def _blocked(cfg: dict, outcomes: Mapping[str, Outcome]) -> Outcome | None:
-    failed = [d for d in dependencies(cfg) if not outcomes[run_key(d)].ok]
-    if failed:
-        return Outcome(cfg, False, error="a run it depends on failed: " + Outcome(failed[0], False).describe())
-    return None
+    broken = [outcomes[run_key(d)] for d in dependencies(cfg) if not outcomes[run_key(d)].ok]
+    return blocked_by(cfg, broken[0]) if broken else None
 
 
 class InProcessExecutor:

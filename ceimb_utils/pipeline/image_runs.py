@@ -24,6 +24,7 @@ from ..models.train_cnn import Precision, Schedule, train_network
 from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
 from .cache import RunWriter, model_key
+from .records import class_count_fields, neighbour_fields
 
 TRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "warmup_epochs", "schedule", "fast", "precision")
 
@@ -98,7 +99,8 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
-                              "train_counts": data.train_counts.tolist(), "n_train": int(len(data.train_y)),
+                              **class_count_fields(data.train_y, data.test_y, len(data.class_names)),
+                              "n_train": int(len(data.train_y)),
                               "n_test": int(len(data.test_y)), "data_source": data.source,
                               "class_names": data.class_names}
     started = time.perf_counter()
@@ -201,7 +203,8 @@ def _rehead(rc: Mapping[str, Any], model, data: ImageData, device) -> dict:
                           momentum=train["momentum"], weight_decay=train["weight_decay"],
                           batch_size=train["batch_size"], seed=rc["seed"], device=device,
                           dtype=model_dtype(train["precision"]))
-    return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped}
+    return {"synthetic_per_class": aug.n_synthetic.tolist(), "oversampling_skipped": aug.skipped,
+            **(neighbour_fields("dsm", head_cfg["dsm_k"], aug.k_lowered) if rc["method"] == "dsm" else {})}
 
 
 def _tau_normalise(rc: Mapping[str, Any], model, data: ImageData) -> dict:

@@ -16,12 +16,15 @@ from .. import __version__, paths
 from ..config import ConfigError, DatasetConfig, check_names, load_profile, profile_names
 from ..data.images import check_available as image_available
 from ..data.images import check_lists, image_shape
+from ..data.images import planned_counts as image_counts
 from ..data.tabular import check_available as tabular_available
-from ..datasets import DATASETS, dataset_spec
+from ..data.tabular import planned_counts as tabular_counts
+from ..datasets import DATASETS, ClassCounts, dataset_spec
 from ..files import atomic_path
 from ..methods import METHODS
 from ..models import authors
 from ..models.device import describe, resolve_device
+from ..models.tabular import K_NEIGHBOURS
 from ..progress import bar
 from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
 from . import regression
@@ -162,13 +165,14 @@ def plan(profile: str, datasets: str | Sequence[str] | None = None,
     return RunPlan.of(cfg, chosen), asked
 
 
-def check_data(plan: RunPlan) -> None:
-    """Fail fast, with one sentence, for the first data set that cannot be had."""
+def check_data(plan: RunPlan) -> dict[str, dict[int, ClassCounts]]:
+    """Fail fast, with one sentence, for the first data set that cannot be had or cannot supply
+    the class counts asked for; returns, per data set and seed or split, the counts its runs use."""
     cfg = plan.config
     context = Context.from_config(cfg)
+    counts = {}
     for settings in plan.datasets:
         name = settings.name
-        check = tabular_available if settings.kind == "tabular" else image_available
         section = settings.section if settings.kind == "image" else {}
         if section.get("checkpoint_layout") == "ldam" and not section.get("checkpoints"):
             raise ConfigError(f"image.checkpoint_layout 'ldam' evaluates a folder of trained networks, and none is "
@@ -177,11 +181,60 @@ def check_data(plan: RunPlan) -> None:
             check_published(settings, context)  # the folder and every checkpoint before the data
         if section.get("selection") == "authors":
             check_lists(name, section, section["seeds"], context.data_path)
-            continue
-        if settings.kind == "image":
-            check(name, cfg.get("data_dir"), cfg.get("allow_download", False), section.get("classes"))
+        elif settings.kind == "image":
+            image_available(name, cfg.get("data_dir"), context.allow_download, section.get("classes"))
         else:
-            check(name, cfg.get("data_dir"), cfg.get("allow_download", False))
+            tabular_available(name, cfg.get("data_dir"), context.allow_download)
+        planned = image_counts if settings.kind == "image" else tabular_counts
+        counts[name] = planned(name, settings.section, context.data_path, context.allow_download)
+    return counts
+
+
+def _counts_text(counts: ClassCounts) -> str:
+    return ", ".join(f"{c}: {a} / {b}" for c, a, b in zip(counts.classes, counts.train, counts.test))
+
+
+def plan_lines(plan: RunPlan, counts: Mapping[str, Mapping[int, ClassCounts]]) -> list[str]:
+    """The run plan as the command line prints it before any run: per data set, the class counts
+    its runs fit and test on, and any neighbour count that over-sampling lowers for a small class."""
+    lines = []
+    for settings in plan.datasets:
+        per_repeat = counts[settings.name]
+        image = settings.kind == "image"
+        what, unit = ("seed", "images") if image else ("split", "rows")
+        how = ""
+        if image and not settings.get("checkpoints"):
+            imbalance = settings["imbalance"]
+            cap = f" (at most {settings['n_max']} per class)" if settings.get("n_max") else ""
+            how = (f", the images as they are{cap}" if imbalance == "none" else
+                   f", {imbalance} {settings['ratio']:g}:1 from {settings['n_max']} images")
+        elif not image and settings.get("max_rows"):
+            how = f", a stratified subsample of at most {settings['max_rows']} rows"
+        head = f"{settings.name}: {len(per_repeat)} {what}{'s' * (len(per_repeat) != 1)}{how}"
+        distinct = list(dict.fromkeys(per_repeat.values()))
+        lines.append(f"{head}; training / test {unit} per class: " + (_counts_text(distinct[0]) if len(distinct) == 1 else
+                     "; ".join(f"({what} {r}) {_counts_text(c)}" for r, c in per_repeat.items())))
+        for method, k in _neighbour_methods(settings):
+            lowered: dict[str, int] = {}
+            for c in per_repeat.values():
+                # the classes it over-samples: every one but the largest (DSM), the smaller one (SMOTE, ADASYN)
+                sampled = ({n for n, t in zip(c.classes, c.train) if t < max(c.train)} if method == "dsm"
+                           else {c.classes[c.train.index(min(c.train))]})
+                for name, used in c.lowered_k(k).items():
+                    if name in sampled:
+                        lowered[name] = min(used, lowered.get(name, used))
+            if lowered:
+                lines.append(f"{settings.name}: {METHODS[method].title} uses k = " + ", ".join(
+                    f"{v} for class {n}" for n, v in lowered.items()) + f" (its training {unit} minus one), not {k}")
+    return lines
+
+
+def _neighbour_methods(settings: DatasetConfig) -> list[tuple[str, int]]:
+    """The methods of a data set that interpolate between same-class neighbours, with their k."""
+    if settings.get("checkpoints"):  # networks brought from files: nothing is over-sampled here
+        return []
+    ks = {"smote": K_NEIGHBOURS, "adasyn": K_NEIGHBOURS, "dsm": settings.get("dsm_k")}
+    return [(m, ks[m]) for m in settings.methods if m in ks]
 
 
 def check_published(settings: DatasetConfig, context: Context) -> None:
@@ -248,7 +301,8 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
     if notebooks:
         check_templates(asked, audit)
-    check_data(planned)
+    for line in plan_lines(planned, check_data(planned)):
+        print(f"plan: {line}", flush=True)
     ensure_runs(planned, executor=executor)
     if not notebooks:
         return []

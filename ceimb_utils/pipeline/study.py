@@ -2,24 +2,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 
+from .. import paths
 from ..config import DatasetConfig, load_profile
 from ..datasets import dataset_spec
 from .cache import Run
-from .executors import InProcessExecutor
+from .executors import InProcessExecutor, write_failure_log
 from .runs import Context, RunPlan, run_configs
 
 TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
                  "n_train", "n_test", "data_rows", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
-                 "epoch_seconds", "device", "device_name", "model_selection", "precision_used")
+                 "epoch_seconds", "device", "device_name", "model_selection", "precision_used",
+                 "train_counts", "test_counts", "neighbours")
 
 
 class SweepError(RuntimeError):
-    """One or more runs failed; the message lists each with its config and traceback."""
+    """One or more runs failed; the message gives one line per failed run and the log file
+    that holds their configs and tracebacks."""
 
 
 def ensure_runs(plan: RunPlan, executor=None, context: Context | None = None):
@@ -37,7 +41,9 @@ def ensure_runs(plan: RunPlan, executor=None, context: Context | None = None):
                 outcomes += InProcessExecutor(jobs).run(part, context)
     failed = [o for o in outcomes if not o.ok]
     if failed:
-        raise SweepError(f"{len(failed)} of {len(outcomes)} runs failed:\n\n" + "\n\n".join(o.describe() for o in failed))
+        log = write_failure_log(failed, Path(context.results_dir) if context.results_dir else paths.results_dir())
+        raise SweepError(f"{len(failed)} of {len(outcomes)} runs failed:\n" + "\n".join(o.describe() for o in failed)
+                         + f"\nTheir tracebacks: {log}")
     return outcomes
 
 

@@ -8,15 +8,15 @@ from typing import Any, Mapping
 
 import joblib
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .. import ce as ce_module
-from ..data.tabular import load_tabular
+from ..data.tabular import load_tabular, split_rows
 from ..methods import METHODS
-from ..models.tabular import fit_tabular
+from ..models.tabular import K_NEIGHBOURS, fit_tabular
 from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
 from .cache import RunWriter
+from .records import class_count_fields, neighbour_fields
 
 
 def tabular_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], methods, threads: int) -> list[dict]:
@@ -36,11 +36,10 @@ def tabular_run_configs(common: Mapping[str, Any], section: Mapping[str, Any], m
 
 
 def tabular_split(rc: Mapping[str, Any], X: np.ndarray, y: np.ndarray):
-    """The run's stratified subsample (if any) and 70:30 split, seeded by the split index."""
-    split, data = rc["split"], rc["data"]
-    if data["max_rows"] and len(y) > data["max_rows"]:
-        X, _, y, _ = train_test_split(X, y, train_size=data["max_rows"], stratify=y, random_state=split)
-    return train_test_split(X, y, test_size=data["test_size"], stratify=y, random_state=split)
+    """The run's stratified subsample (if any) and 70:30 split, seeded by the split index:
+    X_train, X_test, y_train, y_test."""
+    train, test = split_rows(y, rc["split"], rc["data"]["test_size"], rc["data"]["max_rows"])
+    return X[train], X[test], y[train], y[test]
 
 
 def _split_data(rc: Mapping[str, Any], context):
@@ -60,7 +59,8 @@ def train_tabular(rc: Mapping[str, Any], context, writer: RunWriter) -> dict:
             "n_train": int(len(y_train)), "n_test": int(len(y_test)), "data_rows": int(len(data.y)),
             "n_fit_rows": fit.n_fit_rows, "fit_class_counts": fit.fit_class_counts,
             "convergence_warnings": fit.warnings, "chosen": fit.chosen, "fit_seconds": fit_seconds,
-            "data_source": data.source}
+            "data_source": data.source, **class_count_fields(y_train, y_test, 2),
+            **neighbour_fields(rc["method"], K_NEIGHBOURS, fit.k_lowered)}
 
 
 def analyse_tabular(rc: Mapping[str, Any], context, writer: RunWriter, model_run) -> dict:

@@ -81,7 +81,6 @@ def as_html(text: str) -> HTML:
 def describe(study: Study) -> pd.DataFrame:
     """What this notebook's numbers come from."""
     runs = study.runs
-    first = study.classes.drop_duplicates("class_index")
     rows = {
         "data set": study.dataset,
         "kind": study.kind,
@@ -89,14 +88,18 @@ def describe(study: Study) -> pd.DataFrame:
         "models": ", ".join(study.models),
         "methods": ", ".join(study.methods),
         "repeats (seeds or splits)": ", ".join(map(str, sorted(runs["repeat"].unique()))),
-        "training instances per class": ", ".join(map(str, first["n_train"])),
-        "test instances": int(runs["n_test"].iloc[0]),
+        "training instances per class": per_class(runs["train_counts"]),
+        "test instances per class": per_class(runs["test_counts"]),
         **({"rows used": _rows_used(runs)} if study.kind == "tabular" else {}),
         "CE per class (D)": ", ".join(sorted({str(int(d)) for d in runs["D"]}, key=int))
         if study.kind == "image" else f"{int(runs['D'].min())} to {int(runs['D'].max())}",
         "device": ", ".join(sorted(set(runs["device_name"].dropna()) or set(runs["device"]))),
         "model selection": model_selection(study),
     }
+    lowered = sorted({f"{n['method'].upper()}: k = {k} for class {c} (its training instances minus one), not {n['k']}"
+                      for n in runs["neighbours"].dropna() for c, k in n["lowered"].items()})
+    if lowered:
+        rows["neighbours of over-sampling"] = "; ".join(lowered)
     if study.kind == "image":
         declared = study.config["image"]["precision"]
         used = ", ".join(sorted(set(runs["precision_used"].dropna()))) or "fp32"
@@ -113,6 +116,12 @@ def _rows_used(runs: pd.DataFrame) -> str:
     if np.isnan(total) or used >= total:
         return f"all {used:,}"
     return f"{used:,} of {int(total):,} (a stratified subsample, tabular.max_rows)"
+
+
+def per_class(counts: pd.Series) -> str:
+    """Instances per class as the runs' records state them (a range where repeats differ)."""
+    table = np.array(counts.dropna().tolist())
+    return ", ".join(str(lo) if lo == hi else f"{lo} to {hi}" for lo, hi in zip(table.min(0), table.max(0)))
 
 
 def model_selection(study: Study) -> str:
