@@ -9,6 +9,7 @@ them again, and carry their full configuration.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -19,11 +20,11 @@ from ..data.images import check_lists, image_shape
 from ..data.tabular import check_available as tabular_available
 from ..datasets import DATASETS, dataset_spec
 from ..files import atomic_path
-from ..methods import METHODS
+from ..methods import METHODS, grid_methods
 from ..models import authors
 from ..models.device import describe, resolve_device
 from ..progress import bar
-from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
+from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Grid, Question
 from . import regression
 from .cache import git_commit
 from .image_runs import schedule_of
@@ -150,8 +151,12 @@ def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, t
 
 
 def plan(profile: str, datasets: str | Sequence[str] | None = None,
-         questions: str | Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None):
-    """Check every user input and return (config, datasets, questions) or raise ConfigError."""
+         questions: str | Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None,
+         pages: bool = True):
+    """Check every user input and return (config, datasets, questions) or raise ConfigError.
+
+    Every data set must have a run, and with ``pages`` every question asked must be able to run
+    on each data set's runs (``Question.requires``): otherwise one sentence names the key."""
     cfg = load_profile(profile, overrides)
     chosen = check_names(f"profile {profile!r}", datasets if datasets is not None else cfg["datasets"],
                          list(DATASETS), "data set")
@@ -159,7 +164,52 @@ def plan(profile: str, datasets: str | Sequence[str] | None = None,
         raise ConfigError(f"Profile {profile!r} names no data sets; pass --datasets.")
     asked = check_names("the runner", questions if questions is not None else cfg["questions"],
                         list(QUESTIONS), "question")
+    for grid in filter(None, (planned_grid(cfg, ds) for ds in chosen)):
+        if not grid.runs:
+            raise ConfigError(_no_run(cfg, grid))
+        for q in asked if pages else ():
+            refusal = QUESTION_INFO[q].refusal(grid)
+            if refusal:
+                raise ConfigError(refusal)
     return cfg, chosen, asked
+
+
+def planned_grid(cfg: Mapping[str, Any], dataset: str) -> Grid | None:
+    """The (model, method, repeat) of every run the profile asks of ``dataset``, read from the
+    profile alone, before any run or file; None for networks brought from a folder (its files
+    say which there are)."""
+    kind = dataset_spec(dataset).kind
+    section = dataset_config(cfg, dataset)
+    methods = grid_methods(section)
+    if kind == "tabular":
+        runs = [(model, m, split) for split in range(section["splits"]) for model in section["models"]
+                for m in methods if METHODS[m].applies_to("tabular", model)]
+    elif section["checkpoints"]:
+        return None
+    else:
+        runs = [(section["arch"], m, seed) for seed in section["seeds"] for m in methods]
+    return Grid(dataset, kind, tuple(runs))
+
+
+def _no_run(cfg: Mapping[str, Any], grid: Grid) -> str:
+    section = dataset_config(cfg, grid.dataset)
+    methods = grid_methods(section)
+    fitted = list(dict.fromkeys(model for m in methods for model in METHODS[m].models))
+    return (f"{grid.kind}.methods: none of {', '.join(methods)} applies to {grid.kind}.models "
+            f"{', '.join(section['models'])}, so {grid.dataset!r} would have no run; add base to "
+            f"{grid.kind}.methods or {' or '.join(fitted)} to {grid.kind}.models.")
+
+
+def notes(cfg: Mapping[str, Any], datasets: Sequence[str], questions: Sequence[str], audit: bool) -> list[str]:
+    """What the pages will say in place of a part, one line per page and part, before any run."""
+    out = []
+    for grid in filter(None, (planned_grid(cfg, ds) for ds in datasets)):
+        for question in [QUESTION_INFO[q] for q in questions] + ([AUDIT] if audit else []):
+            for need in question.needs:
+                sentence = question.in_place_of(need.name, grid)
+                if sentence:
+                    out.append(f"{question.name} on {grid.dataset}: {sentence}")
+    return out
 
 
 def check_data(cfg: Mapping[str, Any], datasets: Sequence[str]) -> None:
@@ -196,11 +246,13 @@ def check_published(cfg: Mapping[str, Any], dataset: str) -> None:
 def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
         executor=None, notebooks: bool = True, audit: bool = True) -> list[Path]:
     """The whole sweep; returns the notebooks written."""
-    cfg, chosen, asked = plan(profile, datasets, questions, overrides)
+    cfg, chosen, asked = plan(profile, datasets, questions, overrides, pages=notebooks)
     audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
     if notebooks:
         check_templates(asked, audit)
     check_data(cfg, chosen)
+    for line in notes(cfg, chosen, asked, audit) if notebooks else ():
+        print(f"note: {line}", file=sys.stderr)
     ensure_runs(cfg, chosen, executor=executor)
     if not notebooks:
         return []
