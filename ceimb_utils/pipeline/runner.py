@@ -9,6 +9,7 @@ them again, and carry their full configuration.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -21,12 +22,12 @@ from ..data.tabular import check_available as tabular_available
 from ..data.tabular import planned_counts as tabular_counts
 from ..datasets import DATASETS, ClassCounts, dataset_spec
 from ..files import atomic_path
-from ..methods import METHODS
+from ..methods import METHODS, grid_methods
 from ..models import authors
 from ..models.device import describe, resolve_device
 from ..models.tabular import K_NEIGHBOURS
 from ..progress import bar
-from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Question
+from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Grid, Question
 from . import regression
 from .cache import git_commit
 from .image_runs import schedule_of
@@ -151,10 +152,13 @@ def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, t
 
 
 def plan(profile: str, datasets: str | Sequence[str] | None = None,
-         questions: str | Sequence[str] | None = None,
-         overrides: Mapping[str, Any] | None = None) -> tuple[RunPlan, list[str]]:
+         questions: str | Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None,
+         pages: bool = True) -> tuple[RunPlan, list[str]]:
     """Check every user input and return (the run plan, the questions) or raise ConfigError.
-    Each data set's configuration is resolved here, once, and passed down from here."""
+    Each data set's configuration is resolved here, once, and passed down from here.
+
+    Every data set must have a run, and with ``pages`` every question asked must be able to run
+    on each data set's runs (``Question.requires``): otherwise one sentence names the key."""
     cfg = load_profile(profile, overrides)
     chosen = check_names(f"profile {profile!r}", datasets if datasets is not None else cfg["datasets"],
                          list(DATASETS), "data set")
@@ -162,7 +166,50 @@ def plan(profile: str, datasets: str | Sequence[str] | None = None,
         raise ConfigError(f"Profile {profile!r} names no data sets; pass --datasets.")
     asked = check_names("the runner", questions if questions is not None else cfg["questions"],
                         list(QUESTIONS), "question")
-    return RunPlan.of(cfg, chosen), asked
+    planned = RunPlan.of(cfg, chosen)
+    for grid in filter(None, (planned_grid(settings) for settings in planned.datasets)):
+        if not grid.runs:
+            raise ConfigError(_no_run(planned[grid.dataset], grid))
+        for q in asked if pages else ():
+            refusal = QUESTION_INFO[q].refusal(grid)
+            if refusal:
+                raise ConfigError(refusal)
+    return planned, asked
+
+
+def planned_grid(settings: DatasetConfig) -> Grid | None:
+    """The (model, method, repeat) of every run the profile asks of a data set, read from its
+    resolved configuration alone, before any run or file; None for networks brought from a
+    folder (its files say which there are)."""
+    section, methods = settings.section, settings.methods
+    if settings.kind == "tabular":
+        runs = [(model, m, split) for split in settings.repeats for model in section["models"]
+                for m in methods if METHODS[m].applies_to("tabular", model)]
+    elif section["checkpoints"]:
+        return None
+    else:
+        runs = [(section["arch"], m, seed) for seed in settings.repeats for m in methods]
+    return Grid(settings.name, settings.kind, tuple(runs))
+
+
+def _no_run(settings: DatasetConfig, grid: Grid) -> str:
+    section, methods = settings.section, settings.methods
+    fitted = list(dict.fromkeys(model for m in methods for model in METHODS[m].models))
+    return (f"{grid.kind}.methods: none of {', '.join(methods)} applies to {grid.kind}.models "
+            f"{', '.join(section['models'])}, so {grid.dataset!r} would have no run; add base to "
+            f"{grid.kind}.methods or {' or '.join(fitted)} to {grid.kind}.models.")
+
+
+def notes(planned: RunPlan, questions: Sequence[str], audit: bool) -> list[str]:
+    """What the pages will say in place of a part, one line per page and part, before any run."""
+    out = []
+    for grid in filter(None, (planned_grid(settings) for settings in planned.datasets)):
+        for question in [QUESTION_INFO[q] for q in questions] + ([AUDIT] if audit else []):
+            for need in question.needs:
+                sentence = question.in_place_of(need.name, grid)
+                if sentence:
+                    out.append(f"{question.name} on {grid.dataset}: {sentence}")
+    return out
 
 
 def check_data(plan: RunPlan) -> dict[str, dict[int, ClassCounts]]:
@@ -296,13 +343,15 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     >>> len(study.cached)
     1
     """
-    planned, asked = plan(profile, datasets, questions, overrides)
+    planned, asked = plan(profile, datasets, questions, overrides, pages=notebooks)
     cfg, chosen = planned.config, planned.names
     audit = audit and notebooks and (paths.NOTEBOOKS / AUDIT.template).exists()
     if notebooks:
         check_templates(asked, audit)
     for line in plan_lines(planned, check_data(planned)):
         print(f"plan: {line}", flush=True)
+    for line in notes(planned, asked, audit) if notebooks else ():
+        print(f"note: {line}", file=sys.stderr)
     ensure_runs(planned, executor=executor)
     if not notebooks:
         return []

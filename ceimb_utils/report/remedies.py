@@ -47,7 +47,8 @@ def against_base(study: Study) -> pd.DataFrame:
     out = minority[minority["method"] != "base"].copy()
     columns = ["required_pct", "top_share", "recall"]
     for column in columns:
-        out[f"{column}_change"] = out[column] - out["model"].map(base[column])
+        # as floats: with base alone there are no rows, and an empty map keeps the models' string type
+        out[f"{column}_change"] = out[column] - out["model"].map(base[column]).astype(float)
     return out[["model", "method", "family", *(f"{c}_change" for c in columns)]].reset_index(drop=True)
 
 

@@ -1,0 +1,63 @@
+"""Page parts that need more than a run of any method: each returns what the part shows, or the
+one sentence that stands in its place when the study's runs lack what the question declares it
+needs (``questions.QUESTION_INFO``, methods#profiles).
+
+A figure's cell carries its caption, so its sentence is shown by the cell before it
+(``in_place``), and the figure function draws nothing when the need is unmet; a table's function
+returns the table or the sentence.
+"""
+from __future__ import annotations
+
+from IPython.display import Markdown
+
+from ..methods import family
+from ..pipeline.study import Study
+from ..questions import Grid, page
+from . import plots, remedies
+
+
+def grid(study: Study) -> Grid:
+    """What the study's runs hold, as the questions' needs read it."""
+    runs = study.runs
+    return Grid(study.dataset, study.kind, tuple(zip(runs["model"], runs["method"], runs["repeat"])))
+
+
+def in_place_of(study: Study, question: str, part: str) -> str:
+    """The sentence that stands in for ``part`` of ``question``'s page ('' when it is shown)."""
+    return page(question).in_place_of(part, grid(study))
+
+
+def in_place(study: Study, question: str, part: str) -> Markdown | None:
+    """The same sentence for a page to show (None, which shows nothing, when the part is shown)."""
+    sentence = in_place_of(study, question, part)
+    return Markdown(sentence) if sentence else None
+
+
+def magnitude_profiles(study: Study) -> list:
+    """RQ2 (paper Figure 5): the rarest class's magnitude profile under base, one figure per
+    model; none without base."""
+    if in_place_of(study, "rq2", "magnitude"):
+        return []
+    return [plots.magnitude_profile(study, model=model) for model in study.models]
+
+
+def compared_methods(study: Study) -> list[str]:
+    """RQ3's top-5 comparison: base and EOS for images when it was run, else the first
+    over-sampling method."""
+    oversamplers = [m for m in study.methods if family(m) == "oversampling"]
+    return ["base", "eos" if "eos" in oversamplers else oversamplers[0]]
+
+
+def frequency_magnitude_top(study: Study) -> list:
+    """RQ3 (paper Figure 7): the top-5 CE by frequency and their magnitudes, base beside an
+    over-sampling method, one figure per model; none without both."""
+    if in_place_of(study, "rq3", "top5"):
+        return []
+    compare = compared_methods(study)
+    return [plots.frequency_magnitude_top(study, compare, model=model) for model in study.models]
+
+
+def against_base(study: Study):
+    """RQ4: each method's change from base in the minority classes, or the sentence in its place."""
+    sentence = in_place(study, "rq4", "against_base")
+    return sentence if sentence is not None else remedies.against_base(study).round(3)
