@@ -40,7 +40,7 @@ def test_dataset_overrides_win_over_profile():
 
 
 @pytest.mark.parametrize("name, overrides, match", [
-    ("fast", None, "Unknown profile 'fast'; choose one of authors, paper, planted, quick, smoke"),
+    ("fast", None, "Unknown profile 'fast'; choose one of authors, paper, planted, planted-latent, quick, smoke"),
     ("smoke", {"image.epoch": 3}, "Unknown configuration key 'image.epoch'.*allowed: .*image.epochs"),
     ("smoke", {"colour": "red"}, "Unknown configuration key 'colour'"),
     ("smoke", {"tabular.methods": ["base", "smoteish"]}, "Unknown value 'smoteish' for 'tabular.methods'; allowed: base, smote"),

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ceimb_utils.pipeline.study import load_study
-from ceimb_utils.report import audit, health
+from ceimb_utils.report import health
 
 KEYS = {"dataset", "model", "method", "seed", "train_balanced_accuracy", "test_balanced_accuracy",
         "zero_recall_classes"}

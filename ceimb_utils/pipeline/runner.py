@@ -337,7 +337,8 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     >>> from ceimb_utils.pipeline.study import load_study
     >>> tiny = {"tabular.models": ["lg"], "tabular.methods": ["base"],
     ...         "tabular.splits": 1}
-    >>> run("planted", "dense-imb", overrides=tiny, notebooks=False)
+    >>> run("planted", "dense-imb", overrides=tiny, notebooks=False)  # doctest: +ELLIPSIS
+    plan: dense-imb: 1 split; training / test rows per class: ...
     []
     >>> study = load_study("dense-imb", "planted", tiny, compute=False)  # cached
     >>> len(study.cached)
