@@ -108,14 +108,18 @@ def latent_features(law: str, n_per_class: int = 300, classes: int = 6, d: int =
 
 def feature_maps(per_position: str, n_per_class: int = 60, classes: int = 6, channels: int = 64, size: int = 7,
                  seed: int = 0):
-    """(maps, y): (N, channels, size, size) non-negative maps before global average pooling. A
-    channel's share of positions that are on differs by class and channel; at a position that is
-    on, its size follows ``per_position`` (a key of ``LAWS``) of that share. With
-    ``"frequency"`` nothing relates size to frequency per position, yet the pooled mean of a
-    channel on at more positions is larger: pooling alone makes the relation."""
+    """(maps, y): (N, channels, size, size) non-negative maps before global average pooling.
+    A channel is active in an instance of class c with a rate q that differs by class and channel;
+    when active, it is on at a share q of the positions (a channel active more often also covers
+    more of the image), each of a size that follows ``per_position`` (a key of ``LAWS``) of the
+    position's on-rate. With ``"frequency"`` nothing relates size to frequency per position, yet
+    the pooled value of a channel, non-zero when it is active and as large as the positions it
+    covers, rises with q: pooling alone makes the relation (methods#latent-reading)."""
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(classes), n_per_class)
-    p = activation_rates(channels, rng, classes=classes)[y][:, :, None, None]  # (N, C, 1, 1)
+    q = activation_rates(channels, rng, classes=classes)[y][:, :, None, None]  # (N, C, 1, 1)
     shape = (len(y), channels, size, size)
-    maps = np.where(rng.random(shape) < p, rng.gamma(4.0, 0.25, shape) * LAWS[per_position](p), 0.0)
+    active = rng.random((len(y), channels, 1, 1)) < q
+    on = active & (rng.random(shape) < q)
+    maps = np.where(on, rng.gamma(4.0, 0.25, shape) * LAWS[per_position](q * q), 0.0)
     return maps, y
