@@ -93,6 +93,16 @@ def test_a_question_that_cannot_run_is_refused_only_when_pages_are_asked_for(dat
     assert line.startswith("rq3 on mine: The comparison of the most frequent CE (paper Figure 7) needs the base model")
 
 
+def test_the_methods_page_says_what_each_question_needs_from_the_declaration(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "BOOK_RESULTS", tmp_path)
+    rows = runner.write_needs_table().read_text().splitlines()[2:]
+    assert len(rows) == len(QUESTION_INFO) + 1  # every question and the audit
+    rq4 = next(r for r in rows if r.startswith(f"| {QUESTION_INFO['rq4'].title} |"))
+    assert "| the base model (RQ4 compares remedies with base) |" in rq4
+    assert "The change from base in the minority classes: the base model and a remedy" in rq4
+    assert next(r for r in rows if r.startswith("| RQ1")).endswith("| nothing | nothing |")
+
+
 # ---------------------------------------------------------------- the profile space
 def _check_parts(study, body) -> None:
     """Each declared part of each page shows its figures or table, or the sentence in its place,
