@@ -17,9 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .methods import METHODS, family
-
-KINDS = ("tabular", "image")
+from .methods import METHODS
 
 
 @dataclass(frozen=True)
