@@ -17,9 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .methods import METHODS, family
-
-KINDS = ("tabular", "image")
+from .methods import METHODS
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,8 @@ class Grid:
         return ", ".join(methods[:-1]) + f" and {methods[-1]}"
 
 
-def _and(words: list[str]) -> str:
+def and_list(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" and {words[-1]}"
 
 
@@ -116,7 +115,7 @@ class Question:
         if not lacking:
             return ""
         first = REQUIREMENTS[lacking[0]]
-        fixes = _and([REQUIREMENTS[r].fix(grid) for r in lacking])
+        fixes = and_list([REQUIREMENTS[r].fix(grid) for r in lacking])
         return (f"{grid.kind}.{first.key}: {self.because}, and the runs of {grid.dataset!r} would have "
                 f"{grid.ran()}; {fixes} or drop {self.name} from questions.")
 
@@ -127,8 +126,8 @@ class Question:
         lacking = grid.lacks(need.requires)
         if not lacking:
             return ""
-        wanted = _and([REQUIREMENTS[r].says for r in need.requires])
-        fixes = _and([REQUIREMENTS[r].fix(grid) for r in lacking])
+        wanted = and_list([REQUIREMENTS[r].says for r in need.requires])
+        fixes = and_list([REQUIREMENTS[r].fix(grid) for r in lacking])
         return (f"{need.part} needs {wanted}, and the runs of {grid.dataset} have {grid.ran()}: "
                 f"{fixes} to see it.")
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ceimb_utils.config import IMAGE_METHODS, TABULAR_METHODS, TABULAR_MODELS
 from ceimb_utils.methods import METHODS, family, in_family
-from ceimb_utils.questions import AUDIT, QUESTION_INFO, QUESTIONS, REQUIREMENTS
+from ceimb_utils.questions import AUDIT, QUESTION_INFO, QUESTIONS
 from test_own_data import image_tree, table
 
 TABULAR_REMEDIES = tuple(m for m in TABULAR_METHODS if m in in_family("intervention"))

@@ -27,7 +27,7 @@ from ..models import authors
 from ..models.device import describe, resolve_device
 from ..models.tabular import K_NEIGHBOURS
 from ..progress import bar
-from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, Grid, Question
+from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, REQUIREMENTS, Grid, Question, and_list
 from . import regression
 from .cache import git_commit
 from .image_runs import schedule_of
@@ -368,6 +368,7 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
     mark_unanswered()
     write_findings()
     write_profile_table()
+    write_needs_table()
     return written
 
 
@@ -464,6 +465,23 @@ def write_profile_table() -> Path:
     lines = ["| profile | data sets | runs |", "|---|---|---|"]
     lines += [f"| {r['profile']} | {r['data sets']} | {r['runs']} |" for r in rows]
     path = paths.BOOK_RESULTS / "profiles.md"
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_needs_table() -> Path:
+    """The methods page's table of what each question needs (an include), read from the
+    declaration (``questions.py``), so that the page says what the runner and the pages do."""
+    lines = ["| page | refused before any run without | part: what it needs (without it, the page says so in a sentence) |",
+             "|---|---|---|"]
+    for question in [*QUESTION_INFO.values(), AUDIT]:
+        refused = (f"{and_list([REQUIREMENTS[r].says for r in question.requires])} ({question.because})"
+                   if question.requires else "")
+        parts = "; ".join(f"{need.part}: {and_list([REQUIREMENTS[r].says for r in need.requires])}"
+                          for need in question.needs)
+        lines.append(f"| {question.title} | {refused or 'nothing'} | {parts or 'nothing'} |")
+    path = paths.BOOK_RESULTS / "needs.md"
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return path
