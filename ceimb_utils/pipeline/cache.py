@@ -54,7 +54,8 @@ PRESENTATION_ONLY = {
 # Modules that only measure a model that exists: they enter the analysis key alone. A module
 # both stages run (the extraction that EOS, DSM and tau-norm use while training) is in
 # SHARED and so in both.
-MEASURE_ONLY = ("ce/metrics.py", "ce/summaries.py", "pipeline/artifacts.py")
+MEASURE_ONLY = ("ce/metrics.py", "ce/summaries.py", "ce/latent.py", "ce/matched.py", "pipeline/artifacts.py",
+                "pipeline/references.py")
 SHARED = ("ce/extraction.py", "ce/__init__.py")
 TRAIN, MEASURE = "train", "measure"
 STAGES = (TRAIN, MEASURE)
@@ -141,6 +142,9 @@ class Run:
         import pandas as pd
 
         return pd.read_parquet(self.path / f"{name}.parquet")
+
+    def has_table(self, name: str) -> bool:
+        return (self.path / f"{name}.parquet").exists()
 
     def arrays(self, name: str) -> dict[str, np.ndarray]:
         with np.load(self.path / f"{name}.npz", allow_pickle=False) as data:

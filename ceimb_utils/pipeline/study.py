@@ -14,7 +14,10 @@ from .cache import Run
 from .executors import InProcessExecutor, write_failure_log
 from .runs import Context, RunPlan, run_configs
 
-TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
+TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman", "class_curve", "latent",
+          "latent_classes")
+# Per-class columns a run stores apart (pipeline.references) and the study joins into a table.
+JOINED_INTO = {"nonzero": "classes", "spearman_null": "spearman"}
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
                  "n_train", "n_test", "data_rows", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
                  "epoch_seconds", "device", "device_name", "model_selection", "precision_used",
@@ -115,15 +118,20 @@ def collect(settings: DatasetConfig, cfg: Mapping[str, Any], runs: list[Run]) ->
     for run in runs:
         cols = _run_columns(run)
         names = run.table("classes")[["class_index", "class", "group", "n_train"]]
+        extra = {target: run.table(source) for source, target in JOINED_INTO.items() if run.has_table(source)}
         for name in TABLES:
+            if not run.has_table(name):  # a table this run's analysis did not make (a tabular run's curve)
+                continue
             frame = run.table(name)
+            if name in extra:
+                frame = frame.merge(extra[name], on="class_index", how="left")
             if name != "classes":
                 frame = frame.merge(names, on="class_index", how="left")
             tables[name].append(frame.assign(**cols))
         records.append({**cols, **{k: run.record.get(k) for k in RECORD_FIELDS},
                         "warnings": len(run.record.get("convergence_warnings") or []),
                         "path": str(run.path)})
-    joined = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items()}
+    joined = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items() if frames}
     joined["runs"] = pd.DataFrame(records)
     return Study(settings.name, dict(cfg), runs, joined, settings)
 

@@ -15,6 +15,7 @@ from ..methods import METHODS
 from ..models.tabular import K_NEIGHBOURS, fit_tabular
 from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
+from .references import reference_tables, table_reading
 from .cache import RunWriter
 from .records import class_count_fields, neighbour_fields
 
@@ -72,4 +73,7 @@ def analyse_tabular(rc: Mapping[str, Any], context, writer: RunWriter, model_run
     test = ce_module.extract(model, X_test)
     train = ce_module.extract(model, X_train)
     record = write_ce_artifacts(writer, rc, test, y_test, train, y_train, np.bincount(y_train, minlength=2))
+    counts = table_reading(np.asarray(X_train, dtype=np.float64), np.asarray(y_train), 2)
+    for name, table in reference_tables(rc, test, y_test, train, y_train, counts).items():
+        writer.table(name, table)
     return {**record, "ce_seconds": round(time.perf_counter() - started, 3)}
