@@ -95,11 +95,11 @@ def test_the_magnitude_where_used_by_hand():
     assert np.isnan(fm.mag_in_set[0]).all()  # class 0 has no TP
 
 
-def test_the_rules_read_the_planted_verdicts_on_sparse_and_dense_signal(tmp_path):
+def test_the_rules_read_the_planted_answers_through_the_pipeline(tmp_path):
     """Through the whole pipeline, the head judged as the CNN family: claim 1's rule must read
-    "holds" where k <= s = 5% of D and "does not hold" where the signal is dense; claim 9's CNN
-    part "does not hold" on sparse signal. (On dense signal it reads "holds": the calibration
-    page's finding, not pinned.)"""
+    "holds" where k <= s = 5% of D and "does not hold" where the signal is dense; claim 7's must
+    not hold on invariant carriers and hold on arbitrary combinations; claim 9's latent reading
+    must find the relation planted in a latent table, raw and unit-free."""
     import yaml
 
     from ceimb_utils.pipeline.study import load_study
@@ -108,14 +108,18 @@ def test_the_rules_read_the_planted_verdicts_on_sparse_and_dense_signal(tmp_path
     small = {"n": 1000, "ratio": 1}
     path = tmp_path / "planted-small.yaml"
     path.write_text(yaml.safe_dump({
-        "extends": "planted", "datasets": ["s", "d"],
+        "extends": "planted", "datasets": ["s", "d", "inv", "comb", "fm"],
         "metrics": {"resamples": 20, "null_permutations": 20},
         "tabular": {"models": ["head"], "methods": ["base"], "splits": 2},
-        "data_sets": {"s": {"planted": "sparse", **small}, "d": {"planted": "dense", **small}}}))
-    studies = {name: load_study(name, str(path)) for name in ("s", "d")}
-    answers = calibration.answers_against_planted(studies).set_index(["data set", "claim"])
-    assert answers.loc[("s", "1"), "rule reads"] == "holds"
-    assert answers.loc[("d", "1"), "rule reads"] == "does not hold"
-    assert (answers.xs("1", level="claim")["recovered"] == "yes").all()
-    # no relation of frequency and magnitude planted in sparse signal: claim 9's CNN part must not hold
-    assert answers.loc[("s", "9 (CNN part)"), "rule reads"] == "does not hold"
+        "data_sets": {"s": {"planted": "sparse", **small}, "d": {"planted": "dense", **small},
+                      "inv": {"planted": "invariant", "signal": 3, **small},
+                      "comb": {"planted": "combinations", "d": 50, "signal": 1, "separation": 8.0, **small},
+                      "fm": {"planted": "frequency_magnitude", "n": 1000, "ratio": 1}}}))
+    studies = {name: load_study(name, str(path)) for name in ("s", "d", "inv", "comb", "fm")}
+    answers = calibration.answers_against_planted(studies).set_index(["data set", "rule"])
+    assert answers.loc[("s", "claim 1"), "rule reads"] == "holds"
+    assert answers.loc[("d", "claim 1"), "rule reads"] == "does not hold"
+    assert answers.loc[("inv", "claim 7"), "rule reads"] == "does not hold"
+    assert answers.loc[("comb", "claim 7"), "rule reads"] == "holds"
+    assert answers.loc[("s", "claim 7"), "rule reads"] != "holds"
+    assert (answers["recovered"] == "yes").all(), answers[answers["recovered"] != "yes"]

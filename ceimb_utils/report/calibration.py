@@ -89,8 +89,10 @@ def latent_statuses(study: Study, raw: bool) -> pd.DataFrame:
     if not raw:
         cells = rules.latent_cells(joined, rules.TABLE_LATENT)
         return cells[["repeat", "class_index", "verdict"]]
-    features = audit.latent_rows(audit.paper_methods(study.tables.get("latent", pd.DataFrame()).assign(
-        family="lg")))
+    features = study.tables.get("latent", pd.DataFrame())
+    first = features[["model", "method"]].drop_duplicates().iloc[0] if len(features) else None
+    if first is not None:  # every model and method of a split reads the same rows
+        features = features[(features["model"] == first["model"]) & (features["method"] == first["method"])]
     rows = []
     for (repeat, c), part in features[features["reading"] == rules.TABLE_LATENT].groupby(["repeat", "class_index"]):
         reading = latent_reading.class_status(part["p"].to_numpy(), part["mu"].to_numpy(), part["kept"].to_numpy(),
@@ -188,6 +190,9 @@ def rates() -> tuple[pd.DataFrame | None, str]:
     except (OSError, ValueError):
         return None, "*Not measured yet: run `python benchmarks/calibration_rates.py --save`.*"
     table = pd.DataFrame(record["rows"])
+    for column in ("false_positive_rate", "power"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").round(3)
+    table = table.fillna("—")
     return table, (f"Measured with `{record['command']}` on {record['machine']}, {record['measured']}, commit "
                    f"{record['git_commit']}.")
 
@@ -237,7 +242,8 @@ def summary_required(studies: Mapping[str, Study]) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("—")
 
 
-def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.DataFrame) -> str:
+def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.DataFrame,
+             rates_table: pd.DataFrame | None = None) -> str:
     """The chapter's conclusions, each computed from the tables of the page."""
     lines = []
     for rule, part in answers.groupby("rule", sort=False):
@@ -254,6 +260,15 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
                      "answers" + (f"; on feature maps with no relation per position, the pooled features read "
                                   f"{pooled['rule reads'].iloc[0]}: pooling makes the relation by itself, which is why "
                                   "the pre-pool reading decides" if len(pooled) else "") + ".")
+    if rates_table is not None and len(rates_table):
+        for rule, part in rates_table.groupby("rule", sort=False):
+            fp = pd.to_numeric(part["false_positive_rate"], errors="coerce").dropna()
+            power = pd.to_numeric(part["power"], errors="coerce").dropna()
+            lines.append(f"- **{rule[:1].upper()}{rule[1:]}**, over {int(part['seeds'].iloc[0])} seeds of each generator: "
+                         + (f"false positives {100 * fp.max():.0f}% at most" if len(fp) else "no null generator")
+                         + (f", power {100 * power.min():.0f}% at least" if len(power) else "")
+                         + (f" (above the {audit.MAX_FALSE_POSITIVES:.0%} limit: flagged beside its verdict)"
+                            if len(fp) and fp.max() > audit.MAX_FALSE_POSITIVES else "") + ".")
     return "\n".join(lines)
 
 
