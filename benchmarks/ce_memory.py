@@ -7,7 +7,7 @@ process that reports its peak resident memory above the process's baseline: ``la
 package as it is (``CEResult`` keeps features and weights; the metrics take the predicted and the
 runner-up's rows), ``full`` passes the whole (N, C, D) CE as the code before issue 26 built it,
 at ``--full-n`` instances, and its figures are scaled to N (both grow linearly in N).
-Times ``supporting`` + ``required_ce`` + ``class_topk_union`` + ``top_share``.
+Times ``required_terms`` + ``required_ce`` + ``class_topk_union`` + ``top_share``.
 """
 from __future__ import annotations
 
@@ -39,12 +39,12 @@ def case(mode: str, n: int, c: int, d: int) -> dict:
     started = time.perf_counter()
     given = features[:, None, :] * weights[None, :, :] if mode == "full" else None
     result = CEResult(given, bias, features, weights, np.arange(c), features @ weights.T + bias)
-    sup = metrics.supporting(result, y)
-    metrics.required_ce(result, y, support=sup)
-    metrics.class_topk_union(result, y, support=sup)
-    metrics.top_share(result, y, support=sup)
+    terms = metrics.required_terms(result, y)["tp"]
+    metrics.required_ce(result, y, terms=terms)
+    metrics.class_topk_union(result, y, terms=terms)
+    metrics.top_share(result, y, terms=terms)
     seconds = time.perf_counter() - started
-    return {"mode": mode, "n": n, "classes": c, "d": d, "tp": int(sup.counted.sum()), "seconds": round(seconds, 2),
+    return {"mode": mode, "n": n, "classes": c, "d": d, "tp": len(terms.rows), "seconds": round(seconds, 2),
             "peak_above_inputs_mb": round(peak_mb() - base, 1), "holds_full_tensor": given is not None or "ce" in result.__dict__}
 
 

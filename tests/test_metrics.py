@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ceimb_utils.ce import CEResult, metrics, reference
+from ceimb_utils.ce import CEResult, metrics, reference, required
 
 
 def binary_result(ce, bias):
@@ -302,9 +302,95 @@ def test_blocks_do_not_change_results(monkeypatch):
     r = multi_result(rng.normal(size=(300, 3, 9)), rng.normal(size=3))
     y = rng.integers(0, 3, 300)
     whole = metrics.required_ce(r, y), metrics.class_topk_union(r, y, 3)
-    monkeypatch.setattr(metrics, "BLOCK_ELEMENTS", 20)
+    monkeypatch.setattr(required, "BLOCK_ELEMENTS", 20)
     np.testing.assert_array_equal(metrics.required_ce(r, y), whole[0])
     np.testing.assert_array_equal(metrics.class_topk_union(r, y, 3), whole[1])
+
+
+# Values from a few levels, so that rows hold ties, and the same level with both signs (a
+# positive and a negative term of equal |CE|, which the |CE| ranking orders by index).
+tied = st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), n=st.integers(1, 20), d=st.integers(1, 12), width=st.integers(1, 4))
+def test_partial_ranking_with_ties_matches_the_loop(data, n, d, width):
+    """The partial sort ranks at most ``width`` terms in its first pass, so every row whose
+    count lies beyond it takes the second pass; ties are everywhere."""
+    ce = data.draw(arrays(np.float64, (n, d), elements=tied))
+    bias = data.draw(tied)
+    y = data.draw(arrays(np.int64, n, elements=st.integers(0, 1)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(required, "FIRST_WIDTH", width)
+        _assert_metrics_match_the_loop(binary_result(ce, bias), y, k=2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), n=st.integers(1, 15), c=st.integers(2, 4), d=st.integers(1, 10), width=st.integers(1, 3))
+def test_partial_ranking_with_ties_matches_the_loop_multiclass(data, n, c, d, width):
+    ce = data.draw(arrays(np.float64, (n, c, d), elements=tied))
+    bias = data.draw(arrays(np.float64, c, elements=tied))
+    y = data.draw(arrays(np.int64, n, elements=st.integers(0, c - 1)))
+    r = multi_result(ce, bias)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(required, "FIRST_WIDTH", width)
+        _assert_metrics_match_the_loop(r, y, k=2)
+        # a rule no reading uses: |CE| ranking with the negative terms ranked, by a full sort
+        odd = metrics.Reading(ranking="absolute", negatives="ranked")
+        np.testing.assert_array_equal(metrics.required_ce(r, y, odd), reference.required_ce_loop(r, y, odd))
+
+
+def test_required_terms_are_ranked_once_for_every_reading():
+    """One ``RequiredTerms`` per choice of counted instances serves every reading; the TPs' terms
+    taken from all instances' are those ranked for the TPs alone."""
+    rng = np.random.default_rng(8)
+    r = multi_result(rng.normal(0.1, 1, size=(120, 4, 30)), rng.normal(size=4))
+    y = rng.integers(0, 4, 120)
+    terms = metrics.required_terms(r, y, metrics.READINGS.values(), k=5, frac=0.2)
+    assert set(terms) == {"tp", "all"}
+    alone = metrics.required_terms(r, y, [metrics.DEFAULT, metrics.Reading(ranking="absolute")], k=5, frac=0.2)["tp"]
+    for rule in alone.counts:
+        np.testing.assert_array_equal(terms["tp"].count(rule), alone.count(rule))
+        np.testing.assert_array_equal(terms["tp"].ends[rule], alone.ends[rule])
+    np.testing.assert_array_equal(terms["tp"].largest, alone.largest)
+    for name, reading in metrics.READINGS.items():
+        given = terms[reading.instances]
+        np.testing.assert_array_equal(metrics.required_ce(r, y, reading, terms=given),
+                                      metrics.required_ce(r, y, reading), err_msg=name)
+        np.testing.assert_array_equal(metrics.class_topk_union(r, y, 5, reading, given),
+                                      metrics.class_topk_union(r, y, 5, reading), err_msg=name)
+        np.testing.assert_allclose(metrics.top_share(r, y, 0.2, per_instance=True, reading=reading, terms=given),
+                                   metrics.top_share(r, y, 0.2, per_instance=True, reading=reading), err_msg=name)
+    with pytest.raises(ValueError, match="instances='all'"):
+        metrics.required_ce(r, y, metrics.DEFAULT, terms=terms["all"])
+    excluded = required.CountRule("exclude")  # not ranked at build time: ranked when asked
+    assert excluded not in alone.counts
+    np.testing.assert_array_equal(alone.count(excluded), metrics.required_ce(r, y, bias="exclude"))
+
+
+def test_ranks_equal_scipys_with_ties_and_nan():
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        counts = rng.integers(0, 5, size=(6, 11)).astype(float)
+        np.testing.assert_array_equal(metrics.average_ranks(counts), stats.rankdata(counts, axis=1))
+        np.testing.assert_array_equal(metrics.count_ranks(counts), stats.rankdata(counts, axis=1))
+        real = rng.normal(size=(6, 11))
+        np.testing.assert_array_equal(metrics.average_ranks(real), stats.rankdata(real, axis=1))
+    counts[2, 3] = np.nan
+    np.testing.assert_array_equal(metrics.average_ranks(counts), stats.rankdata(counts, axis=1))
+
+
+@pytest.mark.parametrize("n", [41, 43, 60])
+def test_subsample_sums_equal_the_subsamples_products(n):
+    """The last part of each random order is taken from the total: the same sums as summing it."""
+    rng = np.random.default_rng(n)
+    sets = rng.random((n, 7)) < 0.4
+    values = rng.normal(size=(n, 7))
+    for size in (n // 2, n // 4):
+        weights = metrics.subsample_weights(n, size, 10, np.random.default_rng(1))
+        got_sets, got_values = metrics._subsample_sums(sets.astype(np.float32), values, size, 10, np.random.default_rng(1))
+        np.testing.assert_array_equal(got_sets, weights @ sets)
+        np.testing.assert_allclose(got_values, weights @ values, rtol=1e-12, atol=1e-12)
 
 
 def test_required_ce_multiclass_without_positive_support():
@@ -315,13 +401,6 @@ def test_required_ce_multiclass_without_positive_support():
     # a tie of logits is predicted as class 0 by argmax, but no kept sum is strictly larger
     tie = multi_result([[[-1.0], [-1.0]]], [0, 0])
     assert metrics.required_ce(tie, [0]).tolist() == [metrics.NEVER_CROSSES]
-
-
-def test_supporting_is_remembered_per_labels():
-    r, y = union_example()
-    first = metrics.supporting(r, y)
-    assert metrics.supporting(r, list(y)) is first
-    assert metrics.supporting(r, [1, 1, 1]) is not first
 
 
 def test_class_without_tp_is_nan_in_every_per_class_table_column():

@@ -1,6 +1,7 @@
 """Classification embeddings (CE) and what is measured on them.
 
 ``extract(model, X)`` decomposes a fitted model's decision into CE (``extraction``);
+``required`` ranks each instance's supporting CE once and finds its required terms,
 ``metrics`` measures them (methods#metrics), ``summaries`` makes a run's tables and
 ``reference`` holds slow loop versions of the metrics for tests.
 """

@@ -21,7 +21,7 @@ SUPPORTED = (
     "nn.Module whose output is the output of its head (its last nn.Linear, or the layer head= names)"
 )
 INVARIANT_ROWS = 16  # rows on which a duck-typed linear model's decision is checked against its CE
-KERNEL_BLOCK_ELEMENTS = 1 << 22  # kernel-matrix entries computed at once (32 MiB in float64)
+KERNEL_BLOCK_ELEMENTS = 1 << 20  # kernel-matrix entries computed at once (8 MiB in float64: recycled, not mapped anew)
 
 
 class UnsupportedModelError(TypeError):
@@ -126,18 +126,39 @@ class CEResult:
 
     @cached_property
     def scores(self) -> np.ndarray:
-        """The scores ``ce.sum(-1) + bias``, (N,) for binary results and (N, C) otherwise (from
-        features and weights, ``features @ weights.T + bias``, when the CE were not given)."""
-        if self.given_ce is not None or self.binary:
+        """``ce.sum(-1) + bias``: (N,) for binary results, (N, C) otherwise (from features and
+        weights, ``features @ weights.T + bias``, when the CE were not given). A binary result
+        without given CE sums ``features * weights`` a block of rows at a time, the same sums
+        as ``ce.sum(-1)`` without the (N, D) array."""
+        if self.given_ce is not None or "ce" in self.__dict__:
             return self.ce.sum(-1) + self.bias
+        if self.binary:
+            n = self.n_instances
+            out = np.empty(n)
+            step = max(1, KERNEL_BLOCK_ELEMENTS // max(self.n_terms, 1))
+            for start in range(0, n, step):
+                out[start:start + step] = (self.features[start:start + step] * self.weights).sum(-1)
+            return out + self.bias
         return self.features @ self.weights.T + self.bias
 
-    def class_rows(self, index: np.ndarray) -> np.ndarray:
-        """(N, D) ``CE[n, index[n], :]`` of a multi-class result, without the (N, C, D) array."""
+    def signed_rows(self, sign: np.ndarray, rows=None) -> np.ndarray:
+        """(n, D) a binary result's CE of ``rows`` (indices or a slice; all by default) times each
+        row's ``sign`` (+1 or -1), a new array."""
+        rows = slice(None) if rows is None else rows
+        if self.given_ce is not None or "ce" in self.__dict__:
+            return self.ce[rows] * sign[:, None]
+        out = self.features[rows] * self.weights
+        out *= sign[:, None]
+        return out
+
+    def class_rows(self, index: np.ndarray, rows=None) -> np.ndarray:
+        """(n, D) ``CE[n, index[n], :]`` of a multi-class result for ``rows`` (indices or a slice;
+        all by default; ``index`` has one entry per row taken), without the (N, C, D) array."""
         index = np.asarray(index)
+        rows = slice(None) if rows is None else rows
         if self.given_ce is not None:
-            return self.given_ce[np.arange(len(index)), index]
-        return self.features * self.weights[index]
+            return self.given_ce[rows][np.arange(len(index)), index]
+        return self.features[rows] * self.weights[index]
 
     @cached_property
     def predicted_index(self) -> np.ndarray:
@@ -411,7 +432,8 @@ def _extract_svc(model, X) -> CEResult:
     first, groups = distinct_support_vectors(model)
     w = np.bincount(groups, weights=np.asarray(model.dual_coef_, dtype=np.float64)[0], minlength=len(first))
     F = kernel_features(model, X, first)
-    return CEResult(F * w, float(model.intercept_[0]), F, w, model.classes_, _decision(model, X))
+    # The (N, D) CE are built only when read: the metrics take them row-signed (``signed_rows``).
+    return CEResult(None, float(model.intercept_[0]), F, w, model.classes_, _decision(model, X))
 
 
 def distinct_support_vectors(model) -> tuple[np.ndarray, np.ndarray]:

@@ -4,33 +4,29 @@ Every function takes a ``CEResult`` and true labels ``y`` (values from ``result.
 works on the true positives (TPs): instances whose prediction, bias included, equals the label.
 "Supporting CE" of an instance of class c are ``CE[n, c, :]`` for multi-class results and the CE
 signed toward c for binary ones (for a TP, c is also the predicted class).
+
+Each function ranks the CE itself when called alone. To compute several metrics of one result,
+rank them once (``required_terms``) and pass the ``RequiredTerms`` as ``terms=``: a run's tables
+read one such object per choice of counted instances (``summaries``).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import warnings
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 import numpy as np
 from scipy import stats
 
 from .extraction import CEResult
+from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms,
+                       Supporting, check_choice, descending, row_blocks, set_mask, supporting)
 
-NOT_COUNTED = -2  # required_ce value of an instance the reading does not count (not a TP by default)
 NOT_TP = NOT_COUNTED
-NEVER_CROSSES = -1  # required_ce value of a counted instance whose kept CE never carry the prediction
-BLOCK_ELEMENTS = 1 << 22  # rows are processed in blocks of about this many entries
 NULL_BUDGET = 5 * 10**7  # permuted entries (instances x features x permutations) per null, at most
 MIN_PERMUTATIONS = 20
-BIAS_MODES = ("include", "exclude")
-RANKINGS = ("signed", "absolute")
-
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"Unknown {name} {value!r}; choose one of {', '.join(map(repr, allowed))}.")
+__all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
+           "supporting", "required_terms", "required_ce", "class_topk_union", "top_share", "frequency_magnitude"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,12 @@ class Reading:
         for name, allowed in (("negatives", ("kept", "ranked")), ("share_count", ("floor", "ceil")),
                               ("sets", ("required", "top-k")), ("instances", ("tp", "all")),
                               ("bias", BIAS_MODES), ("ranking", RANKINGS), ("at_least_one", (False, True))):
-            _check_choice(name, getattr(self, name), allowed)
+            check_choice(name, getattr(self, name), allowed)
+
+    def rule(self, binary: bool) -> CountRule:
+        """The count rule of this reading: readings that differ only in what the count does not
+        depend on share one (a binary model keeps its opposing terms whole under every reading)."""
+        return CountRule(self.bias, binary or self.negatives == "kept", self.ranking)
 
 
 DEFAULT = Reading()
@@ -115,99 +116,54 @@ def reading_named(name: str) -> Reading:
     return READINGS[name]
 
 
-@dataclass
-class Supporting:
-    """Per-instance quantities shared by the metrics, for one choice of counted instances."""
-
-    values: np.ndarray  # (N, D) CE toward the predicted class (the true class for a TP)
-    cls: np.ndarray  # (N,) index of the true class
-    tp: np.ndarray  # (N,) bool: prediction (bias included) equals the label
-    counted: np.ndarray  # (N,) bool: instances the metrics count (TPs, or all under instances="all")
-    negative_sum: np.ndarray  # (N,) sum of the negative supporting CE (opposing terms, binary)
-    gap_include: np.ndarray  # (N,) binary: the signed bias; multi-class: b[label] - z[second]
-    gap_exclude: np.ndarray  # (N,) binary: 0; multi-class: -sum(CE[second])
-    binary: bool
-
-    @property
-    def bias_only(self) -> np.ndarray:
-        """Counted instances whose bias and opposing terms already carry the prediction."""
-        return self.counted & (self.negative_sum + self.gap_include > 0)
-
-    @cached_property
-    def descending(self) -> np.ndarray:
-        """(N_counted, D) each counted row's values sorted from the largest: one sort that the
-        required counts, the sets and the top shares of every signed reading share."""
-        values = self.values[self.counted]
-        out = np.empty_like(values)
-        for block in _row_blocks(*values.shape):
-            out[block] = np.sort(values[block], axis=1)[:, ::-1]
-        return out
-
-    @cached_property
-    def absolute_order(self) -> np.ndarray:
-        """(N_counted, D) each counted row's feature indices by descending |CE|, shared likewise."""
-        values = self.values[self.counted]
-        out = np.empty(values.shape, dtype=np.int32 if values.shape[1] < 2**31 else np.int64)  # half the memory
-        for block in _row_blocks(*values.shape):
-            out[block] = _order(values[block], "absolute")
-        return out
+def _check_k(k: int, name: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"{name} must be a positive integer, got {k!r}.")
+    return int(k)
 
 
-def supporting(result: CEResult, y, instances: str = "tp") -> Supporting:
-    """Supporting CE, the counted instances and what the kept terms must beat (methods#required-ce).
-
-    Remembered on the result for the last ``y`` and ``instances`` it was asked for, so that
-    several metrics on the same result and labels read the CE once.
-    """
-    _check_choice("instances", instances, ("tp", "all"))
-    cls = result.class_index(y)  # labels of any dtype, as indices into result.classes
-    key = hashlib.blake2b(np.ascontiguousarray(cls).view(np.uint8)).hexdigest()
-    remembered = result.__dict__.setdefault("_supporting", {})
-    if instances in remembered and remembered[instances][0] == key:
-        return remembered[instances][1]
-    sup = _supporting(result, cls, instances)
-    remembered[instances] = (key, sup)
-    return sup
+def n_top(d: int, frac: float, count: str = "floor") -> int:
+    """How many entries the top share takes: ``max(1, int(frac * D))`` (the authors) or the
+    ceiling (rounded first, so that 0.1 x 30 is 3, not 4)."""
+    check_choice("share_count", count, ("floor", "ceil"))
+    if not 0 < frac <= 1:
+        raise ValueError(f"frac must lie in (0, 1], got {frac!r}.")
+    return max(1, int(frac * d)) if count == "floor" else max(1, math.ceil(round(frac * d, 9)))
 
 
-def _supporting(result: CEResult, cls: np.ndarray, instances: str) -> Supporting:
-    n = len(cls)
-    rows = np.arange(n)
-    pred = result.predicted_index
-    tp = pred == cls
-    counted = tp if instances == "tp" else np.ones(n, dtype=bool)
-    if result.binary:
-        sign = np.where(pred == 1, 1.0, -1.0)
-        values = result.ce * sign[:, None]
-        gap_inc, gap_exc = sign * result.bias, np.zeros(n)
-    else:
-        if len(result.classes) < 2:
-            raise ValueError("A multi-class result needs at least two classes.")
-        scores = result.scores
-        values = result.class_rows(pred)
-        masked = scores.copy()
-        masked[rows, pred] = -np.inf
-        second = masked.argmax(1)  # the runner-up of a TP; the released code's "next logit"
-        bias = np.asarray(result.bias, dtype=np.float64)
-        gap_inc = bias[cls] - scores[rows, second]
-        gap_exc = -result.class_rows(second).sum(1)
-    negative_sum = np.minimum(values, 0.0).sum(1)
-    return Supporting(values, cls, tp, counted, negative_sum, gap_inc, gap_exc, result.binary)
+def required_terms(result: CEResult, y, readings=(DEFAULT,), k: int = 10, frac: float = 0.1) -> dict[str, RequiredTerms]:
+    """The required terms that the metrics of ``readings`` read, ranked once: one
+    ``RequiredTerms`` per choice of counted instances (``"tp"``, ``"all"``), with every count
+    rule the readings use and enough of each row's largest terms for the top-k sets and the top
+    shares (``k``, ``frac``). Where both are asked for, the TPs' terms are those of all
+    instances restricted to the TPs (the same supporting CE and offsets), not ranked again."""
+    readings = list(readings)
+    k = _check_k(k)
+    binary = result.binary
+    d = result.n_terms
+    wanted = {r.instances for r in readings}
+    rules = list(dict.fromkeys(r.rule(binary) for r in readings))
+    n_largest = max([k] + [n_top(d, frac, r.share_count) for r in readings])
+    source = "all" if "all" in wanted else "tp"
+    ranked = RequiredTerms.build(supporting(result, y, source), rules, n_largest)
+    out = {source: ranked}
+    if "tp" in wanted and source == "all":
+        out["tp"] = ranked.subset(ranked.support.tp, "tp")
+    return out
 
 
-def _row_blocks(n: int, d: int):
-    step = max(1, BLOCK_ELEMENTS // max(d, 1))
-    for start in range(0, n, step):
-        yield slice(start, min(n, start + step))
+def _terms(result: CEResult, y, reading: Reading, terms: RequiredTerms | None, k: int = 10,
+           frac: float = 0.1) -> RequiredTerms:
+    """``terms`` checked against ``reading``, or terms ranked now for this reading alone."""
+    if terms is None:
+        return required_terms(result, y, [reading], k, frac)[reading.instances]
+    if terms.support.instances != reading.instances:
+        raise ValueError(f"The terms count instances={terms.support.instances!r}; the reading counts "
+                         f"instances={reading.instances!r}.")
+    return terms
 
 
-def _order(values: np.ndarray, ranking: str) -> np.ndarray:
-    """Per row, feature indices in descending order of the ranking (ties: lower index first)."""
-    key = values if ranking == "signed" else np.abs(values)
-    return np.argsort(-key, axis=1, kind="stable")
-
-
-def required_ce(result: CEResult, y, reading: Reading = DEFAULT, support: Supporting | None = None,
+def required_ce(result: CEResult, y, reading: Reading = DEFAULT, terms: RequiredTerms | None = None,
                 **changes) -> np.ndarray:
     """Smallest number k of supporting CE that still carry each counted prediction (methods#required-ce).
 
@@ -270,102 +226,45 @@ def required_ce(result: CEResult, y, reading: Reading = DEFAULT, support: Suppor
     array([-2,  0,  0,  1, -1,  0,  0,  0])
     """
     reading = replace(reading, **changes) if changes else reading
-    sup = support if support is not None else supporting(result, y, reading.instances)
-    keep_negatives = sup.binary or reading.negatives == "kept"
-    # Readings that differ only in what the count does not depend on share one count.
-    remembered = sup.__dict__.setdefault("_required", {})
-    key = (reading.bias, keep_negatives, reading.ranking)
-    if key not in remembered:
-        remembered[key] = _required_count(sup, reading.bias, keep_negatives, reading.ranking)
-    out = remembered[key]
-    return np.where(out >= 0, np.maximum(out, 1), out) if reading.at_least_one else out.copy()
+    return reading_counts(_terms(result, y, reading, terms), reading)
 
 
-def _required_count(sup: Supporting, bias: str, keep_negatives: bool, ranking: str) -> np.ndarray:
-    gap = sup.gap_include if bias == "include" else sup.gap_exclude
-    offset = gap + (sup.negative_sum if keep_negatives else 0.0)
-    out = np.full(len(sup.cls), NOT_COUNTED, dtype=np.int64)
-    rows_counted = np.flatnonzero(sup.counted)
-    d = sup.values.shape[1]
-    for block in _row_blocks(len(rows_counted), d + 1):
-        rows = rows_counted[block]
-        if ranking == "signed":  # equal values add the same: a plain sort will do
-            ranked = sup.descending[block]
-        else:
-            ranked = np.take_along_axis(sup.values[rows], sup.absolute_order[block], axis=1)
-        steps = np.maximum(ranked, 0.0) if keep_negatives else ranked
-        kept = np.zeros((len(rows), d + 1))
-        np.cumsum(steps, axis=1, out=kept[:, 1:])
-        crosses = kept + offset[rows, None] > 0  # column j: the j largest terms kept
-        out[rows] = np.where(crosses.any(1), crosses.argmax(1), NEVER_CROSSES)
+def reading_counts(terms: RequiredTerms, reading: Reading) -> np.ndarray:
+    """``required_ce`` of the instances of ``terms`` under ``reading``."""
+    out = terms.count(reading.rule(terms.support.binary))
+    return np.where(out >= 0, np.maximum(out, 1), out) if reading.at_least_one else out
+
+
+def _set_blocks(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None):
+    """The sets of ``instance_sets`` a block of counted rows at a time."""
+    if reading.sets == "top-k":
+        return terms.set_blocks(top=_check_k(k), within=within)
+    return terms.set_blocks(reading.rule(terms.support.binary), reading.at_least_one, within=within)
+
+
+def instance_sets(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
+                  terms: RequiredTerms | None = None) -> np.ndarray:
+    """(N_counted, D) bool: the terms each counted instance's prediction rests on.
+
+    Default: its required set (the k terms of ``required_ce``, as the released code collects
+    them); reading ``sets="top-k"``: its k largest positive supporting terms. Ties are broken
+    by feature index.
+    """
+    terms = _terms(result, y, reading, terms, k)
+    out = np.zeros((len(terms.rows), terms.support.n_terms), dtype=bool)
+    for at, mask in _set_blocks(terms, reading, k):
+        out[at] = mask
     return out
 
 
-def required_mask(values: np.ndarray, k: np.ndarray, ranking: str = "signed",
-                  descending: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
-    """(N, D) bool: each row's required set, its k first terms in ranking order.
-
-    A row with ``k == NEVER_CROSSES`` needs every term, as the released loop counts up to D.
-    ``descending``: the rows already sorted from the largest (``Supporting.descending``);
-    ``order``: the rows' feature indices in ranking order (``Supporting.absolute_order``).
-    """
-    d = values.shape[1]
-    k = np.where(k == NEVER_CROSSES, d, k)
-    if ranking == "signed":
-        return _largest_mask(values, k, positive_only=False, descending=descending)
-    mask = np.zeros(values.shape, dtype=bool)
-    for block in _row_blocks(values.shape[0], d):
-        order_block = _order(values[block], ranking) if order is None else order[block]
-        position = np.empty_like(order_block)
-        np.put_along_axis(position, order_block, np.arange(d)[None, :].repeat(len(order_block), 0), axis=1)
-        mask[block] = position < k[block, None]
-    return mask
-
-
-def _check_k(k: int, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{name} must be a positive integer, got {k!r}.")
-    return int(k)
-
-
-def topk_mask(values: np.ndarray, k: int, descending: np.ndarray | None = None) -> np.ndarray:
+def topk_mask(values: np.ndarray, k: int) -> np.ndarray:
     """(N, D) bool: each row's k largest entries that are positive (ties: lower index first)."""
     k = min(_check_k(k), values.shape[1])
-    return _largest_mask(values, np.full(values.shape[0], k), positive_only=True, descending=descending)
-
-
-def _largest_mask(values: np.ndarray, k: np.ndarray, positive_only: bool,
-                  descending: np.ndarray | None = None) -> np.ndarray:
-    """(N, D) bool: row n's k[n] largest entries (ties: lower index first), optionally only the
-    positive ones among them.
-
-    A sort (or the rows' ``descending`` values) gives each row's k-th largest value t; entries
-    above t are in, and entries equal to t fill the remaining places in index order.
-    """
-    n, d = values.shape
-    mask = np.zeros(values.shape, dtype=bool)
-    k = np.minimum(np.asarray(k), d)
-    for block in _row_blocks(n, d):
-        sub, kb = values[block], k[block]
-        some = kb > 0
-        if descending is None:
-            kth = np.sort(sub, axis=1)[np.arange(len(kb)), d - np.maximum(kb, 1)][:, None]
-        else:
-            kth = descending[block][np.arange(len(kb)), np.maximum(kb, 1) - 1][:, None]
-        chosen = sub > kth
-        at = sub == kth
-        room = kb - chosen.sum(1)
-        tied = np.flatnonzero(at.sum(1) > room)  # rows where ties at t exceed the places left
-        fill = at
-        if len(tied):
-            fill = at.copy()
-            fill[tied] &= np.cumsum(at[tied], axis=1) <= room[tied, None]
-        chosen |= fill
-        chosen &= some[:, None]
-        if positive_only:
-            chosen &= sub > 0
-        mask[block] = chosen
-    return mask
+    out = np.zeros(values.shape, dtype=bool)
+    for block in row_blocks(*values.shape):
+        sub = values[block]
+        out[block] = set_mask(sub, np.full(len(sub), k), descending(sub, k)[:, k - 1]) & (sub > 0)
+    return out
 
 
 def _n_classes(result: CEResult) -> int:
@@ -379,25 +278,25 @@ def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np
     return onehot.T @ values, onehot.sum(0)
 
 
-def instance_sets(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
-                  support: Supporting | None = None, needed: np.ndarray | None = None) -> np.ndarray:
-    """(N_counted, D) bool: the terms each counted instance's prediction rests on.
-
-    Default: its required set (the k terms of ``required_ce``, as the released code collects
-    them); reading ``sets="top-k"``: its k largest positive supporting terms.
-    """
-    sup = support if support is not None else supporting(result, y, reading.instances)
-    values = sup.values[sup.counted]
-    if reading.sets == "top-k":
-        return topk_mask(values, k, sup.descending)
-    needed = needed if needed is not None else required_ce(result, y, reading, support=sup)
-    if reading.ranking == "signed":
-        return required_mask(values, needed[sup.counted], "signed", descending=sup.descending)
-    return required_mask(values, needed[sup.counted], reading.ranking, order=sup.absolute_order)
+def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted: np.ndarray):
+    """Per class, how many counted instances' sets hold each term ((C, D) counts), and for each
+    function of ``weighted`` (instance indices -> their (n, D) rows) the sum of its rows over
+    the set members ((C, D))."""
+    sup = terms.support
+    n_classes, d = sup.n_classes, sup.n_terms
+    cls = sup.cls[terms.rows]
+    hits = np.zeros((n_classes, d), dtype=np.int64)
+    sums = [np.zeros((n_classes, d)) for _ in weighted]
+    for c in np.flatnonzero(terms.class_counts):
+        for at, mask in _set_blocks(terms, reading, k, within=np.flatnonzero(cls == c)):
+            hits[c] += mask.sum(0)
+            for total, rows_of in zip(sums, weighted):
+                total[c] += np.where(mask, rows_of(terms.rows[at]), 0.0).sum(0)
+    return hits, sums
 
 
 def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAULT,
-                     support: Supporting | None = None, needed: np.ndarray | None = None) -> np.ndarray:
+                     terms: RequiredTerms | None = None) -> np.ndarray:
     """Per class, the number of distinct CE indices in the union of its counted instances'
     sets (methods#class-level).
 
@@ -444,19 +343,9 @@ def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAUL
     >>> class_topk_union(result, y)  # of D = 10 terms
     array([7., 3., 9.])
     """
-    sup = support if support is not None else supporting(result, y, reading.instances)
-    sets = instance_sets(result, y, k, reading, sup, needed)
-    hits, counts = _class_sums(sup.cls[sup.counted], sets.astype(np.float64), _n_classes(result))
-    return np.where(counts > 0, (hits > 0).sum(1), np.nan)
-
-
-def n_top(d: int, frac: float, count: str = "floor") -> int:
-    """How many entries the top share takes: ``max(1, int(frac * D))`` (the authors) or the
-    ceiling (rounded first, so that 0.1 x 30 is 3, not 4)."""
-    _check_choice("share_count", count, ("floor", "ceil"))
-    if not 0 < frac <= 1:
-        raise ValueError(f"frac must lie in (0, 1], got {frac!r}.")
-    return max(1, int(frac * d)) if count == "floor" else max(1, math.ceil(round(frac * d, 9)))
+    terms = _terms(result, y, reading, terms, k)
+    hits, _ = class_set_sums(terms, reading, k)
+    return np.where(terms.class_counts > 0, (hits > 0).sum(1), np.nan)
 
 
 def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor", descending: bool = False) -> np.ndarray:
@@ -472,7 +361,7 @@ def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor", de
 
 
 def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False,
-              absolute: bool = False, reading: Reading = DEFAULT, support: Supporting | None = None) -> np.ndarray:
+              absolute: bool = False, reading: Reading = DEFAULT, terms: RequiredTerms | None = None) -> np.ndarray:
     """Per class, the share of the top ``frac`` of CE in the supporting sum (methods#top-share).
 
     By default the class-mean supporting vector over the class's true positives: its
@@ -525,22 +414,25 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
     >>> np.round(top_share(result, y), 2)  # the largest of 10 mean terms
     array([0.68, 0.47, 0.31])
     """
-    sup = support if support is not None else supporting(result, y, reading.instances)
-    values = sup.values[sup.counted]
-    values = np.abs(values) if absolute else values
-    cls = sup.cls[sup.counted]
+    terms = _terms(result, y, reading, terms, frac=frac)
+    sup = terms.support
     n_classes = _n_classes(result)
+    cls = sup.cls[terms.rows]
     if per_instance:
-        if not len(values):
+        top_n = n_top(sup.n_terms, frac, reading.share_count)
+        if not len(terms.rows):
             shares = np.empty(0)
-        elif absolute:
-            shares = share_of_top(values, frac, reading.share_count)
-        else:
-            shares = share_of_top(sup.descending, frac, reading.share_count, descending=True)
+        elif absolute or terms.largest.shape[1] < top_n:
+            values = sup.values_of(terms.rows)
+            shares = share_of_top(np.abs(values) if absolute else values, frac, reading.share_count)
+        else:  # the row's largest terms in order, over its positive sum
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares = np.where(terms.positive_sum > 0,
+                                  np.maximum(terms.largest[:, :top_n], 0.0).sum(1) / terms.positive_sum, np.nan)
         sums, counts = _class_sums(cls[~np.isnan(shares)], shares[~np.isnan(shares), None], n_classes)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(counts > 0, sums[:, 0] / np.maximum(counts, 1), np.nan)
-    sums, counts = _class_sums(cls, values, n_classes)
+    sums, counts = sup.class_sums(absolute=True) if absolute else (terms.class_sums, terms.class_counts)
     means = sums / np.maximum(counts, 1)[:, None]
     return np.where(counts > 0, share_of_top(means, frac, reading.share_count), np.nan)
 
@@ -591,9 +483,51 @@ class FrequencyMagnitude:
     spearman_feature_in_set: np.ndarray | None = None
 
 
-def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ra = stats.rankdata(a, axis=1)
-    rb = stats.rankdata(b, axis=1)
+def average_ranks(a: np.ndarray) -> np.ndarray:
+    """Row-wise ranks from 1, tied values sharing their average rank, as
+    ``scipy.stats.rankdata(a, axis=1)`` gives them (NaN rows where a row holds a NaN).
+
+    Computed here because rankdata orders each row with a stable merge sort, which average
+    ranks do not need, and numpy's default sort takes a fraction of its time: the RQ3 interval
+    ranks two rows of D values per half- and quarter-sample (4,000 rows per class by default).
+    tests/test_metrics.py checks it against rankdata, ties and NaN included.
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    n, d = a.shape
+    order = np.argsort(a, axis=1)
+    ordered = np.take_along_axis(a, order, axis=1)
+    ranked = np.broadcast_to(np.arange(1.0, d + 1), (n, d)).copy()
+    tied = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(1))
+    if len(tied):  # each run of equal values takes the mean of its places
+        starts = np.ones((len(tied), d), dtype=bool)
+        starts[:, 1:] = ordered[tied, 1:] != ordered[tied, :-1]
+        ends = np.ones((len(tied), d), dtype=bool)
+        ends[:, :-1] = starts[:, 1:]
+        position = np.arange(d)
+        first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+        last = np.minimum.accumulate(np.where(ends, position, d - 1)[:, ::-1], axis=1)[:, ::-1]
+        ranked[tied] = (first + last) / 2 + 1
+    out = np.empty((n, d))
+    np.put_along_axis(out, order, ranked, axis=1)
+    out[np.isnan(a).any(1)] = np.nan
+    return out
+
+
+def count_ranks(counts: np.ndarray) -> np.ndarray:
+    """``average_ranks`` of rows of whole numbers from 0 (counts), by counting instead of sorting:
+    a value with b values below it and e equal to it (itself included) ranks b + (e + 1) / 2."""
+    counts = np.asarray(counts).astype(np.int64)
+    n, d = counts.shape
+    width = int(counts.max(initial=0)) + 1
+    tally = np.bincount((counts + (np.arange(n) * width)[:, None]).ravel(), minlength=n * width).reshape(n, width)
+    table = np.cumsum(tally, axis=1) - tally + (tally + 1) / 2
+    return np.take_along_axis(table, counts, axis=1)
+
+
+def _rowwise_spearman(a: np.ndarray, b: np.ndarray, a_counts: bool = False) -> np.ndarray:
+    """Row-wise Spearman of a and b (``a_counts``: a's rows are whole numbers from 0)."""
+    ra = count_ranks(a) if a_counts else average_ranks(a)
+    rb = average_ranks(b)
     ra -= ra.mean(1, keepdims=True)
     rb -= rb.mean(1, keepdims=True)
     denom = np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
@@ -608,6 +542,7 @@ def _rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 INTERVAL_STATUS = ("ok", "degenerate", "sparse", "bias unstable", "too few TPs", "not computed")
 SPARSE_SHARE = 0.5
 MIN_SUBSAMPLE = 10  # TPs in each quarter-sample, at least
+INTERVAL_BLOCK = 1 << 22  # subsamples x instances drawn at once (a multiple of 4 rows: the draws do not depend on it)
 
 
 def bias_aware_critical_value(t: float, ci: float = 0.95) -> float:
@@ -632,14 +567,56 @@ def subsample_weights(n: int, size: int, resamples: int, rng) -> np.ndarray:
     return weights
 
 
+def _subsample_sums(sets: np.ndarray, values: np.ndarray, size: int, count: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """(count, D) sums of ``sets`` and of ``values`` over the rows of ``subsample_weights(n, size,
+    count, rng)``, drawn from ``rng`` exactly as it draws them. Of the parts of one random order
+    all but the last are summed (a product with their 0/1 rows); the last is the total less the
+    others and the rows no part took, which halves the work for halves and saves a quarter for
+    quarters. Set counts are summed in float32, exact for whole numbers below 2**24."""
+    n, d = values.shape
+    parts = max(1, n // size)
+    orders = np.array([rng.permutation(n) for _ in range(-(-count // parts))])
+    complete = np.arange(len(orders))[(np.arange(len(orders)) + 1) * parts <= count] if parts > 1 else np.arange(0)
+    derived = complete * parts + parts - 1  # the last part of each complete order
+    direct = np.setdiff1d(np.arange(count), derived)
+    group, part = np.divmod(direct, parts)
+    weights = np.zeros((len(direct), n))
+    members = orders[group[:, None], part[:, None] * size + np.arange(size)]
+    weights[np.arange(len(direct))[:, None], members] = 1.0
+    set_sums, value_sums = np.empty((count, d)), np.empty((count, d))
+    set_sums[direct] = weights.astype(np.float32) @ sets
+    value_sums[direct] = weights @ values
+    if len(derived):
+        others = derived[:, None] - np.arange(1, parts)
+        rest = orders[complete, parts * size:]  # the rows no part took (as many for every order)
+        set_sums[derived] = sets.sum(0, dtype=np.float64) - set_sums[others].sum(1) - sets[rest].sum(1, dtype=np.float64)
+        value_sums[derived] = values.sum(0) - value_sums[others].sum(1) - values[rest].sum(1)
+    return set_sums, value_sums
+
+
 def _subsample_spearman(sets: np.ndarray, values: np.ndarray, size: int, resamples: int, rng) -> np.ndarray:
     n, d = sets.shape
+    sets = np.asarray(sets, dtype=np.float32)
     draws = np.empty(resamples)
-    step = max(4, (BLOCK_ELEMENTS // max(n, d)) // 4 * 4)
+    step = max(4, (INTERVAL_BLOCK // max(n, d)) // 4 * 4)
     for start in range(0, resamples, step):
-        weights = subsample_weights(n, size, min(step, resamples - start), rng)
-        draws[start:start + len(weights)] = _rowwise_spearman(weights @ sets / size, weights @ values / size)
+        count = min(step, resamples - start)
+        set_sums, value_sums = _subsample_sums(sets, values, size, count, rng)
+        # the counts rank as the frequencies they divide into
+        draws[start:start + count] = _rowwise_spearman(set_sums, value_sums / size, a_counts=True)
     return draws[~np.isnan(draws)]
+
+
+def interval_precheck(n: int, hits: np.ndarray, resamples: int) -> str | None:
+    """Why a class of n TPs whose sets hold each term ``hits`` times gets no interval, before
+    any set is built (None: it may get one)."""
+    if not resamples:
+        return "not computed"
+    if n < 4 * MIN_SUBSAMPLE:
+        return "too few TPs"
+    if (np.asarray(hits) == 0).mean() > SPARSE_SHARE:
+        return "sparse"
+    return None
 
 
 def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
@@ -660,12 +637,9 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
     can measure: status "bias unstable", no interval. Returns (low, high, status).
     """
     n, d = sets.shape
-    if not resamples:
-        return np.nan, np.nan, "not computed"
-    if n < 4 * MIN_SUBSAMPLE:
-        return np.nan, np.nan, "too few TPs"
-    if (sets.sum(0) == 0).mean() > SPARSE_SHARE:
-        return np.nan, np.nan, "sparse"
+    status = interval_precheck(n, sets.sum(0), resamples)
+    if status is not None:
+        return np.nan, np.nan, status
     estimate = _rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
     halves = _subsample_spearman(sets, values, n // 2, resamples, rng)
     quarters = _subsample_spearman(sets, values, n // 4, resamples, rng)
@@ -687,9 +661,19 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
     return float(estimate - width), float(estimate + width), "ok"
 
 
+def class_sets(terms: RequiredTerms, reading: Reading, k: int, positions: np.ndarray) -> np.ndarray:
+    """(n, D) bool: the sets of the counted rows at ``positions`` (one class's, say)."""
+    out = np.zeros((len(positions), terms.support.n_terms), dtype=bool)
+    start = 0
+    for at, mask in _set_blocks(terms, reading, k, within=positions):
+        out[start:start + len(at)] = mask
+        start += len(at)
+    return out
+
+
 def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
                         seed: int = 0, reading: Reading = DEFAULT,
-                        support: Supporting | None = None) -> FrequencyMagnitude:
+                        terms: RequiredTerms | None = None) -> FrequencyMagnitude:
     """Frequency vs magnitude of CE over the TPs of each class (methods#frequency-magnitude).
 
     ``freq[c, d]`` is the fraction of class c's true positives whose set (``instance_sets``:
@@ -745,15 +729,13 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     >>> np.round(fm.spearman, 2)
     array([0.34, 0.8 , 0.78])
     """
-    sup = support if support is not None else supporting(result, y, reading.instances)
-    n_classes, d = _n_classes(result), sup.values.shape[1]
-    cls = sup.cls[sup.counted]
-    values = sup.values[sup.counted]
-    feats = result.features[sup.counted]
-    top = instance_sets(result, y, k, reading, sup).astype(np.float64) if len(values) else np.zeros((0, d))
-    hits, counts = _class_sums(cls, top, n_classes)
-    mags, _ = _class_sums(cls, values, n_classes)
-    fmags, _ = _class_sums(cls, feats, n_classes)
+    terms = _terms(result, y, reading, terms, k)
+    sup = terms.support
+    n_classes = _n_classes(result)
+    cls = sup.cls[terms.rows]
+    hits, (in_ce, in_feature) = class_set_sums(terms, reading, k, sup.values_of, lambda rows: result.features[rows])
+    counts, mags = terms.class_counts, terms.class_sums
+    fmags, _ = sup.class_sums(lambda rows: result.features[rows])
     denom = np.maximum(counts, 1)[:, None]
     freq, mag, mag_f = hits / denom, mags / denom, fmags / denom
     empty = counts == 0
@@ -761,8 +743,7 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     rho = _rowwise_spearman(freq, mag)
     rho[empty] = np.nan
     where_used = {}
-    for name, terms in (("ce", values), ("feature", feats)):
-        in_set, _ = _class_sums(cls, terms * top, n_classes)
+    for name, in_set in (("ce", in_ce), ("feature", in_feature)):
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(hits > 0, in_set / np.maximum(hits, 1), np.nan)
         where_used[name] = mean, np.array([_spearman_where_defined(f, m) for f, m in zip(freq, mean)])
@@ -772,8 +753,11 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     if resamples:
         rng = np.random.default_rng(seed)
         for c in np.flatnonzero(counts > 0):
-            rows = cls == c
-            low[c], high[c], status[c] = spearman_interval(top[rows], values[rows], resamples, rng, ci)
+            rows = np.flatnonzero(cls == c)
+            status[c] = interval_precheck(len(rows), hits[c], resamples)
+            if status[c] is None:  # only then are the class's sets built
+                sets = class_sets(terms, reading, k, rows)
+                low[c], high[c], status[c] = spearman_interval(sets, sup.values_of(terms.rows[rows]), resamples, rng, ci)
     return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status,
                               *where_used["ce"], *where_used["feature"])
 
@@ -889,8 +873,16 @@ def _normal_spearman(mean: float, var: float, corr: float, d: int, draws: int, r
     return _rowwise_spearman(counts, sums)
 
 
+def set_sizes(terms: RequiredTerms, reading: Reading, k: int) -> np.ndarray:
+    """(N_counted,) how many terms each counted instance's set holds (``instance_sets``)."""
+    if reading.sets == "top-k":
+        return np.minimum(_check_k(k), terms.n_positive)
+    needed = reading_counts(terms, reading)[terms.rows]
+    return np.where(needed == NEVER_CROSSES, terms.support.n_terms, needed)
+
+
 def exchangeable_null(result: CEResult, y, k: int = 10, permutations: int = 200, seed: int = 0,
-                      reading: Reading = DEFAULT, support: Supporting | None = None,
+                      reading: Reading = DEFAULT, terms: RequiredTerms | None = None,
                       budget: int = NULL_BUDGET, spearman: bool = True) -> ExchangeableNull:
     """The class-level count and the RQ3 Spearman under ``permutations`` draws of the
     feature-exchangeable null (seeded by ``seed``).
@@ -900,31 +892,31 @@ def exchangeable_null(result: CEResult, y, k: int = 10, permutations: int = 200,
     the normal approximation where the class has enough instances for it (``NULL_METHODS``),
     else with ``null_permutations`` draws. ``spearman=False`` leaves the Spearman draws NaN
     (the class table needs only the count)."""
-    sup = support if support is not None else supporting(result, y, reading.instances)
+    terms = _terms(result, y, reading, terms, k)
+    sup = terms.support
     n_classes = _n_classes(result)
-    cls = sup.cls[sup.counted]
-    values = sup.values[sup.counted]
-    d = values.shape[1]
-    sets = instance_sets(result, y, k, reading, sup) if len(values) else np.zeros(values.shape, dtype=bool)
-    sizes = sets.sum(1)
+    cls = sup.cls[terms.rows]
+    d = sup.n_terms
+    sizes = set_sizes(terms, reading, k)
     union = np.full((permutations, n_classes), np.nan)
     rho = np.full((permutations, n_classes), np.nan)
     method = np.full(n_classes, "", dtype=object)
     rng = np.random.default_rng(seed)
     for c in np.unique(cls):
-        rows = cls == c
+        rows = np.flatnonzero(cls == c)
         union[:, c] = union_null_draws(sizes[rows], d, permutations, rng)
         if not spearman:
             continue
-        n = int(rows.sum())
+        n = len(rows)
+        sets, values = class_sets(terms, reading, k, rows), sup.values_of(terms.rows[rows])
         if n * d * permutations <= budget:
-            method[c], rho[:, c] = NULL_METHODS[0], _permuted_spearman(sets[rows], values[rows], permutations, rng)
+            method[c], rho[:, c] = NULL_METHODS[0], _permuted_spearman(sets, values, permutations, rng)
             continue
-        mean, var, corr = _normal_moments(sets[rows], values[rows])
+        mean, var, corr = _normal_moments(sets, values)
         if n >= NORMAL_MIN_INSTANCES and var >= NORMAL_MIN_VARIANCE:
             method[c], rho[:, c] = NULL_METHODS[1], _normal_spearman(mean, var, corr, d, permutations, rng)
         else:
             fewer = null_permutations(n, d, permutations, budget)
             method[c] = NULL_METHODS[2]
-            rho[:fewer, c] = _permuted_spearman(sets[rows], values[rows], fewer, rng)
+            rho[:fewer, c] = _permuted_spearman(sets, values, fewer, rng)
     return ExchangeableNull(union, rho, method)

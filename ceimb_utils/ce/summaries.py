@@ -22,30 +22,62 @@ def _percent(k: np.ndarray, d: int) -> np.ndarray:
     return np.where(k >= 0, 100.0 * k / d, np.nan)
 
 
-def instance_table(result: CEResult, y, support: metrics.Supporting | None = None) -> pd.DataFrame:
+INSTANCE_COLUMNS = {"k": metrics.DEFAULT, "k_exclude": metrics.Reading(bias="exclude"),
+                    "k_absolute": metrics.Reading(ranking="absolute")}
+
+
+def table_terms(result: CEResult, y, k: int = 10, frac: float = 0.1) -> dict[str, metrics.RequiredTerms]:
+    """The required terms of every reading of ``metrics.READINGS`` and of the instance table,
+    ranked once: what a run's test tables read."""
+    readings = [*metrics.READINGS.values(), *INSTANCE_COLUMNS.values()]
+    return metrics.required_terms(result, y, readings, k, frac)
+
+
+def instance_table(result: CEResult, y, terms: metrics.RequiredTerms | None = None) -> pd.DataFrame:
     """One row per test instance: class, TP flag and required CE under three readings."""
-    sup = support if support is not None else metrics.supporting(result, y)
+    terms = terms if terms is not None else metrics.required_terms(result, y, INSTANCE_COLUMNS.values())["tp"]
+    sup = terms.support
     frame = pd.DataFrame({
         "class_index": sup.cls,
         "tp": sup.tp,
         "bias_only": sup.bias_only,
     })
-    for column, changes in [("k", {}), ("k_exclude", {"bias": "exclude"}), ("k_absolute", {"ranking": "absolute"})]:
-        frame[column] = metrics.required_ce(result, y, support=sup, **changes)
+    for column, reading in INSTANCE_COLUMNS.items():
+        frame[column] = metrics.required_ce(result, y, reading, terms=terms)
     return frame
 
 
 def reading_columns(result: CEResult, y, reading: metrics.Reading = metrics.DEFAULT, k: int = 10,
-                    frac: float = 0.1, needed: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                    frac: float = 0.1, terms: metrics.RequiredTerms | None = None,
+                    computed: dict | None = None) -> dict[str, np.ndarray]:
     """Per class under one reading: counted instances, mean required CE in percent, how many
-    never cross, the class-level union in percent and the two top shares (NaN without TPs)."""
-    sup = metrics.supporting(result, y, reading.instances)
-    needed = needed if needed is not None else metrics.required_ce(result, y, reading, support=sup)
+    never cross, the class-level union in percent and the two top shares (NaN without TPs).
+
+    ``computed``: columns already computed for other readings of the same terms, by what they
+    depend on; readings that differ only in what a column does not depend on share it.
+    """
+    terms = terms if terms is not None else metrics.required_terms(result, y, [reading], k, frac)[reading.instances]
+    computed = {} if computed is None else computed
+    rule = reading.rule(result.binary)
+
+    def once(key, compute):
+        key = (reading.instances, *key)
+        if key not in computed:
+            computed[key] = compute()
+        return computed[key]
+
+    count_key = ("required", rule, reading.at_least_one)
+    union_key = ("union", "top", k) if reading.sets == "top-k" else ("union", *count_key)
     return {
-        **_required_columns(sup, needed, result.n_terms, len(result.classes)),
-        "union_pct": 100.0 * metrics.class_topk_union(result, y, k, reading, sup, needed) / result.n_terms,
-        "top_share": metrics.top_share(result, y, frac, reading=reading, support=sup),
-        "top_share_instance": metrics.top_share(result, y, frac, per_instance=True, reading=reading, support=sup),
+        **once(count_key, lambda: _required_columns(
+            terms.support, metrics.required_ce(result, y, reading, terms=terms), result.n_terms, len(result.classes))),
+        "union_pct": once(union_key, lambda: 100.0 * metrics.class_topk_union(result, y, k, reading, terms)
+                          / result.n_terms),
+        "top_share": once(("share", reading.share_count),
+                          lambda: metrics.top_share(result, y, frac, reading=reading, terms=terms)),
+        "top_share_instance": once(("share per instance", reading.share_count),
+                                   lambda: metrics.top_share(result, y, frac, per_instance=True, reading=reading,
+                                                             terms=terms)),
     }
 
 
@@ -61,25 +93,30 @@ def _required_columns(sup: metrics.Supporting, needed: np.ndarray, d: int, n_cla
             "never_crosses": np.bincount(sup.cls[needed == metrics.NEVER_CROSSES], minlength=n_classes)}
 
 
-def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1) -> pd.DataFrame:
+def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1,
+                  terms: dict[str, metrics.RequiredTerms] | None = None) -> pd.DataFrame:
     """``reading_columns`` under every reading of ``metrics.READINGS``, one row per reading and
-    class: what the audit's sensitivity table reads, all from the same CE."""
+    class: what the audit's sensitivity table reads, all from the same CE and one ranking of it
+    (``terms``, from ``table_terms``)."""
     n_classes = len(result.classes)
+    terms = terms if terms is not None else table_terms(result, y, k, frac)
+    computed: dict = {}
     frames = [pd.DataFrame({"reading": name, "class_index": np.arange(n_classes),
-                            **reading_columns(result, y, reading, k, frac)})
+                            **reading_columns(result, y, reading, k, frac, terms[reading.instances], computed)})
               for name, reading in metrics.READINGS.items()]
     return pd.concat(frames, ignore_index=True)
 
 
 def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
-                support: metrics.Supporting | None = None, instances: pd.DataFrame | None = None,
+                terms: metrics.RequiredTerms | None = None, instances: pd.DataFrame | None = None,
                 class_names=None, null_permutations: int = 200, seed: int = 0,
                 readings: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per class: counts, recall and every per-class metric of methods#required-ce to methods#top-share under
     the default reading (taken from ``readings`` when given), with the bias-excluded and |CE|
-    variants of the required count."""
-    sup = support if support is not None else metrics.supporting(result, y)
-    inst = instances if instances is not None else instance_table(result, y, sup)
+    variants of the required count. ``terms``: the TPs' terms of ``table_terms``."""
+    terms = terms if terms is not None else table_terms(result, y, k, frac)["tp"]
+    sup = terms.support
+    inst = instances if instances is not None else instance_table(result, y, terms)
     d = result.n_terms
     n_classes = len(result.classes)
     idx = pd.RangeIndex(n_classes)
@@ -97,7 +134,7 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
     if readings is not None:
         default = readings[readings["reading"] == "default"].set_index("class_index").reindex(idx)
     else:
-        default = reading_columns(result, y, metrics.DEFAULT, k, frac, needed=inst["k"].to_numpy())
+        default = reading_columns(result, y, metrics.DEFAULT, k, frac, terms)
     for column in ("required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance"):
         frame[column] = np.asarray(default[column])
     for suffix in ("exclude", "absolute"):
@@ -105,8 +142,8 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
         frame[f"required_pct_{suffix}"] = variant["required_pct"]
         frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
     frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
-    frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, support=sup)
-    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, support=sup, spearman=False)
+    frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, terms=terms)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, terms=terms, spearman=False)
     low, high = null.range("union")
     frame["union_null_low"], frame["union_null_high"] = 100.0 * low / d, 100.0 * high / d
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -133,15 +170,18 @@ def ceiling_pct(result: CEResult) -> np.ndarray:
     return 100.0 * (w > 0).sum(1) / w.shape[-1]
 
 
-def profile_table(result: CEResult, y, support: metrics.Supporting | None = None) -> pd.DataFrame:
-    """Per class and CE index: mean feature over the class's instances and mean supporting CE over its TPs."""
-    sup = support if support is not None else metrics.supporting(result, y)
+def profile_table(result: CEResult, y, terms: metrics.RequiredTerms | None = None) -> pd.DataFrame:
+    """Per class and CE index: mean feature over the class's instances and mean supporting CE
+    over its TPs (``terms``: the TPs' terms)."""
+    terms = terms if terms is not None else metrics.required_terms(result, y)["tp"]
+    if terms.support.instances != "tp":
+        raise ValueError("The profile table averages the supporting CE over TPs: pass the TPs' terms.")
+    sup = terms.support
     n_classes, d = len(result.classes), result.n_terms
     feat_sum, n = metrics._class_sums(sup.cls, result.features, n_classes)
-    sup_sum, n_tp = metrics._class_sums(sup.cls[sup.counted], sup.values[sup.counted], n_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_f = feat_sum / n[:, None]
-        mean_s = sup_sum / n_tp[:, None]
+        mean_s = terms.class_sums / terms.class_counts[:, None]
     return pd.DataFrame({
         "class_index": np.repeat(np.arange(n_classes), d),
         "d": np.tile(np.arange(d), n_classes),
@@ -151,12 +191,15 @@ def profile_table(result: CEResult, y, support: metrics.Supporting | None = None
 
 
 def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
-                     seed: int = 0, null_permutations: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     seed: int = 0, null_permutations: int = 200,
+                     terms: metrics.RequiredTerms | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
     its half-sampling interval (and why a row has none) and the feature-exchangeable null's
-    central range (with how it was drawn: ``metrics.NULL_METHODS``)."""
-    fm = metrics.frequency_magnitude(result, y, k=k, resamples=resamples, ci=ci, seed=seed)
-    null = metrics.exchangeable_null(result, y, k, null_permutations, seed)
+    central range (with how it was drawn: ``metrics.NULL_METHODS``). ``terms``: the TPs'
+    required terms under the default reading, ranked once for both."""
+    terms = terms if terms is not None else metrics.required_terms(result, y, k=k)["tp"]
+    fm = metrics.frequency_magnitude(result, y, k=k, resamples=resamples, ci=ci, seed=seed, terms=terms)
+    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, terms=terms)
     null_low, null_high = null.range("spearman", ci)
     n_classes, d = fm.freq.shape
     long = pd.DataFrame({

@@ -31,19 +31,22 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
     """Store the test CE and every metric table of methods#metrics; return record fields."""
     invariant_error = max(check_invariant(test), check_invariant(train))
     m = rc["metrics"]
-    support = summaries.metrics.supporting(test, y_test)
-    instances = summaries.instance_table(test, y_test, support)
     seed = rc.get("seed", rc.get("split", 0))
-    readings = summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"])
+    # Each instance's required terms are ranked once per CE and every table reads them.
+    terms = summaries.table_terms(test, y_test, k=m["topk"], frac=m["top_frac"])
+    train_terms = summaries.metrics.required_terms(train, y_train, k=m["topk"])["tp"]
+    instances = summaries.instance_table(test, y_test, terms["tp"])
+    readings = summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"], terms=terms)
     classes = summaries.class_table(test, y_test, train_counts, k=m["topk"], frac=m["top_frac"],
-                                    support=support, instances=instances, class_names=class_names,
+                                    terms=terms["tp"], instances=instances, class_names=class_names,
                                     null_permutations=m["null_permutations"], seed=seed, readings=readings)
     freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], resamples=m["resamples"],
-                                           ci=m["ci"], seed=seed, null_permutations=m["null_permutations"])
+                                           ci=m["ci"], seed=seed, null_permutations=m["null_permutations"],
+                                           terms=train_terms)
     writer.table("instances", instances)
     writer.table("classes", classes)
     writer.table("readings", readings)
-    writer.table("profile", summaries.profile_table(test, y_test, support))
+    writer.table("profile", summaries.profile_table(test, y_test, terms["tp"]))
     writer.table("frequency", freq)
     writer.table("spearman", rho)
     stored = test.astype(np.float32)
