@@ -57,7 +57,7 @@ def test_required_sets_are_the_metrics_sets():
     result = CEResult(ce, bias, np.ones((300, 12)), np.ones((4, 12)), np.arange(4), ce.sum(-1) + bias)
     y = result.predicted_index  # every row a TP
     sup = metrics.supporting(result, y)
-    expected = metrics.instance_sets(result, y, support=sup)
+    expected = metrics.instance_sets(result, y)
     got = matched.required_sets(sup.values, sup.gap_include + sup.negative_sum)
     np.testing.assert_array_equal(got, expected)
 

@@ -16,11 +16,12 @@ from ..ce.extraction import CEResult
 CURVE_FAMILY = ("head",)  # tabular models judged as networks; every image run has a curve
 
 
-def nonzero_table(result: CEResult, y, support: metrics.Supporting | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def nonzero_table(result: CEResult, y, terms: metrics.RequiredTerms | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Per class: TPs with k = 0 (carried by the bias and the opposing terms alone), TPs with
-    k >= 1 and their mean k in percent of D (claim 7's instance level); and each counted row's k."""
-    sup = support if support is not None else metrics.supporting(result, y)
-    k = metrics.required_ce(result, y, support=sup)
+    k >= 1 and their mean k in percent of D (claim 7's instance level); and each instance's k."""
+    terms = terms if terms is not None else metrics.required_terms(result, y)["tp"]
+    sup = terms.support
+    k = metrics.required_ce(result, y, terms=terms)
     n_classes, d = len(result.classes), result.n_terms
     counted = sup.counted
     cls, kc = sup.cls[counted], k[counted]
@@ -36,10 +37,11 @@ def nonzero_table(result: CEResult, y, support: metrics.Supporting | None = None
 
 
 def curve_table(result: CEResult, y, k: np.ndarray, draws: int, replicates: int, seed: int,
-                support: metrics.Supporting | None = None) -> pd.DataFrame:
+                terms: metrics.RequiredTerms | None = None) -> pd.DataFrame:
     """Claim 7's union curve per class over its test TPs with k >= 1 (``matched.union_curve``)."""
-    sup = support if support is not None else metrics.supporting(result, y)
-    sets = metrics.instance_sets(result, y, support=sup, needed=k)
+    terms = terms if terms is not None else metrics.required_terms(result, y)["tp"]
+    sup = terms.support
+    sets = metrics.instance_sets(result, y, terms=terms)
     cls, kc = sup.cls[sup.counted], k[sup.counted]
     rng = np.random.default_rng(seed)
     rows = []
@@ -67,7 +69,7 @@ def spearman_null_table(result: CEResult, y, subsample: int, permutations: int, 
         if len(mine) < 2:
             rows.append({"class_index": c, "subsample_n": int(len(mine))})
             continue
-        observed, null = matched.permutation_spearman(sup.values[mine], offset[mine], permutations, rng)
+        observed, null = matched.permutation_spearman(sup.values_of(mine), offset[mine], permutations, rng)
         finite = null[~np.isnan(null)]
         rows.append({"class_index": c, "subsample_n": int(len(mine)), "subsample_spearman": observed,
                      "perm_null_low": float(finite.min()) if len(finite) else np.nan,
@@ -98,14 +100,15 @@ def table_reading(X_train: np.ndarray, y_train: np.ndarray, n_classes: int) -> d
 
 
 def reference_tables(rc: Mapping[str, Any], test: CEResult, y_test, train: CEResult, y_train,
-                     latent_counts: Mapping[str, latent.LatentCounts], support=None) -> dict[str, pd.DataFrame]:
+                     latent_counts: Mapping[str, latent.LatentCounts]) -> dict[str, pd.DataFrame]:
     """Every reference table of a run, by name."""
     m = rc["metrics"]
     seed = rc.get("seed", rc.get("split", 0))
-    nonzero, k = nonzero_table(test, y_test, support)
+    terms = metrics.required_terms(test, y_test)["tp"]
+    nonzero, k = nonzero_table(test, y_test, terms)
     out = {"nonzero": nonzero}
     if rc["kind"] == "image" or rc["model"] in CURVE_FAMILY:
-        out["class_curve"] = curve_table(test, y_test, k, m["union_draws"], m["union_replicates"], seed, support)
+        out["class_curve"] = curve_table(test, y_test, k, m["union_draws"], m["union_replicates"], seed, terms)
     out["spearman_null"] = spearman_null_table(train, y_train, m["spearman_subsample"], m["spearman_permutations"], seed)
     out["latent"], out["latent_classes"] = latent_tables(latent_counts, seed)
     return out
