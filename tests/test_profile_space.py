@@ -194,7 +194,7 @@ def test_a_named_profile_builds_every_page_it_asks_for(name, data, tmp_path, mon
     if "base" not in study.methods:
         assert needs.in_place_of(study, "rq2", "magnitude") in _shown_text(pages["rq2"])
     images = [o for o in _outputs(pages["rq3"]) if "image/png" in o.get("data", {})]
-    assert len(images) == 1  # the rest of the page is built: the Spearman figure; the top-5 figure is not
+    assert len(images) == 2  # the rest of the page is built: the latent reading and the Spearman; the top-5 is not
     if "rq4" not in asked:  # asked with the profile's default questions, it is refused before any run
         default = {k: v for k, v in body.items() if k != "questions"}
         with pytest.raises(ConfigError, match=r"^tabular\.methods: RQ4 compares remedies with base, .* add base to "

@@ -185,9 +185,10 @@ def analyse_image(rc: Mapping[str, Any], context, writer: RunWriter, model_run) 
     record = write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
                                 data.class_names)
     counts = {"pre-pool": maps.counts, "pooled": pooled} if maps.counts is not None else {"pooled": pooled}
-    for name, table in reference_tables(rc, test, data.test_y, train_ce, data.train_y, counts).items():
+    tables, timing = reference_tables(rc, test, data.test_y, train_ce, data.train_y, counts)
+    for name, table in tables.items():
         writer.table(name, table)
-    return {**record, "pooled_zero_share": float((train_ce.features == 0).mean()),
+    return {**record, **timing, "pooled_zero_share": float((train_ce.features == 0).mean()),
             "pre_pool": "read" if maps.counts is not None else maps.why}
 
 
