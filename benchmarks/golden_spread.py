@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import save  # noqa: E402
 
-from ceimb_utils.pipeline import regression  # noqa: E402
+from ceimb_utils.pipeline import golden_numbers  # noqa: E402
 
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 VARIANTS = {
@@ -36,7 +36,7 @@ VARIANTS = {
         "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Nehalem",
         "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"},
 }
-DUMP = "import json, sys; from ceimb_utils import regression; json.dump(regression.numbers(), open(sys.argv[1], 'w'))"
+DUMP = "import json, sys; from ceimb_utils.pipeline import golden_numbers; json.dump(golden_numbers.numbers(), open(sys.argv[1], 'w'))"
 
 
 def measure(variant: dict[str, str], workdir: Path) -> tuple[dict, float]:
@@ -58,8 +58,8 @@ def main() -> None:
         runs.append(numbers)
         seconds[name] = round(took, 1)
         print(f"{name}: {took:.0f} s", flush=True)
-    spread = regression.spread(runs)
-    per_variant = {name: regression.spread([runs[0], r]) for name, r in zip(VARIANTS, runs)}
+    spread = golden_numbers.spread(runs)
+    per_variant = {name: golden_numbers.spread([runs[0], r]) for name, r in zip(VARIANTS, runs)}
     for q, s in sorted(spread.items(), key=lambda kv: -kv[1]):
         if s:
             print(f"{q:60s} {s:.3g}")

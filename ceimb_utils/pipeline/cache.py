@@ -44,7 +44,7 @@ PRESENTATION_ONLY = {
     "paper.py": "the paper's figures that the book compares with",
     "progress.py": "progress bars",
     "questions.py": "the names, templates and titles of the book's questions",
-    "pipeline/regression.py": "compares cached numbers with the golden file",
+    "pipeline/golden_numbers.py": "compares cached numbers with the golden file",
     "ce/reference.py": "slow loop versions of the metrics for tests and benchmarks; no run calls them",
     "pipeline/runner.py": "plans sweeps and executes notebooks, which only read the cache",
     "pipeline/study.py": "joins cached tables for the notebooks",

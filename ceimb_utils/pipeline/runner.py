@@ -28,10 +28,10 @@ from ..models.device import describe, resolve_device
 from ..models.tabular import K_NEIGHBOURS
 from ..progress import bar
 from ..questions import AUDIT, QUESTION_INFO, QUESTIONS, REQUIREMENTS, Grid, Question, and_list
-from . import regression
+from . import golden_numbers
 from .cache import git_commit
 from .image_runs import schedule_of
-from .regression import GOLDEN_DATASETS
+from .golden_numbers import GOLDEN_DATASETS
 from .runs import Context, RunPlan, run_configs
 from .study import ensure_runs
 
@@ -502,8 +502,8 @@ def golden(profile: str = "smoke", datasets: Sequence[str] = GOLDEN_DATASETS) ->
     tasks.append((AUDIT, {**passed, "datasets": planned.names},
                   paths.GOLDEN / f"{AUDIT.template.removesuffix('.ipynb')}--{profile}.ipynb", AUDIT.title, None))
     written = execute_notebooks(tasks, cfg, desc="golden")
-    measured = regression.read_spread()
-    regression.write_golden(regression.numbers(profile, planned.names), measured["rows"]["spread"],
+    measured = golden_numbers.read_spread()
+    golden_numbers.write_golden(golden_numbers.numbers(profile, planned.names), measured["rows"]["spread"],
                             f"{measured['measured']}, {measured['machine']}, {len(measured['rows']['variants'])} back-ends")
-    written.append(regression.NUMBERS_FILE)
+    written.append(golden_numbers.NUMBERS_FILE)
     return written

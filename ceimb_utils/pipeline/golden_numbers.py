@@ -27,10 +27,14 @@ QUANTITIES = {
     "classes": (("class_index",), ("n_tp", "recall", "required_pct", "required_pct_exclude",
                                    "required_pct_absolute", "never_crosses_exclude", "bias_only",
                                    "union_pct", "top_share", "top_share_instance", "top_share_absolute",
-                                   "union_null_low", "union_null_high", "ceiling_pct")),
+                                   "union_null_low", "union_null_high", "ceiling_pct", "n_k0", "n_tp_nonzero",
+                                   "required_pct_nonzero")),
     "readings": (("reading", "class_index"), ("n_counted", "required_pct", "never_crosses", "union_pct",
                                               "top_share", "top_share_instance")),
-    "spearman": (("class_index",), ("n_train_tp", "spearman", "ci_low", "ci_high", "null_low", "null_high")),
+    "spearman": (("class_index",), ("n_train_tp", "spearman", "ci_low", "ci_high", "null_low", "null_high",
+                                    "subsample_spearman", "perm_null_low", "perm_null_high")),
+    "class_curve": (("class_index", "m"), ("union_pct", "null_mean_pct", "null_low_pct", "null_high_pct")),
+    "latent_classes": (("reading", "class_index"), ("n_kept", "rho", "null_low", "null_high")),
     "runs": ((), ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D")),
 }
 # The smallest tolerance of each quantity, in its own unit, whatever the measured spread: the
@@ -44,6 +48,9 @@ FLOORS = {
     "union_null_low": 0.05, "union_null_high": 0.05, "ceiling_pct": 0.05,
     "top_share": 1e-3, "top_share_instance": 1e-3, "top_share_absolute": 1e-3,
     "spearman": 5e-3, "ci_low": 5e-3, "ci_high": 5e-3, "null_low": 5e-3, "null_high": 5e-3,
+    "n_k0": 0, "n_tp_nonzero": 0, "required_pct_nonzero": 0.05, "n_kept": 0,
+    "subsample_spearman": 5e-3, "perm_null_low": 5e-3, "perm_null_high": 5e-3, "rho": 5e-3,
+    "null_mean_pct": 0.05, "null_low_pct": 0.05, "null_high_pct": 0.05,
 }
 MARGIN = 4.0  # tolerance = max(MARGIN x measured spread, floor)
 
@@ -58,7 +65,9 @@ def study_numbers(study: Study) -> dict[str, float | None]:
     """Flat ``{"<dataset>/<table>/<column>/<row>": value}`` of every compared quantity (NaN as None)."""
     out: dict[str, float | None] = {}
     for table, (keys, columns) in QUANTITIES.items():
-        frame = getattr(study, table)
+        if table not in study.tables:  # a table its runs do not make (a tabular model's union curve)
+            continue
+        frame = study.tables[table]
         for row in frame.to_dict("records"):
             name = _row_name(row, keys)
             for column in columns:
