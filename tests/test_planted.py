@@ -109,7 +109,7 @@ def test_the_rules_read_the_planted_verdicts_on_sparse_and_dense_signal(tmp_path
     path = tmp_path / "planted-small.yaml"
     path.write_text(yaml.safe_dump({
         "extends": "planted", "datasets": ["s", "d"],
-        "metrics": {"resamples": 20, "null_permutations": 20},
+        "metrics": {"resamples": 20},
         "tabular": {"models": ["head"], "methods": ["base"], "splits": 2},
         "data_sets": {"s": {"planted": "sparse", **small}, "d": {"planted": "dense", **small}}}))
     studies = {name: load_study(name, str(path)) for name in ("s", "d")}

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import ce as ce_module
+from ..ce import latent as latent_reading
 from ..config import ConfigError
 from ..data.images import ImageData, load_images
 from ..datasets import IMAGE_KEYS, NETWORK_KEYS
@@ -168,10 +169,24 @@ def analyse_image(rc: Mapping[str, Any], context, writer: RunWriter, model_run) 
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     model = restore_image_model(rc, context, data, model_run).to(device).eval()
+    started = time.perf_counter()
     test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
-    train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"])
-    return write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
-                              data.class_names)
+    n_classes = len(data.class_names)
+    # The latent reading before pooling (methods#latent-reading): the maps of the stage the
+    # network pools, counted per class and channel in the pass that extracts the training CE.
+    stage, stage_name, missing = latent_reading.find_pooled_stage(model, data.train_x[:2])
+    prepool = latent_reading.PrePoolCounts(data.train_y, n_classes) if stage is not None else None
+    train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"],
+                                 hooks=[(stage, prepool)] if stage is not None else ())
+    extracted = time.perf_counter() - started
+    latent = {"pooled": latent_reading.feature_counts(train_ce.features, data.train_y, n_classes)}
+    if prepool is not None:
+        latent["pre-pool"] = prepool.counts()
+    record = write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
+                                data.class_names, latent=latent)
+    return {**record, "extract_seconds": round(extracted, 3),
+            "pooled_zero_share": float((train_ce.features == 0).mean()),
+            "prepool_stage": stage_name, "prepool_missing": missing}
 
 
 def published_model(rc: Mapping[str, Any], num_classes: int, channels: int) -> torch.nn.Module:

@@ -27,10 +27,10 @@ QUANTITIES = {
     "classes": (("class_index",), ("n_tp", "recall", "required_pct", "required_pct_exclude",
                                    "required_pct_absolute", "never_crosses_exclude", "bias_only",
                                    "union_pct", "top_share", "top_share_instance", "top_share_absolute",
-                                   "union_null_low", "union_null_high", "ceiling_pct")),
+                                   "ceiling_pct")),
     "readings": (("reading", "class_index"), ("n_counted", "required_pct", "never_crosses", "union_pct",
                                               "top_share", "top_share_instance")),
-    "spearman": (("class_index",), ("n_train_tp", "spearman", "ci_low", "ci_high", "null_low", "null_high")),
+    "spearman": (("class_index",), ("n_train_tp", "spearman", "ci_low", "ci_high")),
     "runs": ((), ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D")),
 }
 # The smallest tolerance of each quantity, in its own unit, whatever the measured spread: the
@@ -41,9 +41,9 @@ FLOORS = {
     "recall": 1e-3, "balanced_accuracy": 1e-3, "macro_f1": 1e-3, "accuracy": 1e-3,
     "train_balanced_accuracy": 1e-3,
     "required_pct": 0.05, "required_pct_exclude": 0.05, "required_pct_absolute": 0.05, "union_pct": 0.05,
-    "union_null_low": 0.05, "union_null_high": 0.05, "ceiling_pct": 0.05,
+    "ceiling_pct": 0.05,
     "top_share": 1e-3, "top_share_instance": 1e-3, "top_share_absolute": 1e-3,
-    "spearman": 5e-3, "ci_low": 5e-3, "ci_high": 5e-3, "null_low": 5e-3, "null_high": 5e-3,
+    "spearman": 5e-3, "ci_low": 5e-3, "ci_high": 5e-3,
 }
 MARGIN = 4.0  # tolerance = max(MARGIN x measured spread, floor)
 

@@ -12,10 +12,13 @@ from .cache import Run
 from .executors import InProcessExecutor
 from .runs import Context, run_configs
 
-TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman")
+TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman", "class_curve", "latent",
+          "latent_classes")
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
                  "n_train", "n_test", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
-                 "epoch_seconds", "device", "device_name", "model_selection", "precision_used")
+                 "epoch_seconds", "extract_seconds", "analysis_seconds", "perm_null_seconds", "device",
+                 "device_name", "model_selection", "precision_used", "pooled_zero_share", "prepool_stage",
+                 "prepool_missing")
 
 
 class SweepError(RuntimeError):
