@@ -29,7 +29,6 @@ from ceimb_utils.ce import extract, latent, summaries  # noqa: E402
 from ceimb_utils.data import planted  # noqa: E402
 from ceimb_utils.datasets import PLANTED_DEFAULTS  # noqa: E402
 from ceimb_utils.models.tabular import fit_tabular  # noqa: E402
-from ceimb_utils.pipeline import references  # noqa: E402
 from ceimb_utils.report import rules  # noqa: E402
 
 CLAIM_SETS = {  # generator: its settings beside PLANTED_DEFAULTS (the planted profile's)
@@ -47,12 +46,10 @@ def head_tables(generator: str, seed: int) -> rules.Tables:
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
     model = fit_tabular("head", "base", X_train, y_train, seed=seed).model
     test = extract(model, X_test)
-    classes = summaries.class_table(test, y_test, np.bincount(y_train, minlength=2), null_permutations=0)
-    nonzero, k = references.nonzero_table(test, y_test)
-    curve = references.curve_table(test, y_test, k, draws=20, replicates=40, seed=seed)
+    classes = summaries.class_table(test, y_test, np.bincount(y_train, minlength=2))
+    curve = summaries.class_curve_table(test, y_test, draws=20, replicates=40, seed=seed)
     cols = {"dataset": generator, "family": "cnn", "model": "head", "method": "base", "repeat": seed}
-    classes = classes.drop(columns=[c for c in nonzero.columns if c != "class_index" and c in classes])
-    classes = classes.merge(nonzero, on="class_index").assign(**cols)
+    classes = classes.assign(**cols)
     curve = curve.merge(classes[["class_index", "group"]], on="class_index").assign(**cols)
     return rules.Tables(classes, curve)
 
@@ -89,8 +86,7 @@ TABLES = {  # (generator, rates, units, expected status of every class)
 def table_statuses(generator: str, rates: str, units: bool, seed: int) -> list[str]:
     X, y = planted.generate(generator, **{**PLANTED_DEFAULTS, "seed": seed, "rates": rates, "units": units})
     X_train, _, y_train, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
-    counts = references.table_reading(X_train, y_train, 2)["table"]
-    return latent.class_table(counts.table(unit_free=True), "mu_unit_free", seed=seed)["status"].tolist()
+    return latent.read_table(X_train, y_train, 2, seed=seed)
 
 
 def latent_rates(seeds: int) -> list[dict]:

@@ -72,8 +72,9 @@ _NULLABLE = {
     "targets.method_margin": float,
 }
 _POSITIVE = {
-    "threads", "jobs", "metrics.topk", "metrics.resamples", "metrics.null_permutations", "metrics.union_draws",
-    "metrics.union_replicates", "metrics.spearman_subsample", "metrics.spearman_permutations", "tabular.splits", "tabular.max_rows",
+    "threads", "jobs", "metrics.topk", "metrics.resamples", "metrics.union_draws", "metrics.union_replicates",
+    "metrics.spearman_subsample", "metrics.spearman_permutations", "metrics.latent_permutations",
+    "tabular.splits", "tabular.max_rows",
     "tabular.jobs", "tabular.threads",
     "tabular.remix_batch", "tabular.lg_max_iter", "tabular.l1_folds", "image.epochs", "image.n_max",
     "image.n_majority", "image.test_per_class", "image.batch_size", "image.head_epochs",

@@ -113,7 +113,7 @@ def fake_places(data_dir: Path, seeds=(0, 10)) -> None:
 
 
 SMALL = {"image.n_max": 12, "image.ratio": 3.0, "image.test_per_class": 4, "image.seeds": [0, 10],
-         "image.methods": ["base", "eos"], "metrics.resamples": 20, "metrics.null_permutations": 20}
+         "image.methods": ["base", "eos"], "metrics.resamples": 20}
 
 
 def test_authors_profile_evaluates_published_networks(tmp_path, isolated_results):

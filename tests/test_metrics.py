@@ -425,62 +425,7 @@ def test_class_without_tp_is_nan_in_every_per_class_table_column():
     assert released["n_counted"].item() == 30  # the released loops count it all the same
 
 
-# ---------------------------------------------------------------- null and ceiling (methods#verdicts)
-def test_exchangeable_null_separates_shared_features_from_random_ones():
-    rng = np.random.default_rng(6)
-    shared = np.zeros((200, 40))
-    shared[:, :4] = 5 + rng.random((200, 4))  # every TP rests on the same four features
-    shared[:, 4:] = rng.normal(0, 0.1, (200, 36))
-    r = binary_result(shared, 0.0)
-    y = np.ones(200, dtype=int)
-    observed = metrics.class_topk_union(r, y)[1]  # required sets: the first shared term or two
-    null = metrics.exchangeable_null(r, y, permutations=50, seed=1)
-    low, high = null.range("union")
-    assert observed <= 4 < low[1]  # the model's instances share features; random assignment would not
-    assert len(null.union) == 50 and math.isnan(low[0])  # class 0 has no TP
-    again = metrics.exchangeable_null(r, y, permutations=50, seed=1)
-    np.testing.assert_array_equal(again.spearman, null.spearman)  # seeded
-
-
-def test_null_draws_fewer_permutations_for_wide_models():
-    assert metrics.null_permutations(1000, 64, 200) == 200
-    assert metrics.null_permutations(2800, 1000, 200) == metrics.MIN_PERMUTATIONS
-    assert metrics.null_permutations(500, 500, 200, budget=10**7) == 40
-
-
-def test_union_null_draws_match_the_permutation_they_replace():
-    rng = np.random.default_rng(11)
-    d, sizes = 30, rng.integers(0, 6, size=12)
-    chain = metrics.union_null_draws(sizes, d, 4000, np.random.default_rng(1))
-    brute = np.array([len(set().union(*(rng.permutation(d)[:k] for k in sizes))) for _ in range(4000)])
-    assert chain.min() >= sizes.max() and chain.max() <= min(d, sizes.sum())
-    assert abs(chain.mean() - brute.mean()) < 4 * brute.std() / np.sqrt(2000)
-    assert abs(chain.std() - brute.std()) < 0.1 * brute.std()
-    assert (metrics.union_null_draws(np.array([d, 3]), d, 5, rng) == d).all()  # a full set saturates
-
-
-def wide_result(n=800, d=60, seed=12):
-    """A binary model whose TPs' largest CE sit on features that differ per instance."""
-    rng = np.random.default_rng(seed)
-    ce = rng.gamma(0.5, 1.0, size=(n, d)) * rng.choice([1.0, -0.3], size=(n, d), p=[0.7, 0.3])
-    return binary_result(ce, -1.0), np.ones(n, dtype=int)
-
-
-def test_normal_approximation_of_the_spearman_null_agrees_with_permuting():
-    r, y = wide_result()
-    exact = metrics.exchangeable_null(r, y, permutations=300, seed=2, budget=10**12)
-    approx = metrics.exchangeable_null(r, y, permutations=300, seed=3, budget=1)
-    assert exact.spearman_method[1] == "permutation" and approx.spearman_method[1] == "normal approximation"
-    e, a = exact.spearman[:, 1], approx.spearman[:, 1]
-    assert abs(e.mean() - a.mean()) < 4 * e.std() / np.sqrt(150)
-    assert 0.8 < a.std() / e.std() < 1.25
-    few, _ = wide_result(n=30)
-    fewer = metrics.exchangeable_null(few, np.ones(30, dtype=int), permutations=300, seed=3, budget=30 * 60 * 25)
-    assert fewer.spearman_method[1] == "permutation (fewer draws)"
-    assert fewer.draws("spearman")[1] == 25 == metrics.null_permutations(30, 60, 300, 30 * 60 * 25)
-    assert len(fewer.union) == 300  # the count is drawn exactly, at no cost
-
-
+# ---------------------------------------------------------------- ceiling (methods#verdicts)
 def test_ceiling_from_weight_signs_with_non_negative_features():
     from ceimb_utils.ce import summaries
 

@@ -109,7 +109,7 @@ def test_the_rules_read_the_planted_answers_through_the_pipeline(tmp_path):
     path = tmp_path / "planted-small.yaml"
     path.write_text(yaml.safe_dump({
         "extends": "planted", "datasets": ["s", "d", "inv", "comb", "fm"],
-        "metrics": {"resamples": 20, "null_permutations": 20},
+        "metrics": {"resamples": 20},
         "tabular": {"models": ["head"], "methods": ["base"], "splits": 2},
         "data_sets": {"s": {"planted": "sparse", **small}, "d": {"planted": "dense", **small},
                       "inv": {"planted": "invariant", "signal": 3, **small},

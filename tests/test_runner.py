@@ -182,4 +182,4 @@ def test_the_methods_page_profile_table_is_read_from_the_profiles(tmp_path, monk
     row = next(line for line in text.splitlines() if line.startswith("| `quick`"))
     assert f"{quick['tabular']['splits']} stratified splits" in row
     assert f"({', '.join(map(str, quick['image']['seeds']))}) of a {quick['image']['epochs']}-epoch" in row
-    assert f"{quick['metrics']['null_permutations']} draws" in row
+    assert f"{quick['metrics']['latent_permutations']} permutations (claim 9)" in row

@@ -42,6 +42,28 @@ def test_tabular_study_tables(tmp_path, monkeypatch):
     assert "ce" not in ce  # the cache keeps features and weights, never the CE they make
 
 
+def test_tabular_runs_store_the_new_per_run_tables(tmp_path, monkeypatch):
+    """Issue 37's tables: claim 7 at matched TP counts, the latent reading of the split's own
+    rows (the same for every model of a split), and the null's time in the record, not a table."""
+    from ceimb_utils.ce import latent
+
+    study = _study("sylva", TABULAR, tmp_path, monkeypatch)
+    classes = study.classes
+    assert (classes["n_k0"] + classes["n_tp_nonzero"] <= classes["n_tp"]).all()
+    assert "union_null_low" not in classes and "null_permutations" not in classes
+    curve = study.class_curve
+    assert set(curve["m"]) <= {10, 20, 50, 100, 200} and (curve["m"] <= curve["n_tp_nonzero"]).all()
+    assert curve["null_low_pct"].le(curve["null_high_pct"]).all() and (curve["replicates"] == 40).all()
+    assert {"perm_null_low", "perm_null_high", "subsample_spearman"} <= set(study.spearman)
+    assert (study.spearman["subsample_n"] <= 200).all()
+    lat = study.latent
+    assert set(lat["reading"]) == {"table"} and lat.groupby(["model", "method"]).size().nunique() == 1
+    by_run = [part.drop(columns=["model", "method"]).reset_index(drop=True) for _, part in lat.groupby(["model", "method"])]
+    pd.testing.assert_frame_equal(by_run[0], by_run[-1])  # a reading of the split, whichever model
+    assert set(study.latent_classes["status"]) <= set(latent.STATUSES)
+    assert study.runs["perm_null_seconds"].gt(0).all() and study.runs["analysis_seconds"].gt(0).all()
+
+
 def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):
     study = _study("fashion-lt", IMAGE, tmp_path, monkeypatch)
     base, eos = study.cached
@@ -51,6 +73,13 @@ def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):
     np.testing.assert_allclose(b["features"], e["features"], rtol=1e-5, atol=1e-5)  # same frozen extractor
     assert not np.allclose(b["weights"], e["weights"])  # a new head
     assert list(study.classes["class"][:2]) == ["T-shirt/top", "Trouser"]
+    # the latent reading on the pooled features and on the maps the network pools
+    assert set(study.latent["reading"]) == {"pooled", "pre-pool"}
+    assert study.latent.query("reading == 'pooled'")["mu_unit_free"].isna().all()
+    assert (study.runs["prepool_stage"] == "layers").all() and study.runs["pooled_zero_share"].between(0, 1).all()
+    prepool = study.latent.query("reading == 'pre-pool' and method == 'base'")
+    positions = (prepool["n_on"] + prepool["n_off"]).to_numpy() / study.classes.query("method == 'base'")["n_train"].repeat(64).to_numpy()
+    assert (positions == positions[0]).all() and positions[0] > 1  # rows are instances x positions
     assert not list((tmp_path / "checkpoints").glob("*.pt"))  # finished runs leave no checkpoint
 
 

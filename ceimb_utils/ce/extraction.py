@@ -207,7 +207,7 @@ class CEResult:
         return CEResult(ce, bias, self.features.astype(dtype), self.weights.astype(dtype), self.classes, decision)
 
 
-def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
+def extract(model, X, *, batch_size: int = 512, head=None, hooks=()) -> CEResult:
     """Classification embeddings of ``X`` under a fitted ``model`` (methods#ce).
 
     Splits the model's decision for each instance into one term per input of its final linear
@@ -252,6 +252,10 @@ def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
 
     Notes
     -----
+    ``hooks`` (torch only): (module, forward hook) pairs registered for this one pass over X,
+    so that a hook reads what the same forward pass computes (``latent.PrePoolCounts`` reads
+    the feature maps before pooling).
+
     In a Pipeline, samplers (imbalanced-learn's SMOTE and the like) are skipped, as
     imbalanced-learn does at prediction; every other step transforms ``X``.
 
@@ -274,10 +278,12 @@ def extract(model, X, *, batch_size: int = 512, head=None) -> CEResult:
     ceimb_utils.ce.extraction.UnsupportedModelError: Cannot decompose a dict; supported: ...
     """
     if _is_torch_module(model):
-        return _extract_torch(model, X, batch_size, head)
+        return _extract_torch(model, X, batch_size, head, hooks)
     if head is not None:
         raise UnsupportedModelError(f"head= names the final layer of a torch module; a {type(model).__name__} "
                                     "has none to choose.")
+    if hooks:
+        raise UnsupportedModelError(f"hooks= name layers of a torch module; a {type(model).__name__} has none.")
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC, NuSVC
 
@@ -529,7 +535,7 @@ def _batches(X, batch_size: int):
         yield torch.as_tensor(batch)
 
 
-def _extract_torch(model, X, batch_size: int, head=None) -> CEResult:
+def _extract_torch(model, X, batch_size: int, head=None, hooks=()) -> CEResult:
     import torch
 
     head = final_linear(model, head)
@@ -540,7 +546,7 @@ def _extract_torch(model, X, batch_size: int, head=None) -> CEResult:
     def hook(_module, inputs, output):
         captured.append((inputs[0].detach(), output.detach()))
 
-    handle = head.register_forward_hook(hook)
+    handles = [head.register_forward_hook(hook)] + [module.register_forward_hook(fn) for module, fn in hooks]
     was_training = model.training
     model.eval()
     feats, logits = [], []
@@ -560,7 +566,8 @@ def _extract_torch(model, X, batch_size: int, head=None) -> CEResult:
                 feats.append(captured[0][0].flatten(1).double().cpu())
                 logits.append(out.double().cpu())
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
         model.train(was_training)
     if not feats:
         raise ValueError("X holds no instance.")

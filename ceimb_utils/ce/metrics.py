@@ -12,7 +12,6 @@ read one such object per choice of counted instances (``summaries``).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,8 +22,6 @@ from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRu
                        Supporting, check_choice, descending, row_blocks, set_mask, supporting)
 
 NOT_TP = NOT_COUNTED
-NULL_BUDGET = 5 * 10**7  # permuted entries (instances x features x permutations) per null, at most
-MIN_PERMUTATIONS = 20
 __all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
            "supporting", "required_terms", "required_ce", "class_topk_union", "top_share", "frequency_magnitude"]
 
@@ -524,8 +521,9 @@ def count_ranks(counts: np.ndarray) -> np.ndarray:
     return np.take_along_axis(table, counts, axis=1)
 
 
-def _rowwise_spearman(a: np.ndarray, b: np.ndarray, a_counts: bool = False) -> np.ndarray:
-    """Row-wise Spearman of a and b (``a_counts``: a's rows are whole numbers from 0)."""
+def rowwise_spearman(a: np.ndarray, b: np.ndarray, a_counts: bool = False) -> np.ndarray:
+    """Row-wise Spearman of a and b (NaN where a row is constant; ``a_counts``: a's rows are
+    whole numbers from 0)."""
     ra = count_ranks(a) if a_counts else average_ranks(a)
     rb = average_ranks(b)
     ra -= ra.mean(1, keepdims=True)
@@ -603,7 +601,7 @@ def _subsample_spearman(sets: np.ndarray, values: np.ndarray, size: int, resampl
         count = min(step, resamples - start)
         set_sums, value_sums = _subsample_sums(sets, values, size, count, rng)
         # the counts rank as the frequencies they divide into
-        draws[start:start + count] = _rowwise_spearman(set_sums, value_sums / size, a_counts=True)
+        draws[start:start + count] = rowwise_spearman(set_sums, value_sums / size, a_counts=True)
     return draws[~np.isnan(draws)]
 
 
@@ -640,7 +638,7 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
     status = interval_precheck(n, sets.sum(0), resamples)
     if status is not None:
         return np.nan, np.nan, status
-    estimate = _rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
+    estimate = rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
     halves = _subsample_spearman(sets, values, n // 2, resamples, rng)
     quarters = _subsample_spearman(sets, values, n // 4, resamples, rng)
     if np.isnan(estimate) or len(halves) < 2 or np.ptp(halves) == 0:
@@ -740,7 +738,7 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     freq, mag, mag_f = hits / denom, mags / denom, fmags / denom
     empty = counts == 0
     freq[empty] = mag[empty] = mag_f[empty] = np.nan
-    rho = _rowwise_spearman(freq, mag)
+    rho = rowwise_spearman(freq, mag)
     rho[empty] = np.nan
     where_used = {}
     for name, in_set in (("ce", in_ce), ("feature", in_feature)):
@@ -765,158 +763,4 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
 def _spearman_where_defined(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman of a against b over the entries where b is defined (NaN below three)."""
     keep = ~np.isnan(b)
-    return float(_rowwise_spearman(a[keep][None], b[keep][None])[0]) if keep.sum() >= 3 else np.nan
-
-
-@dataclass
-class ExchangeableNull:
-    """Per class, statistics recomputed under a feature-exchangeable null (methods#verdicts).
-
-    Each counted instance keeps its own supporting CE values and its own set (required set or
-    top-k), but the feature axis is permuted independently per instance, so no feature is
-    shared between instances beyond chance. ``union`` is the class-level count (distinct
-    indices in the union of the sets) and ``spearman`` the frequency-magnitude correlation of
-    RQ3, each (draws, C); a class drawn fewer times than another has NaN rows.
-    ``spearman_method`` says per class how its Spearman draws were made (``NULL_METHODS``).
-    """
-
-    union: np.ndarray
-    spearman: np.ndarray
-    spearman_method: np.ndarray | None = None
-
-    def range(self, statistic: str, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """The central ``level`` range of the null per class (NaN where undefined)."""
-        draws = getattr(self, statistic)
-        alpha = (1 - level) / 2
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN classes stay NaN
-            return tuple(np.nanquantile(draws, [alpha, 1 - alpha], axis=0)) if len(draws) else (
-                np.full(draws.shape[1], np.nan), np.full(draws.shape[1], np.nan))
-
-    def draws(self, statistic: str) -> np.ndarray:
-        """(C,) how many draws each class has (0 without counted instances)."""
-        return (~np.isnan(getattr(self, statistic))).sum(0)
-
-
-def null_permutations(n: int, d: int, permutations: int, budget: int = NULL_BUDGET) -> int:
-    """How many permutations a null over n x d entries draws: ``permutations``, fewer when they
-    would permute more than ``budget`` entries, never fewer than ``MIN_PERMUTATIONS``."""
-    return int(min(permutations, max(MIN_PERMUTATIONS, budget // max(n * d, 1))))
-
-
-_ONE = np.uint64(1)
-
-
-def _pack(values: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """float32 values (ranks are all the null needs) and boolean flags, one uint64 word each."""
-    return (values.astype(np.float32).view(np.uint32).astype(np.uint64) << _ONE) | flags.astype(np.uint64)
-
-
-def _unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    values = (packed >> _ONE).astype(np.uint32).view(np.float32)
-    return values, (packed & _ONE).astype(np.float32)
-
-
-def union_null_draws(sizes: np.ndarray, d: int, draws: int, rng) -> np.ndarray:
-    """(draws,) the class-level count under the null, exactly and without permuting anything.
-
-    A permuted instance's set is a uniformly random subset of its size, independent across
-    instances, so the union grows as a Markov chain: a set of k terms added to a union of u
-    brings in a hypergeometric number of new ones (k drawn from u covered and d - u not).
-    """
-    covered = np.zeros(draws, dtype=np.int64)
-    for k in sizes[sizes > 0]:
-        if (covered == d).all():
-            break  # saturated: every feature is in some set
-        covered += rng.hypergeometric(d - covered, covered, int(k))
-    return covered
-
-
-# How the Spearman draws of a class were made. "permutation": the null itself, per instance
-# and feature. "normal approximation": the sum over many instances of one randomly placed
-# (flag, value) pair per feature is bivariate normal with the same law for every feature (the
-# permutation's fixed row sums shift every feature alike, which ranks ignore), so D such pairs
-# are drawn, the counts rounded as real counts are. "permutation (fewer draws)": too few
-# instances for the approximation and too many to permute 'permutations' times.
-NULL_METHODS = ("permutation", "normal approximation", "permutation (fewer draws)")
-NORMAL_MIN_VARIANCE = 25.0  # variance of a feature's count under the null, at least (sd >= 5)
-NORMAL_MIN_INSTANCES = 50
-
-
-def _permuted_spearman(sets: np.ndarray, values: np.ndarray, draws: int, rng) -> np.ndarray:
-    packed = _pack(values, sets)
-    out = np.empty(draws)
-    for p in range(draws):
-        # An independent permutation of the features per instance, moving each CE with its
-        # flag: one shuffle of the packed words instead of an index shuffle and two gathers.
-        drawn_values, drawn_sets = _unpack(rng.permuted(packed, axis=1))
-        out[p] = _rowwise_spearman(drawn_sets.sum(0)[None], drawn_values.sum(0)[None])[0]
-    return out
-
-
-def _normal_moments(sets: np.ndarray, values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and variance of a feature's count under the null, and the correlation of count and
-    summed CE, from each instance's own D (flag, value) pairs."""
-    p = sets.mean(1)
-    var_flags = p * (1 - p)
-    var_values = values.var(1)
-    cov = (values * sets).mean(1) - p * values.mean(1)
-    denom = np.sqrt(var_flags.sum() * var_values.sum())
-    corr = float(cov.sum() / denom) if denom > 0 else 0.0
-    return float(p.sum()), float(var_flags.sum()), float(np.clip(corr, -1.0, 1.0))
-
-
-def _normal_spearman(mean: float, var: float, corr: float, d: int, draws: int, rng) -> np.ndarray:
-    z = rng.standard_normal((draws, 2, d))
-    counts = np.round(mean + np.sqrt(var) * z[:, 0])
-    sums = corr * z[:, 0] + np.sqrt(1 - corr**2) * z[:, 1]
-    return _rowwise_spearman(counts, sums)
-
-
-def set_sizes(terms: RequiredTerms, reading: Reading, k: int) -> np.ndarray:
-    """(N_counted,) how many terms each counted instance's set holds (``instance_sets``)."""
-    if reading.sets == "top-k":
-        return np.minimum(_check_k(k), terms.n_positive)
-    needed = reading_counts(terms, reading)[terms.rows]
-    return np.where(needed == NEVER_CROSSES, terms.support.n_terms, needed)
-
-
-def exchangeable_null(result: CEResult, y, k: int = 10, permutations: int = 200, seed: int = 0,
-                      reading: Reading = DEFAULT, terms: RequiredTerms | None = None,
-                      budget: int = NULL_BUDGET, spearman: bool = True) -> ExchangeableNull:
-    """The class-level count and the RQ3 Spearman under ``permutations`` draws of the
-    feature-exchangeable null (seeded by ``seed``).
-
-    The count is drawn exactly from the sets' sizes (``union_null_draws``). The Spearman is
-    drawn per class by permuting, or, when that would permute more than ``budget`` entries, by
-    the normal approximation where the class has enough instances for it (``NULL_METHODS``),
-    else with ``null_permutations`` draws. ``spearman=False`` leaves the Spearman draws NaN
-    (the class table needs only the count)."""
-    terms = _terms(result, y, reading, terms, k)
-    sup = terms.support
-    n_classes = _n_classes(result)
-    cls = sup.cls[terms.rows]
-    d = sup.n_terms
-    sizes = set_sizes(terms, reading, k)
-    union = np.full((permutations, n_classes), np.nan)
-    rho = np.full((permutations, n_classes), np.nan)
-    method = np.full(n_classes, "", dtype=object)
-    rng = np.random.default_rng(seed)
-    for c in np.unique(cls):
-        rows = np.flatnonzero(cls == c)
-        union[:, c] = union_null_draws(sizes[rows], d, permutations, rng)
-        if not spearman:
-            continue
-        n = len(rows)
-        sets, values = class_sets(terms, reading, k, rows), sup.values_of(terms.rows[rows])
-        if n * d * permutations <= budget:
-            method[c], rho[:, c] = NULL_METHODS[0], _permuted_spearman(sets, values, permutations, rng)
-            continue
-        mean, var, corr = _normal_moments(sets, values)
-        if n >= NORMAL_MIN_INSTANCES and var >= NORMAL_MIN_VARIANCE:
-            method[c], rho[:, c] = NULL_METHODS[1], _normal_spearman(mean, var, corr, d, permutations, rng)
-        else:
-            fewer = null_permutations(n, d, permutations, budget)
-            method[c] = NULL_METHODS[2]
-            rho[:fewer, c] = _permuted_spearman(sets, values, fewer, rng)
-    return ExchangeableNull(union, rho, method)
+    return float(rowwise_spearman(a[keep][None], b[keep][None])[0]) if keep.sum() >= 3 else np.nan

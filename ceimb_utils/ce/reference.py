@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .extraction import CEResult
-from .metrics import DEFAULT, NEVER_CROSSES, NOT_COUNTED, Reading, _rowwise_spearman, spearman_interval
+from .metrics import DEFAULT, NEVER_CROSSES, NOT_COUNTED, Reading, rowwise_spearman, spearman_interval
 
 
 def _logits(result: CEResult, n: int):
@@ -161,7 +161,7 @@ def interval_coverage(n: int, d: int, mean_set: float, trials: int, resamples: i
     Spearman is known, and count how often ``metrics.spearman_interval`` covers it."""
     rng = np.random.default_rng(seed)
     sets, values = finite_population(20 * n, d, mean_set, rng)
-    truth = _rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
+    truth = rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
     covered, shown, statuses = 0, 0, {}
     for _ in range(trials):
         rows = rng.choice(len(sets), n, replace=False)

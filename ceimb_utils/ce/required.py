@@ -285,6 +285,21 @@ def _full_order_block(values: np.ndarray, rules: list[CountRule], offsets: list[
     return counts, ends
 
 
+def rank_rows(values: np.ndarray, offset: np.ndarray, rule: CountRule = CountRule()) -> tuple[np.ndarray, np.ndarray]:
+    """Required counts ((n,): k or NEVER_CROSSES) and set ends ((n,)) of rows of supporting CE
+    ``values`` that are no result's (permuted rows, say) whose kept terms must beat ``offset``,
+    under a signed ``rule``."""
+    if rule.ranking != "signed":
+        raise ValueError("rank_rows ranks by signed value; the |CE| ranking needs a result's terms.")
+    k = np.empty(len(values), dtype=np.int64)
+    end = np.empty(len(values))
+    d = values.shape[1]
+    for block in row_blocks(len(values), d + 1):
+        counts, ends, _ = _signed_block(values[block], [rule], [offset[block]], min(d, FIRST_WIDTH), 0)
+        k[block], end[block] = counts[0], ends[0]
+    return k, end
+
+
 @dataclass(frozen=True, eq=False)
 class RequiredTerms:
     """Every counted instance's required count under each count rule, the key at which its

@@ -7,8 +7,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from . import metrics
+from . import metrics, nulls
 from .extraction import CEResult
+
+# Each seeded computation of a run draws from its own stream of the run's seed (split for tables).
+PERMUTATION_STREAM, CURVE_STREAM, LATENT_STREAM = 1, 2, 3
+CURVE_COLUMNS = ["class_index", "m", "n_tp_nonzero", "draws", "union_pct", "null_mean_pct", "null_low_pct",
+                 "null_high_pct", "replicates", "null_union_pct"]
 
 
 def groups(train_counts) -> np.ndarray:
@@ -109,11 +114,12 @@ def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1,
 
 def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.1,
                 terms: metrics.RequiredTerms | None = None, instances: pd.DataFrame | None = None,
-                class_names=None, null_permutations: int = 200, seed: int = 0,
-                readings: pd.DataFrame | None = None) -> pd.DataFrame:
+                class_names=None, readings: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per class: counts, recall and every per-class metric of methods#required-ce to methods#top-share under
     the default reading (taken from ``readings`` when given), with the bias-excluded and |CE|
-    variants of the required count. ``terms``: the TPs' terms of ``table_terms``."""
+    variants of the required count, and the count over the TPs that need a term (k >= 1:
+    ``n_tp_nonzero``, ``required_pct_nonzero``; ``n_k0`` TPs need none). ``terms``: the TPs'
+    terms of ``table_terms``."""
     terms = terms if terms is not None else table_terms(result, y, k, frac)["tp"]
     sup = terms.support
     inst = instances if instances is not None else instance_table(result, y, terms)
@@ -143,13 +149,12 @@ def class_table(result: CEResult, y, train_counts, k: int = 10, frac: float = 0.
         frame[f"never_crosses_{suffix}"] = variant["never_crosses"]
     frame["bias_only"] = by_class["bias_only"].sum().reindex(idx, fill_value=0).to_numpy()
     frame["top_share_absolute"] = metrics.top_share(result, y, frac, absolute=True, terms=terms)
-    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, terms=terms, spearman=False)
-    low, high = null.range("union")
-    frame["union_null_low"], frame["union_null_high"] = 100.0 * low / d, 100.0 * high / d
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a class without TPs has no null
-        frame["union_null_mean"] = 100.0 * np.nanmean(null.union, axis=0) / d if len(null.union) else np.nan
-    frame["null_permutations"] = len(null.union)
+    needed = inst["k"].to_numpy()
+    tp = inst["tp"].to_numpy()
+    frame["n_k0"] = np.bincount(sup.cls[tp & (needed == 0)], minlength=n_classes)
+    nonzero = _required_columns(sup, np.where(needed >= 1, needed, metrics.NOT_COUNTED), d, n_classes)
+    frame["n_tp_nonzero"] = np.bincount(sup.cls[tp & (needed >= 1)], minlength=n_classes)
+    frame["required_pct_nonzero"] = nonzero["required_pct"]
     frame["ceiling_pct"] = ceiling_pct(result)
     return frame
 
@@ -190,17 +195,24 @@ def profile_table(result: CEResult, y, terms: metrics.RequiredTerms | None = Non
     })
 
 
+def permutation_null(terms: metrics.RequiredTerms, subsample: int = 200, permutations: int = 19,
+                     seed: int = 0) -> nulls.PermutationNull:
+    """RQ3's per-feature permutation null (``nulls.permutation_null``) from the run's seed."""
+    return nulls.permutation_null(terms, subsample, permutations, np.random.default_rng([seed, PERMUTATION_STREAM]))
+
+
 def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
-                     seed: int = 0, null_permutations: int = 200,
-                     terms: metrics.RequiredTerms | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     seed: int = 0, subsample: int = 200, permutations: int = 19,
+                     terms: metrics.RequiredTerms | None = None,
+                     null: nulls.PermutationNull | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
-    its half-sampling interval (and why a row has none) and the feature-exchangeable null's
-    central range (with how it was drawn: ``metrics.NULL_METHODS``). ``terms``: the TPs'
-    required terms under the default reading, ranked once for both."""
+    its half-sampling interval (and why a row has none) and, beside it, the per-feature
+    permutation null (``permutation_null``: on a subsample of at most ``subsample`` TPs,
+    ``permutations`` permutations; ``null``: computed already, its time being reported apart).
+    ``terms``: the TPs' required terms under the default reading, ranked once for both."""
     terms = terms if terms is not None else metrics.required_terms(result, y, k=k)["tp"]
     fm = metrics.frequency_magnitude(result, y, k=k, resamples=resamples, ci=ci, seed=seed, terms=terms)
-    null = metrics.exchangeable_null(result, y, k, null_permutations, seed, terms=terms)
-    null_low, null_high = null.range("spearman", ci)
+    null = null if null is not None else permutation_null(terms, subsample, permutations, seed)
     n_classes, d = fm.freq.shape
     long = pd.DataFrame({
         "class_index": np.repeat(np.arange(n_classes), d),
@@ -220,12 +232,23 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
         "ci_low": fm.ci_low,
         "ci_high": fm.ci_high,
         "ci_status": fm.ci_status.astype(str),
-        "null_low": null_low,
-        "null_high": null_high,
-        "null_permutations": null.draws("spearman"),
-        "null_method": null.spearman_method.astype(str),
+        "subsample_n": null.subsample_n,
+        "subsample_spearman": null.subsample_spearman,
+        "perm_null_low": null.low,
+        "perm_null_high": null.high,
+        "perm_null_mean": null.mean,
+        "perm_null_permutations": null.permutations,
     })
     return long, rho
+
+
+def class_curve_table(result: CEResult, y, terms: metrics.RequiredTerms | None = None, draws: int = 20,
+                      replicates: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Claim 7 at matched TP counts (``nulls.class_curve``), one row per class and m, over the
+    test TPs that need a term; ``terms``: the TPs' terms of ``table_terms``."""
+    terms = terms if terms is not None else metrics.required_terms(result, y)["tp"]
+    rows = nulls.class_curve(terms, draws, replicates, np.random.default_rng([seed, CURVE_STREAM]))
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
 def generalisation(result: CEResult, y) -> dict:

@@ -3,7 +3,6 @@ tau-norm) in the model stage; extract its CE and tables in the analysis stage.""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,7 +10,7 @@ import numpy as np
 import torch
 
 from .. import ce as ce_module
-from ..ce import latent
+from ..ce import latent as latent_reading
 from ..config import ConfigError
 from ..data.images import ImageData, load_images
 from ..datasets import IMAGE_KEYS, NETWORK_KEYS
@@ -25,7 +24,6 @@ from ..models.resnet import build_resnet
 from ..models.train_cnn import Precision, Schedule, train_network
 from ..seeding import seed_everything
 from .artifacts import write_ce_artifacts
-from .references import reference_tables
 from .cache import RunWriter, model_key
 from .records import class_count_fields, neighbour_fields
 
@@ -173,62 +171,24 @@ def analyse_image(rc: Mapping[str, Any], context, writer: RunWriter, model_run) 
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     model = restore_image_model(rc, context, data, model_run).to(device).eval()
+    started = time.perf_counter()
     test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
     n_classes = len(data.class_names)
-    maps = PrePool.hook(model, data.train_y, n_classes)  # filled by the training pass below
-    try:
-        train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"])
-    finally:
-        maps.remove()
-    pooled = latent.LatentCounts(n_classes, train_ce.n_terms)
-    pooled.add(train_ce.features, data.train_y)
+    # The latent reading before pooling (methods#latent-reading): the maps of the stage the
+    # network pools, counted per class and channel in the pass that extracts the training CE.
+    stage, stage_name, missing = latent_reading.find_pooled_stage(model, data.train_x[:2])
+    prepool = latent_reading.PrePoolCounts(data.train_y, n_classes) if stage is not None else None
+    train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"],
+                                 hooks=[(stage, prepool)] if stage is not None else ())
+    extracted = time.perf_counter() - started
+    latent = {"pooled": latent_reading.feature_counts(train_ce.features, data.train_y, n_classes)}
+    if prepool is not None:
+        latent["pre-pool"] = prepool.counts()
     record = write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
-                                data.class_names)
-    counts = {"pre-pool": maps.counts, "pooled": pooled} if maps.counts is not None else {"pooled": pooled}
-    tables, timing = reference_tables(rc, test, data.test_y, train_ce, data.train_y, counts)
-    for name, table in tables.items():
-        writer.table(name, table)
-    return {**record, **timing, "pooled_zero_share": float((train_ce.features == 0).mean()),
-            "pre_pool": "read" if maps.counts is not None else maps.why}
-
-
-@dataclass
-class PrePool:
-    """The latent reading of the maps before global average pooling (methods#latent-reading),
-    accumulated by a forward hook over the images passed through the network in order, never
-    stored whole. A network without a spatial stage ``layers`` (a user's own) gets none, and
-    ``why`` says so."""
-
-    labels: np.ndarray
-    n_classes: int
-    counts: latent.LatentCounts | None = None
-    why: str = ""
-    handle: object = None
-    offset: int = 0
-
-    @classmethod
-    def hook(cls, model: torch.nn.Module, labels: np.ndarray, n_classes: int) -> "PrePool":
-        out = cls(np.asarray(labels), n_classes)
-        stage = getattr(model, "layers", None)
-        if stage is None:
-            out.why = f"the {type(model).__name__} has no spatial stage to hook ('layers'): pooled reading only"
-        else:
-            out.handle = stage.register_forward_hook(out._add)
-        return out
-
-    def _add(self, _module, _inputs, output) -> None:
-        if output.dim() != 4:
-            self.why = "the spatial stage gave no 4-d maps: pooled reading only"
-            return
-        maps = output.detach().double().cpu().numpy()
-        if self.counts is None:
-            self.counts = latent.LatentCounts(self.n_classes, maps.shape[1])
-        self.counts.add_maps(maps, self.labels[self.offset:self.offset + len(maps)])
-        self.offset += len(maps)
-
-    def remove(self) -> None:
-        if self.handle is not None:
-            self.handle.remove()
+                                data.class_names, latent=latent)
+    return {**record, "extract_seconds": round(extracted, 3),
+            "pooled_zero_share": float((train_ce.features == 0).mean()),
+            "prepool_stage": stage_name, "prepool_missing": missing}
 
 
 def published_model(rc: Mapping[str, Any], num_classes: int, channels: int) -> torch.nn.Module:

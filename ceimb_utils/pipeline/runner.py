@@ -451,7 +451,9 @@ def profile_facts(name: str) -> dict[str, str]:
     runs += [_image_facts(settings) for settings in RunPlan.of(cfg, img).datasets]
     if img:
         runs.append(f"image interventions {', '.join(cfg['image']['interventions']) or 'none'}")
-    runs.append(f"{cfg['metrics']['null_permutations']} draws of the feature-exchangeable null")
+    m = cfg["metrics"]
+    runs.append(f"nulls of {m['union_replicates']} replicates (claim 7) and {m['latent_permutations']} "
+                f"permutations (claim 9)")
     runs.append(f"{_n(cfg['jobs'], 'run')} at a time of {_n(cfg['threads'], 'thread')} each")
     if tab and (cfg["tabular"]["jobs"] or cfg["tabular"]["threads"]):
         runs[-1] += (f" (tabular: {_n(cfg['tabular']['jobs'] or cfg['jobs'], 'run')} of "

@@ -16,12 +16,11 @@ from .runs import Context, RunPlan, run_configs
 
 TABLES = ("classes", "readings", "instances", "profile", "frequency", "spearman", "class_curve", "latent",
           "latent_classes")
-# Per-class columns a run stores apart (pipeline.references) and the study joins into a table.
-JOINED_INTO = {"nonzero": "classes", "spearman_null": "spearman"}
 RECORD_FIELDS = ("balanced_accuracy", "macro_f1", "accuracy", "train_balanced_accuracy", "D",
                  "n_train", "n_test", "data_rows", "n_fit_rows", "seconds", "fit_seconds", "train_seconds",
-                 "epoch_seconds", "device", "device_name", "model_selection", "precision_used",
-                 "train_counts", "test_counts", "neighbours")
+                 "epoch_seconds", "extract_seconds", "analysis_seconds", "perm_null_seconds", "device",
+                 "device_name", "model_selection", "precision_used", "train_counts", "test_counts", "neighbours",
+                 "pooled_zero_share", "prepool_stage", "prepool_missing")
 
 
 class SweepError(RuntimeError):
@@ -118,13 +117,10 @@ def collect(settings: DatasetConfig, cfg: Mapping[str, Any], runs: list[Run]) ->
     for run in runs:
         cols = _run_columns(run)
         names = run.table("classes")[["class_index", "class", "group", "n_train"]]
-        extra = {target: run.table(source) for source, target in JOINED_INTO.items() if run.has_table(source)}
         for name in TABLES:
             if not run.has_table(name):  # a table this run's analysis did not make (a tabular run's curve)
                 continue
             frame = run.table(name)
-            if name in extra:
-                frame = frame.merge(extra[name], on="class_index", how="left")
             if name != "classes":
                 frame = frame.merge(names, on="class_index", how="left")
             tables[name].append(frame.assign(**cols))

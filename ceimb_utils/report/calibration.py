@@ -95,9 +95,11 @@ def latent_statuses(study: Study, raw: bool) -> pd.DataFrame:
         features = features[(features["model"] == first["model"]) & (features["method"] == first["method"])]
     rows = []
     for (repeat, c), part in features[features["reading"] == rules.TABLE_LATENT].groupby(["repeat", "class_index"]):
-        reading = latent_reading.class_status(part["p"].to_numpy(), part["mu"].to_numpy(), part["kept"].to_numpy(),
-                                              seed=int(repeat))
-        rows.append({"repeat": repeat, "class_index": c, "verdict": reading.status})
+        # a layer's units share one unit: the raw magnitudes against the row-level null
+        reading = latent_reading.class_verdict(part["p"].to_numpy(), part["mu"].to_numpy(), part["kept"].to_numpy(),
+                                               latent_reading.PERMUTATIONS, np.random.default_rng([int(repeat), int(c)]),
+                                               (part["n_on"].to_numpy(), part["mu2"].to_numpy()))
+        rows.append({"repeat": repeat, "class_index": c, "verdict": reading["status"]})
     return pd.DataFrame(rows, columns=["repeat", "class_index", "verdict"])
 
 
