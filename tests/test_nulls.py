@@ -11,19 +11,6 @@ def binary_result(ce, bias):
     return CEResult(ce, float(bias), ce.copy(), np.ones(ce.shape[1]), np.array([0, 1]), ce.sum(1) + bias)
 
 
-def test_union_null_draws_match_the_permutation_they_replace():
-    rng = np.random.default_rng(11)
-    d, sizes = 30, rng.integers(0, 6, size=12)
-    chain = nulls.union_null_draws(sizes, d, 4000, np.random.default_rng(1))
-    brute = np.array([len(set().union(*(rng.permutation(d)[:k] for k in sizes))) for _ in range(4000)])
-    assert chain.shape == (4000,)
-    assert chain.min() >= sizes.max() and chain.max() <= min(d, sizes.sum())
-    assert abs(chain.mean() - brute.mean()) < 4 * brute.std() / np.sqrt(2000)
-    assert abs(chain.std() - brute.std()) < 0.1 * brute.std()
-    assert (nulls.union_null_draws(np.array([d, 3]), d, 5, rng) == d).all()  # a full set saturates
-    assert nulls.union_null_draws(np.ones((4, 3), dtype=int), d, 7, rng).shape == (4, 7)  # one chain per row
-
-
 @pytest.mark.parametrize("n, expected", [(9, []), (10, [10]), (55, [10, 20, 50]),
                                          (2500, [10, 20, 50, 100, 200, 500, 1000, 2000])])
 def test_matched_counts(n, expected):
@@ -47,7 +34,7 @@ def test_curve_null_mean_is_the_expected_union_of_random_sets():
     curve = _curve(r, y, draws=3, replicates=3000)
     assert curve["m"].tolist() == [10] and curve["n_tp_nonzero"].tolist() == [10]
     expected = 100.0 * (1 - np.prod(1 - k / d))
-    replicate_sd = 100.0 * nulls.union_null_draws(k, d, 3000, rng).std() / d
+    replicate_sd = 100.0 * np.array([nulls.random_sets(k, d, rng).any(0).sum() for _ in range(3000)]).std() / d
     assert abs(curve["null_mean_pct"].item() - expected) < 4 * replicate_sd / np.sqrt(3000)
     union = 100.0 * reference.class_topk_union_loop(r, y)[1] / d
     assert curve["union_pct"].item() == pytest.approx(union)
@@ -122,3 +109,20 @@ def test_permutation_null_reproduces_a_spearman_the_definitions_imply():
     assert again.loc[1, "perm_null_high"] == row["perm_null_high"]  # seeded
     # class 0's three TPs hold no positive supporting term: no Spearman and no null
     assert rho.loc[0, "subsample_n"] == 3 and np.isnan(rho.loc[0, ["subsample_spearman", "perm_null_low"]]).all()
+
+
+def test_the_union_null_is_calibrated_where_the_sets_are_arbitrary():
+    """Where every TP's set is a random set of its size, the data's class level falls under the
+    null's 2.5th percentile about 2.5% of the time even where m nears the class's size (a replicate
+    keeps each TP's set across the draws, as the data does); where every TP shares one set, always."""
+    rng = np.random.default_rng(3)
+    below = []
+    for _ in range(120):
+        arbitrary = nulls.random_sets(rng.integers(1, 4, 60), 30, rng)
+        row = nulls.union_curve(arbitrary, draws=20, replicates=40, rng=rng)[-1]  # m = 50 of 60
+        below.append(row["union_pct"] < row["null_low_pct"])
+    shared = np.zeros((60, 30), dtype=bool)
+    shared[:, :2] = True
+    row = nulls.union_curve(shared, draws=20, replicates=40, rng=rng)[-1]
+    assert np.mean(below) <= 0.08 and row["union_pct"] < row["null_low_pct"]
+    assert (nulls.random_sets(np.array([0, 3, 30]), 30, rng).sum(1) == [0, 3, 30]).all()

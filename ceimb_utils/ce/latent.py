@@ -34,8 +34,8 @@ from .metrics import rowwise_spearman
 
 OFF_SHARE = 0.05  # a table column's most frequent value is its off value from this share of rows
 MIN_ROWS = 10  # rows on and rows off a feature needs in a class to be read there
-MIN_FEATURES = 10
-PERMUTATIONS = 199  # draws of the null (metrics.latent_permutations in a run)  # kept features a class needs to be testable
+MIN_FEATURES = 10  # kept features a class needs to be testable
+PERMUTATIONS = 199  # draws of the null (metrics.latent_permutations in a run)
 STATUSES = ("relation", "no relation", "opposite", "untestable")
 RELATION, NO_RELATION, OPPOSITE, UNTESTABLE = STATUSES
 FEATURE_COLUMNS = ["reading", "class_index", "d", "off_value", "n_on", "n_off", "p", "mu", "mu2", "mu_unit_free",

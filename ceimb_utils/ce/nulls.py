@@ -32,24 +32,6 @@ def matched_counts(n: int) -> list[int]:
     return out
 
 
-def union_null_draws(sizes: np.ndarray, d: int, draws: int, rng) -> np.ndarray:
-    """The size of a union of random subsets of d features, one subset per entry of ``sizes``
-    (the last axis), drawn exactly without permuting anything: (..., draws) for sizes (..., m).
-
-    A permuted instance's set is a uniformly random subset of its size, independent across
-    instances, so the union grows as a Markov chain: a set of k terms added to a union of u
-    brings in a hypergeometric number of new ones (k drawn from u covered and d - u not).
-    """
-    sizes = np.asarray(sizes, dtype=np.int64)
-    covered = np.zeros(sizes.shape[:-1] + (draws,), dtype=np.int64)
-    for i in range(sizes.shape[-1]):
-        if (covered == d).all():
-            break  # saturated: every feature is in some set
-        k = np.broadcast_to(sizes[..., i, None], covered.shape)
-        covered += rng.hypergeometric(d - covered, covered, k)
-    return covered
-
-
 def random_sets(sizes: np.ndarray, d: int, rng) -> np.ndarray:
     """(n, d) bool: row i a uniformly random set of ``sizes[i]`` of the d features (its feature
     axis permuted)."""
@@ -71,34 +53,42 @@ def class_curve(terms: RequiredTerms, draws: int, replicates: int, rng) -> list[
 
     A replicate keeps each TP's random set across the draws, as the data keeps each TP's set:
     where m nears the class's size the draws share most TPs, and a null that drew fresh sets per
-    draw (``union_null_draws``) would vary less than the data and read "below" too often. Every
+    draw would vary less than the data and read "below" too often. Every
     replicate's value is kept (``null_union_pct``) so that a cell of several classes and repeats
     can average them replicate by replicate."""
     sup = terms.support
-    d = sup.n_terms
     k = reading_counts(terms, DEFAULT)[terms.rows]
     cls = sup.cls[terms.rows]
     rows = []
     for c in range(sup.n_classes):
         positions = np.flatnonzero((cls == c) & (k >= 1))
-        counts = matched_counts(len(positions))
-        if not counts:
+        if not matched_counts(len(positions)):
             continue
-        packed = np.packbits(class_sets(terms, DEFAULT, 1, positions), axis=1)  # a set is D bits
-        sizes = k[positions]
-        picks = {m: np.array([rng.choice(len(positions), m, replace=False) for _ in range(draws)]) for m in counts}
-        null = {m: np.empty(replicates) for m in counts}
-        for r in range(replicates):
-            drawn = np.packbits(random_sets(sizes, d, rng), axis=1)
-            for m in counts:
-                null[m][r] = _unions(drawn, picks[m]).mean()
+        sets = class_sets(terms, DEFAULT, 1, positions)
+        rows += [{"class_index": c, **row} for row in union_curve(sets, draws, replicates, rng)]
+    return rows
+
+
+def union_curve(sets: np.ndarray, draws: int, replicates: int, rng) -> list[dict]:
+    """``class_curve`` for one class's (n, D) required sets."""
+    n, d = sets.shape
+    packed = np.packbits(sets, axis=1)  # a set is D bits
+    sizes = sets.sum(1)
+    counts = matched_counts(n)
+    picks = {m: np.array([rng.choice(n, m, replace=False) for _ in range(draws)]) for m in counts}
+    null = {m: np.empty(replicates) for m in counts}
+    for r in range(replicates):
+        drawn = np.packbits(random_sets(sizes, d, rng), axis=1)
         for m in counts:
-            union = _unions(packed, picks[m])
-            pct = 100.0 * null[m] / d
-            rows.append({"class_index": c, "m": m, "n_tp_nonzero": len(positions), "draws": draws,
-                         "union_pct": 100.0 * union.mean() / d, "null_mean_pct": float(pct.mean()),
-                         "null_low_pct": float(np.percentile(pct, 2.5)), "null_high_pct": float(np.percentile(pct, 97.5)),
-                         "replicates": replicates, "null_union_pct": pct.round(4).tolist()})
+            null[m][r] = _unions(drawn, picks[m]).mean()
+    rows = []
+    for m in counts:
+        union = _unions(packed, picks[m])
+        pct = 100.0 * null[m] / d
+        rows.append({"m": m, "n_tp_nonzero": n, "draws": draws, "union_pct": 100.0 * union.mean() / d,
+                     "null_mean_pct": float(pct.mean()), "null_low_pct": float(np.percentile(pct, 2.5)),
+                     "null_high_pct": float(np.percentile(pct, 97.5)), "replicates": replicates,
+                     "null_union_pct": pct.round(4).tolist()})
     return rows
 
 
