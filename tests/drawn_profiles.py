@@ -43,7 +43,7 @@ ENTRIES = {
 }
 KIND = {"mine": "tabular", "other": "tabular", "pets": "image"}
 # Settings that keep every drawn run to about a second; the smoke profile gives the rest.
-SMALL = {"jobs": 1, "threads": 1, "metrics": {"resamples": 20, "null_permutations": 20}}
+SMALL = {"jobs": 1, "threads": 1, "metrics": {"resamples": 20, "union_replicates": 20}}
 SMALL_IMAGE = {"head_epochs": 1, "batch_size": 32, "tau_val_per_class": 2}
 
 

@@ -327,7 +327,7 @@ def test_your_own_data_runs_as_it_is_with_its_own_class_counts(tmp_path, capsys,
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump({
         "extends": "quick", "datasets": ["photos", "churn", "ecoli"], "jobs": 1,
-        "metrics": {"null_permutations": 20, "resamples": 50},
+        "metrics": {"resamples": 50},
         "tabular": {"splits": 1, "models": ["lg"], "methods": ["base", "smote"], "interventions": []},
         "image": {"seeds": [0], "methods": ["base", "dsm"], "interventions": [], "head_epochs": 2},
         "data_sets": {"photos": {"folder": "photos", "classes": list(NATURAL)},
