@@ -159,5 +159,5 @@ def test_a_rule_with_too_many_false_positives_is_flagged(tmp_path, monkeypatch):
 def test_sensitivity_lists_every_reading():
     s = study("fashion-lt", class_rows("fashion-lt", "resnet8", "base", TEN))
     table = audit.sensitivity(list(audit_of({"fashion-lt": s}).values()))
-    assert set(audit.READINGS) <= set(table.columns)
+    assert set(audit.SENSITIVITY) <= set(table.columns)
     assert table.set_index("#").loc[7, "top-10 sets"] == UNTESTABLE  # claim 7's curves: default sets only

@@ -6,7 +6,7 @@ import pytest
 
 from ceimb_utils import paper
 from ceimb_utils.report import rules
-from ceimb_utils.report.rules import FAILS, HOLDS, PARTLY, UNTESTABLE, Reading, Tables
+from ceimb_utils.report.rules import FAILS, HOLDS, PARTLY, UNTESTABLE, RuleReading, Tables
 
 
 def rows(dataset, family, method, values, repeats=(0, 1), n_tp=50, **extra):
@@ -121,7 +121,7 @@ def test_claim_6_both_parts_and_the_ceiling_reading():
     low = rows("a", "svm", "base", {(0, "majority"): 79.0, (1, "minority"): 60.0}, ceiling_pct=78.0)
     r = rules.claim_6(tables(low, smote))
     assert r.verdict == PARTLY and r.parts["A"] == FAILS
-    assert rules.claim_6(tables(low, smote), Reading("ceiling", svm_target="ceiling")).verdict == HOLDS
+    assert rules.claim_6(tables(low, smote), RuleReading("ceiling", svm_target="ceiling")).verdict == HOLDS
     far = rows("a", "svm", "adasyn", {(0, "majority"): 51.0, (1, "minority"): 31.0})
     assert rules.claim_6(tables(low, far)).verdict == FAILS
 
@@ -196,7 +196,7 @@ def test_claim_7_needs_images_and_the_default_sets():
     tab = Tables(frame(rows("t", "lg", "base", {(0, "majority"): 5.0})))
     assert rules.claim_7(tab).missing == "no image data"
     t = Tables(frame(two_classes()), curve_rows("base", 38.0, 40.0, 30.0), pd.DataFrame())
-    assert rules.claim_7(t, Reading("top-10 sets", "top-10 sets", default_sets=False)).verdict == UNTESTABLE
+    assert rules.claim_7(t, RuleReading("top-10 sets", "top-10 sets", default_sets=False)).verdict == UNTESTABLE
 
 
 # ---------------------------------------------------------------- claim 8

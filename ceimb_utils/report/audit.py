@@ -21,15 +21,15 @@ from ..ce import metrics
 from ..pipeline.study import Study
 from . import rules
 from .health import health_table
-from .rules import ClaimResult, Reading, RepeatVerdict, Tables
+from .rules import ClaimResult, RepeatVerdict, RuleReading, Tables
 
-# Every reading of the metrics (each run stores their per-class figures in its ``readings``
+# The sensitivity table's readings: every reading of the metrics (each run stores their per-class figures in its ``readings``
 # table), the per-instance share (a choice of column) and claim 6 judged against its ceiling.
-READINGS: dict[str, Reading] = {
-    name: Reading(name, name, default_sets=replace(r, share_count="floor") == metrics.DEFAULT)
+SENSITIVITY: dict[str, RuleReading] = {
+    name: RuleReading(name, name, default_sets=replace(r, share_count="floor") == metrics.DEFAULT)
     for name, r in metrics.READINGS.items()}
-READINGS["per-instance share"] = Reading("per-instance share", share="top_share_instance")
-READINGS["SVM against its ceiling"] = Reading("SVM against its ceiling", svm_target="ceiling")
+SENSITIVITY["per-instance share"] = RuleReading("per-instance share", share="top_share_instance")
+SENSITIVITY["SVM against its ceiling"] = RuleReading("SVM against its ceiling", svm_target="ceiling")
 READING_COLUMNS = ("n_counted", "required_pct", "never_crosses", "union_pct", "top_share", "top_share_instance")
 RUN = rules.RUN
 RATES_RECORD = paths.ROOT / "benchmarks" / "measured" / "calibration_rates.json"
@@ -101,7 +101,7 @@ class Joined:
     rho: pd.DataFrame
     runs: pd.DataFrame  # dataset, model, method, repeat, family, healthy, rows of the data used
 
-    def tables(self, reading: Reading = Reading(), healthy: bool = True) -> Tables:
+    def tables(self, reading: RuleReading = RuleReading(), healthy: bool = True) -> Tables:
         """The rules' input under ``reading``, on healthy runs only or on every run."""
         keep = (lambda f: f[f["healthy"]] if len(f) else f) if healthy else (lambda f: f)
         classes = under_reading(self.classes, self.readings, reading.metrics)
@@ -255,16 +255,16 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
     rates = false_positive_rates()
     out = []
     for number, rule in rules.CLAIMS.items():
-        result = rule(healthy, READINGS["default"])
+        result = rule(healthy, SENSITIVITY["default"])
         under = {}
         if readings:
-            for name, reading in READINGS.items():
+            for name, reading in SENSITIVITY.items():
                 if name != "default":
                     under[name] = rule(joined.tables(reading), reading)
         evidence = evidence_of(number, joined)
         if evidence.runs and not evidence.healthy and not evidence.splits:
             result = rules.untestable(number, "no model learned")
-        out.append(ClaimAudit(result, rule(every, READINGS["default"]), rules.per_repeat(number, healthy),
+        out.append(ClaimAudit(result, rule(every, SENSITIVITY["default"]), rules.per_repeat(number, healthy),
                               {k: v.verdict for k, v in under.items()}, evidence, rates.get(str(number)), under))
     return out
 

@@ -92,7 +92,7 @@ def reverses(verdict: str, other: str) -> bool:
 
 # ---------------------------------------------------------------- inputs and results
 @dataclass(frozen=True)
-class Reading:
+class RuleReading:
     """What a reading of the sensitivity table changes for the rules (methods#readings): the
     required-CE figures come from the metrics reading ``metrics`` (the audit swaps them in),
     claim 8 reads the share column ``share``, claim 6 is judged against 100% or the ceiling,
@@ -210,7 +210,7 @@ def _datasets(*frames: pd.DataFrame) -> list[str]:
 
 
 # ---------------------------------------------------------------- claims 1 to 6
-def claim_1(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_1(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """CNN: about 12% or fewer of CE carry a TP, majority and minority alike: a class cell passes
     at most ``ABOUT`` x 12% (methods#claim-1)."""
     cnn = t.of("cnn").classes
@@ -233,7 +233,7 @@ def _has_base_and_oversampling(frame: pd.DataFrame) -> bool:
     return "base" in set(frame["method"]) and len(set(frame["method"]) - {"base"}) > 0
 
 
-def claim_2(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_2(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """Image over-sampling does not meaningfully change the CE per TP: each method's group mean
     within ``MEANINGFUL_PP`` of base's, on paired classes (methods#claim-2)."""
     cnn = t.of("cnn").classes
@@ -254,7 +254,7 @@ def claim_2(t: Tables, reading: Reading = Reading()) -> ClaimResult:
         datasets=_datasets(cnn))
 
 
-def claim_3(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_3(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """LG needs from 2.5% to about 40% of CE per TP: the lowest and the highest class cell each
     about the paper's end (methods#claim-3)."""
     lg = t.of("lg").classes
@@ -276,7 +276,7 @@ def _gaps(cells: pd.DataFrame, value: str, keys=("dataset", "method")) -> pd.Dat
         gap=lambda f: f["minority"] - f["majority"]).dropna().reset_index()
 
 
-def claim_4(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_4(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """LG: minority TPs need more CE than majority TPs on every data set, with and without
     over-sampling: the gap is positive in a data set x method cell (methods#claim-4)."""
     lg = t.of("lg").classes
@@ -292,7 +292,7 @@ def claim_4(t: Tables, reading: Reading = Reading()) -> ClaimResult:
                        datasets=_datasets(lg))
 
 
-def claim_5(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_5(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """LG: over-sampling narrows the majority/minority gap: narrower than base's on the same
     classes and repeats (methods#claim-5)."""
     lg = t.of("lg").classes
@@ -313,7 +313,7 @@ def claim_5(t: Tables, reading: Reading = Reading()) -> ClaimResult:
                        datasets=_datasets(lg))
 
 
-def claim_6(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_6(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """SVM: base models need nearly all CE for the majority class (part A: about 100%, or about
     the ceiling n_SV0 / D under the reading "SVM against its ceiling"); with SMOTE or ADASYN
     both classes need about 40% (part B) (methods#claim-6)."""
@@ -409,7 +409,7 @@ def _null_quantile(at: pd.DataFrame, q: float) -> float:
     return float(at["null_low_pct"].mean())
 
 
-def claim_7(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_7(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """The class-level count is much larger than the instance-level count (paper Figure 4,
     images): judged at matched TP counts against R = 1 (invariant features) and the null
     (any combination of terms) (methods#claim-7)."""
@@ -447,7 +447,7 @@ def top_share_by_family(classes: pd.DataFrame, col: str = "top_share") -> pd.Dat
     return pd.DataFrame(rows, columns=["family", "share_pct", "share_pct_all", "trivial_cells", "cells", "paper_pct"])
 
 
-def claim_8(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_8(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """The top 10% of CE carry about 66.7% (images), 62.8% (LG) and 31.6% (SVM) of the
     supporting sum, and from about 40% to about 80% for LG and CNN classes; trivial cells
     (share 1 by construction) are left out and counted (methods#claim-8)."""
@@ -495,7 +495,7 @@ def latent_cells(latent: pd.DataFrame, reading_name: str) -> pd.DataFrame:
     return part
 
 
-def claim_9(t: Tables, reading: Reading = Reading()) -> ClaimResult:
+def claim_9(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     """Frequency and magnitude decline together for CNN features, not for tabular data, read on
     the latent features (methods#latent-reading): the CNN part on the share of testable classes
     (over extractors and seeds) whose pre-pool reading reads *relation*, the tabular part on
@@ -527,7 +527,7 @@ def claim_9(t: Tables, reading: Reading = Reading()) -> ClaimResult:
                        {k: v for k, v in left.items() if v}, datasets=_datasets(latent))
 
 
-CLAIMS: dict[int, Callable[[Tables, Reading], ClaimResult]] = {
+CLAIMS: dict[int, Callable[[Tables, RuleReading], ClaimResult]] = {
     1: claim_1, 2: claim_2, 3: claim_3, 4: claim_4, 5: claim_5, 6: claim_6, 7: claim_7, 8: claim_8, 9: claim_9}
 # The model families each claim rests on; a claim that spans images and tables is judged per
 # repeat within each part (images repeat over seeds, tables over splits).
@@ -549,7 +549,7 @@ class RepeatVerdict:
     verdict: str
 
 
-def per_repeat(number: int, t: Tables, reading: Reading = Reading()) -> list[RepeatVerdict]:
+def per_repeat(number: int, t: Tables, reading: RuleReading = RuleReading()) -> list[RepeatVerdict]:
     """The claim's rule on each repeat of each of its parts alone (methods#repeats); repeats
     where it cannot be judged are left out."""
     out = []
