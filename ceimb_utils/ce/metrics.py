@@ -197,9 +197,9 @@ def required_ce(result: CEResult, y, reading: Reading = DEFAULT, terms: Required
 
     Other Parameters
     ----------------
-    support : optional
-        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
-        metrics of one run (the runner passes them); computed here when None.
+    terms : RequiredTerms, optional
+        The supporting CE of ``result`` and ``y`` ranked once (``required_terms``) and shared by
+        the metrics of one run (the runner passes them); ranked here when None.
 
     Examples
     --------
@@ -319,9 +319,9 @@ def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAUL
 
     Other Parameters
     ----------------
-    support : optional
-        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
-        metrics of one run (the runner passes them); computed here when None.
+    terms : RequiredTerms, optional
+        The supporting CE of ``result`` and ``y`` ranked once (``required_terms``) and shared by
+        the metrics of one run (the runner passes them); ranked here when None.
     needed : ndarray, optional
         ``required_ce(result, y, reading)``, when already computed.
 
@@ -392,9 +392,9 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
 
     Other Parameters
     ----------------
-    support : optional
-        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
-        metrics of one run (the runner passes them); computed here when None.
+    terms : RequiredTerms, optional
+        The supporting CE of ``result`` and ``y`` ranked once (``required_terms``) and shared by
+        the metrics of one run (the runner passes them); ranked here when None.
 
     Examples
     --------
@@ -705,9 +705,9 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
 
     Other Parameters
     ----------------
-    support : optional
-        Per-instance quantities computed once for ``result`` and ``y`` and shared by the
-        metrics of one run (the runner passes them); computed here when None.
+    terms : RequiredTerms, optional
+        The supporting CE of ``result`` and ``y`` ranked once (``required_terms``) and shared by
+        the metrics of one run (the runner passes them); ranked here when None.
 
     Examples
     --------
