@@ -38,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--default-backend", action="store_true", help="the CPU's own kernels, not AVX2")
     parser.add_argument("--no-test", action="store_true", help="time the book only")
+    parser.add_argument("--keep", type=Path, help="clone into this new folder and keep it (to read the built book)")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     env = {**os.environ, **({} if args.default_backend else AVX2)}
@@ -46,7 +47,9 @@ def main() -> None:
                             text=True).stdout.strip()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        clone = Path(tmp) / "ceimb"
+        clone = args.keep.resolve() if args.keep else Path(tmp) / "ceimb"
+        if clone.exists():
+            raise SystemExit(f"{clone} exists; --keep takes a new folder.")
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
         for step in BOOK_STEPS:
             seconds = timed(["make", step], clone, env)
