@@ -6,7 +6,7 @@ from ceimb_utils import paths
 
 METHODS = paths.ROOT / "book" / "methods.md"
 HERE = "tests/test_citations.py"  # holds the patterns it looks for
-CITATION = re.compile(r"methods(?:\.md|\.html)?#([A-Za-z0-9_-]+)")
+CITATION = re.compile(r"methods(?:\.md|\.html)?#([A-Za-z0-9_-]+)|\{ref\}`(?:[^`<]*<)?([A-Za-z0-9_-]+)>?`")
 WHERE = ["ceimb_utils/**/*.py", "ceimb_utils/**/*.yaml", "tests/**/*.py", "benchmarks/*.py", "tools/*.py",
          "notebooks/*.ipynb", "book/*.md", "book/*.ipynb", "README.md", "Makefile", "examples/*"]
 
@@ -20,8 +20,8 @@ def citations() -> dict[str, set[str]]:
     for pattern in WHERE:
         for path in paths.ROOT.glob(pattern):
             if path.is_file() and "golden" not in path.parts and str(path.relative_to(paths.ROOT)) != HERE:
-                for anchor in CITATION.findall(path.read_text(errors="ignore")):
-                    found.setdefault(anchor, set()).add(str(path.relative_to(paths.ROOT)))
+                for hashed, ref in CITATION.findall(path.read_text(errors="ignore")):
+                    found.setdefault(hashed or ref, set()).add(str(path.relative_to(paths.ROOT)))
     return found
 
 
@@ -38,5 +38,6 @@ def test_nothing_cites_the_brief():
 
 
 def test_the_check_finds_a_broken_citation():
-    assert CITATION.findall("see methods#no-such-anchor and methods.md#ce") == ["no-such-anchor", "ce"]
+    found = CITATION.findall("see methods#no-such-anchor, methods.md#ce and {ref}`the rule <claim-7>`")
+    assert [a or b for a, b in found] == ["no-such-anchor", "ce", "claim-7"]
     assert "no-such-anchor" not in labels(METHODS.read_text()) and "ce" in labels(METHODS.read_text())
