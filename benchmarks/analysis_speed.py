@@ -51,6 +51,7 @@ def measure(rc: dict, context: Context, model_run, analyse, fit_s: float) -> dic
     analysis, extraction = record["analysis_seconds"], record["extract_seconds"]
     return {"dataset": rc["dataset"], "model": rc["model"], "method": rc["method"],
             "repeat": rc.get("seed", rc.get("split")), "threads": rc["threads"], "D": record["D"],
+            "n_train": model_run.record["n_train"], "n_test": model_run.record["n_test"],
             "fit_s": fit_s, "extract_s": extraction, "analysis_s": analysis,
             "perm_null_s": record["perm_null_seconds"],
             "analysis_over_fit": round(analysis / fit_s, 3),
