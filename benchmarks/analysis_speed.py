@@ -1,74 +1,128 @@
-"""Where a tabular run's analysis spends its time: the COIL 2000 SVM base run of the paper profile.
+"""Where a run's analysis spends its time, against the time of its fit (issue 41).
 
-    .venv/bin/python benchmarks/analysis_speed.py [--dataset coil_2000] [--model svm] [--split 0] [--save]
+    .venv/bin/python benchmarks/analysis_speed.py [--methods base smote adasyn remix] [--split 0]
+        [--image] [--sweep] [--save]
 
-Fits the model once on the profile's split (paper settings, 2 threads), then times each table that
-``pipeline.artifacts.write_ce_artifacts`` computes, on the same CE. The full sweep's time is
-``python -m ceimb_utils run --profile paper --datasets coil_2000 --no-notebooks`` into an empty
-``CEIMB_RESULTS``; its figure is in the closing note of issue 22 and on the Speed page.
+Tabular: the COIL 2000 SVM runs of the ``paper`` profile (split 0, one thread each, as the
+profile runs them), each fitted by the pipeline's model stage into an empty results folder and
+analysed by its analysis stage (``pipeline.tabular_runs.analyse_tabular``), whose record holds
+every step's wall-clock and CPU seconds (``pipeline.artifacts.StepTimes``).
+``--image``: the ``quick`` profile's fashion-lt base network of seed 0, trained once through the
+run cache into ``results/bench-analysis`` (kept for the next call; its training time is the
+fit) and analysed the same way, the pre-pool hook included.
+
+"Analysis" is the run's tables: the required terms, instance, readings, class, class-curve,
+frequency (with its half-sampling interval), profile and latent tables, the invariant check
+and the writing of the files. The CE extraction is reported beside it and in a second ratio;
+the per-feature permutation null is reported apart (methods#nulls), as issue 37 asks.
+
+``--sweep``: times ``python -m ceimb_utils run --profile paper --datasets coil_2000
+--no-notebooks`` into an empty results folder (the paper's other UCI sets are not offline
+here) and reads each run's fit and analysis from its record.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-import numpy as np
 from _record import save
 
-from ceimb_utils import config
-from ceimb_utils.ce import extract, summaries
-from ceimb_utils.data.tabular import load_tabular
-from ceimb_utils.models.tabular import fit_tabular
-from ceimb_utils.paths import data_dir
-from ceimb_utils.pipeline.tabular_runs import tabular_split
-from ceimb_utils.seeding import seed_everything
+from ceimb_utils import config, paths
+from ceimb_utils.pipeline.cache import RunWriter
+from ceimb_utils.pipeline.image_runs import analyse_image
+from ceimb_utils.pipeline.runs import Context, run_configs, train_model
+from ceimb_utils.pipeline.tabular_runs import analyse_tabular
+
+IMAGE_RESULTS = paths.ROOT / "results" / "bench-analysis"
+SWEEP_DATASETS = ("coil_2000",)  # the paper's UCI sets that are offline here
 
 
-def timed(fn):
-    started = time.perf_counter()
-    out = fn()
-    return round(time.perf_counter() - started, 2), out
+def measure(rc: dict, context: Context, model_run, analyse, fit_s: float) -> dict:
+    """Analyse the run now (into a folder that is thrown away) and read the timings it records."""
+    with tempfile.TemporaryDirectory() as tmp:
+        record = analyse(rc, context, RunWriter(Path(tmp)), model_run)
+    analysis, extraction = record["analysis_seconds"], record["extract_seconds"]
+    return {"dataset": rc["dataset"], "model": rc["model"], "method": rc["method"],
+            "repeat": rc.get("seed", rc.get("split")), "threads": rc["threads"], "D": record["D"],
+            "n_train": model_run.record["n_train"], "n_test": model_run.record["n_test"],
+            "fit_s": fit_s, "extract_s": extraction, "analysis_s": analysis,
+            "perm_null_s": record["perm_null_seconds"],
+            "analysis_over_fit": round(analysis / fit_s, 3),
+            "analysis_and_extraction_over_fit": round((analysis + extraction) / fit_s, 3),
+            "steps_s": record["timings"], "steps_cpu_s": record["timings_cpu"]}
+
+
+def tabular_rows(methods: list[str], split: int) -> list[dict]:
+    cfg = config.load_profile("paper")
+    rows = []
+    with tempfile.TemporaryDirectory() as results:
+        context = Context(results_dir=results, progress=False)
+        for rc in run_configs(cfg, "coil_2000"):
+            if rc["model"] == "svm" and rc["method"] in methods and rc["split"] == split:
+                model = train_model(rc, context)  # fitted now: the results folder is empty
+                rows.append(measure(rc, context, model, analyse_tabular, model.record["fit_seconds"]))
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def image_row() -> dict:
+    cfg = config.load_profile("quick")
+    rc = next(rc for rc in run_configs(cfg, "fashion-lt") if rc["method"] == "base" and rc["seed"] == 0)
+    context = Context(results_dir=str(IMAGE_RESULTS), progress=False)
+    model = train_model(rc, context)  # trained on the first call only
+    row = measure(rc, context, model, analyse_image, model.record["train_seconds"])
+    row["fit"] = f"training of {rc['train']['epochs']} epochs, recorded {model.record['finished']}"
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def sweep_row() -> dict:
+    """The paper profile's runs on the offline UCI sets, from an empty results folder."""
+    with tempfile.TemporaryDirectory() as results:
+        command = [sys.executable, "-m", "ceimb_utils", "run", "--profile", "paper", "--datasets",
+                   *SWEEP_DATASETS, "--no-notebooks"]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, env={**os.environ, "CEIMB_RESULTS": results, "CEIMB_PROGRESS": "0"})
+        wall = round(time.perf_counter() - started, 1)
+        records = [json.loads(p.read_text()) for p in Path(results).glob("runs/*/*/record.json")]
+    svm = [r for r in records if r["config"]["model"] == "svm"]
+    ratios = {m: [r["analysis_seconds"] / r["fit_seconds"] for r in svm if r["config"]["method"] == m]
+              for m in sorted({r["config"]["method"] for r in svm})}
+    row = {"sweep": " ".join(["python -m ceimb_utils run --profile paper --datasets", *SWEEP_DATASETS,
+                              "--no-notebooks"]),
+           "datasets": list(SWEEP_DATASETS), "runs": len(records), "wall_s": wall,
+           "svm_analysis_over_fit": {m: {"median": round(statistics.median(v), 3), "max": round(max(v), 3)}
+                                     for m, v in ratios.items()},
+           "fit_s_total": round(sum(r["fit_seconds"] for r in records), 1),
+           "extract_s_total": round(sum(r["extract_seconds"] for r in records), 1),
+           "analysis_s_total": round(sum(r["analysis_seconds"] for r in records), 1),
+           "perm_null_s_total": round(sum(r["perm_null_seconds"] for r in records), 1)}
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="coil_2000")
-    parser.add_argument("--model", default="svm")
-    parser.add_argument("--method", default="smote")
+    parser.add_argument("--methods", nargs="+", default=["base", "smote", "adasyn", "remix"])
     parser.add_argument("--split", type=int, default=0)
+    parser.add_argument("--image", action="store_true", help="also the quick profile's fashion-lt base run")
+    parser.add_argument("--sweep", action="store_true", help="also time the paper profile on the offline UCI sets")
     parser.add_argument("--save", action="store_true", help="write benchmarks/measured/analysis_speed.json")
     args = parser.parse_args()
-    profile = config.load_profile("paper")
-    section, m = profile["tabular"], profile["metrics"]
-    seed_everything(args.split, threads=profile["threads"])
-    data = load_tabular(args.dataset, data_dir(), False)
-    rc = {"split": args.split, "data": {"test_size": section["test_size"], "max_rows": section["max_rows"]}}
-    X_train, X_test, y_train, y_test = tabular_split(rc, data.X, data.y)
-    fit_s, fit = timed(lambda: fit_tabular(args.model, args.method, X_train, y_train, seed=args.split))
-    extract_s, (test, train) = timed(lambda: (extract(fit.model, X_test), extract(fit.model, X_train)))
-    row = {"dataset": args.dataset, "model": args.model, "method": args.method, "split": args.split, "D": int(test.n_terms),
-           "n_train": int(len(y_train)), "n_test": int(len(y_test)), "fit_s": fit_s, "extract_s": extract_s}
-    row["terms_s"], terms = timed(lambda: summaries.table_terms(test, y_test, k=m["topk"], frac=m["top_frac"]))
-    row["train_terms_s"], train_terms = timed(lambda: summaries.metrics.required_terms(train, y_train, k=m["topk"])["tp"])
-    row["instances_s"], instances = timed(lambda: summaries.instance_table(test, y_test, terms["tp"]))
-    row["readings_s"], readings = timed(lambda: summaries.reading_table(test, y_test, k=m["topk"], frac=m["top_frac"],
-                                                                         terms=terms))
-    row["classes_s"], classes = timed(lambda: summaries.class_table(
-        test, y_test, np.bincount(y_train, minlength=2), k=m["topk"], frac=m["top_frac"], terms=terms["tp"],
-        instances=instances, null_permutations=m["null_permutations"], seed=args.split, readings=readings))
-    row["frequency_s"], (_, rho) = timed(lambda: summaries.frequency_tables(
-        train, y_train, k=m["topk"], resamples=m["resamples"], ci=m["ci"], seed=args.split,
-        null_permutations=m["null_permutations"], terms=train_terms))
-    row["analysis_s"] = round(sum(row[k] for k in ("terms_s", "train_terms_s", "instances_s", "readings_s",
-                                                   "classes_s", "frequency_s")), 2)
-    # The figures the speed-up must keep (null ranges within their Monte Carlo error).
-    row["union_null"] = classes[["union_null_low", "union_null_mean", "union_null_high"]].round(2).to_numpy().tolist()
-    row["spearman"] = rho[["spearman", "ci_low", "ci_high", "null_low", "null_high"]].round(3).to_numpy().tolist()
-    row["ci_status"] = rho["ci_status"].tolist()
-    print(json.dumps(row))
+    rows = tabular_rows(args.methods, args.split)
+    if args.image:
+        rows.append(image_row())
+    if args.sweep:
+        rows.append(sweep_row())
     if args.save:
-        save("analysis_speed", [row])
+        save("analysis_speed", rows)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The invariant CE.sum(-1) + bias == decision for every supported model, and clear refusals."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn as nn
@@ -385,6 +386,26 @@ def test_multiclass_metrics_never_build_the_n_by_c_by_d_array():
     assert full.ce.shape == (200, 4, 8)
     np.testing.assert_array_equal(metrics.required_ce(full, y), metrics.required_ce(r, y))
     np.testing.assert_allclose(r.scores, model.decision_function(X), rtol=1e-9, atol=1e-12)
+
+
+def test_svc_metrics_read_rows_of_ce_never_built_whole():
+    """An SVC's CE are as large as its kernel matrix: the metrics take the rows they need from
+    features and weights, with the numbers of the whole array."""
+    from ceimb_utils.ce import metrics, summaries
+
+    X, y = data(n=300, d=8, seed=3)
+    r = ce.extract(SVC().fit(X[:200], y[:200]), X)
+    assert r.given_ce is None
+    np.testing.assert_allclose(r.scores, r.decision, rtol=1e-9, atol=1e-12)
+    whole = ce.CEResult(r.features * r.weights, r.bias, r.features, r.weights, r.classes, r.decision)
+    for reading in metrics.READINGS.values():
+        np.testing.assert_array_equal(metrics.required_ce(r, y, reading), metrics.required_ce(whole, y, reading))
+        np.testing.assert_array_equal(metrics.class_topk_union(r, y, 10, reading),
+                                      metrics.class_topk_union(whole, y, 10, reading))
+    _, rho = summaries.frequency_tables(r, y, resamples=20, permutations=3)
+    _, rho_whole = summaries.frequency_tables(whole, y, resamples=20, permutations=3)
+    pd.testing.assert_frame_equal(rho, rho_whole)
+    assert "ce" not in r.__dict__  # nothing asked for the whole array
 
 
 def test_float32_linear_models_and_plain_inputs_pass_the_decision_check():

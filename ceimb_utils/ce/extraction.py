@@ -147,7 +147,11 @@ class CEResult:
         rows = slice(None) if rows is None else rows
         if self.given_ce is not None or "ce" in self.__dict__:
             return self.ce[rows] * sign[:, None]
-        out = self.features[rows] * self.weights
+        if isinstance(rows, slice):
+            out = self.features[rows] * self.weights
+        else:  # indexing copies already: multiply that copy in place
+            out = self.features[rows]
+            out *= self.weights
         out *= sign[:, None]
         return out
 

@@ -540,7 +540,7 @@ def rowwise_spearman(a: np.ndarray, b: np.ndarray, a_counts: bool = False) -> np
 INTERVAL_STATUS = ("ok", "degenerate", "sparse", "bias unstable", "too few TPs", "not computed")
 SPARSE_SHARE = 0.5
 MIN_SUBSAMPLE = 10  # TPs in each quarter-sample, at least
-INTERVAL_BLOCK = 1 << 22  # subsamples x instances drawn at once (a multiple of 4 rows: the draws do not depend on it)
+INTERVAL_BLOCK = 1 << 21  # subsamples x instances drawn at once (a multiple of 4 rows: the draws do not depend on it)
 
 
 def bias_aware_critical_value(t: float, ci: float = 0.95) -> float:

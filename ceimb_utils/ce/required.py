@@ -86,13 +86,12 @@ class Supporting:
         (the supporting CE by default; their absolute values with ``absolute``): (C, D), and
         how many instances there are ((C,))."""
         rows_of = self.values_of if rows_of is None else rows_of
-        onehot = np.zeros((len(self.cls), self.n_classes))
-        onehot[self.counted, self.cls[self.counted]] = 1.0
+        rows = np.flatnonzero(self.counted)
         out = np.zeros((self.n_classes, self.n_terms))
-        for block in row_blocks(len(self.cls), self.n_terms):
-            part = rows_of(block)
-            out += onehot[block].T @ (np.abs(part) if absolute else part)
-        return out, onehot.sum(0)
+        for block in row_blocks(len(rows), self.n_terms):
+            part = rows_of(rows[block])
+            out += _onehot(self.cls[rows[block]], self.n_classes).T @ (np.abs(part) if absolute else part)
+        return out, np.bincount(self.cls[rows], minlength=self.n_classes).astype(np.float64)
 
     @property
     def bias_only(self) -> np.ndarray:
@@ -143,6 +142,12 @@ class CountRule(NamedTuple):
     bias: str = "include"
     keep_negatives: bool = True
     ranking: str = "signed"
+
+
+def _onehot(cls: np.ndarray, n_classes: int) -> np.ndarray:
+    out = np.zeros((len(cls), n_classes))
+    out[np.arange(len(cls)), cls] = 1.0
+    return out
 
 
 def row_blocks(n: int, d: int):
@@ -312,14 +317,13 @@ class RequiredTerms:
     largest: np.ndarray  # (N_counted, m) each counted row's m largest supporting terms, descending
     positive_sum: np.ndarray  # (N_counted,) each counted row's sum of positive supporting terms
     n_positive: np.ndarray  # (N_counted,) each counted row's number of positive supporting terms
+    class_sums: np.ndarray  # (C, D) per class, the sum of its counted rows' supporting terms
     rows: np.ndarray = field(init=False)  # (N_counted,) the counted instances, in order
-    class_sums: np.ndarray = field(init=False)  # (C, D) per class, the sum of its counted rows' terms
     class_counts: np.ndarray = field(init=False)  # (C,) per class, its counted instances
 
     def __post_init__(self):
         object.__setattr__(self, "rows", np.flatnonzero(self.support.counted))
-        sums, counts = self.support.class_sums()
-        object.__setattr__(self, "class_sums", sums)
+        counts = np.bincount(self.support.cls[self.rows], minlength=self.support.n_classes)
         object.__setattr__(self, "class_counts", counts.astype(np.int64))
 
     @classmethod
@@ -343,12 +347,14 @@ class RequiredTerms:
         largest = np.empty((len(rows), n_largest))
         positive_sum = np.empty(len(rows))
         n_positive = np.empty(len(rows), dtype=np.int64)
+        class_sums = np.zeros((support.n_classes, d))
         offsets = {r: support.offset(r) for r in signed + full}
         for block in row_blocks(len(rows), d + 1):
             at = rows[block]
-            values = support.values_of(at)
+            values = support.values_of(at)  # one pass over the rows for everything below
             positive_sum[block] = np.maximum(values, 0.0).sum(1)
             n_positive[block] = (values > 0).sum(1)
+            class_sums += _onehot(support.cls[at], support.n_classes).T @ values
             if signed:
                 found, found_ends, largest[block] = _signed_block(values, signed, [offsets[r][at] for r in signed],
                                                                   width, n_largest)
@@ -361,7 +367,7 @@ class RequiredTerms:
                     counts[r][at], ends[r][block] = k, end
         keep = set(rules)
         return cls(support, {r: v for r, v in counts.items() if r in keep}, {r: v for r, v in ends.items() if r in keep},
-                   largest, positive_sum, n_positive)
+                   largest, positive_sum, n_positive, class_sums)
 
     def ranked(self, rule: CountRule) -> tuple[np.ndarray, np.ndarray]:
         """The counts ((N,)) and set ends ((N_counted,)) under ``rule``: those ranked at build
@@ -383,9 +389,9 @@ class RequiredTerms:
             raise ValueError("A subset can only count instances that these terms count.")
         inner = counted[self.rows]
         counts = {r: np.where(counted, k, NOT_COUNTED) for r, k in self.counts.items()}
-        return RequiredTerms(replace(self.support, counted=counted, instances=instances), counts,
-                             {r: e[inner] for r, e in self.ends.items()}, self.largest[inner], self.positive_sum[inner],
-                             self.n_positive[inner])
+        support = replace(self.support, counted=counted, instances=instances)
+        return RequiredTerms(support, counts, {r: e[inner] for r, e in self.ends.items()}, self.largest[inner],
+                             self.positive_sum[inner], self.n_positive[inner], support.class_sums()[0])
 
     def set_blocks(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
                    within: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:

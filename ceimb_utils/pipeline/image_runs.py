@@ -23,7 +23,7 @@ from ..models.losses import objective
 from ..models.resnet import build_resnet
 from ..models.train_cnn import Precision, Schedule, train_network
 from ..seeding import seed_everything
-from .artifacts import write_ce_artifacts
+from .artifacts import StepTimes, write_ce_artifacts
 from .cache import RunWriter, model_key
 from .records import class_count_fields, neighbour_fields
 
@@ -171,22 +171,23 @@ def analyse_image(rc: Mapping[str, Any], context, writer: RunWriter, model_run) 
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     model = restore_image_model(rc, context, data, model_run).to(device).eval()
-    started = time.perf_counter()
-    test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
+    times = StepTimes()
     n_classes = len(data.class_names)
-    # The latent reading before pooling (methods#latent-reading): the maps of the stage the
-    # network pools, counted per class and channel in the pass that extracts the training CE.
-    stage, stage_name, missing = latent_reading.find_pooled_stage(model, data.train_x[:2])
-    prepool = latent_reading.PrePoolCounts(data.train_y, n_classes) if stage is not None else None
-    train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"],
-                                 hooks=[(stage, prepool)] if stage is not None else ())
-    extracted = time.perf_counter() - started
-    latent = {"pooled": latent_reading.feature_counts(train_ce.features, data.train_y, n_classes)}
-    if prepool is not None:
-        latent["pre-pool"] = prepool.counts()
+    with times("extraction"):
+        test = ce_module.extract(model, data.test_x, batch_size=rc["eval_batch"])
+        # The latent reading before pooling (methods#latent-reading): the maps of the stage the
+        # network pools, counted per class and channel in the pass that extracts the training CE.
+        stage, stage_name, missing = latent_reading.find_pooled_stage(model, data.train_x[:2])
+        prepool = latent_reading.PrePoolCounts(data.train_y, n_classes) if stage is not None else None
+        train_ce = ce_module.extract(model, data.train_x, batch_size=rc["eval_batch"],
+                                     hooks=[(stage, prepool)] if stage is not None else ())
+    with times("latent"):
+        latent = {"pooled": latent_reading.feature_counts(train_ce.features, data.train_y, n_classes)}
+        if prepool is not None:
+            latent["pre-pool"] = prepool.counts()
     record = write_ce_artifacts(writer, rc, test, data.test_y, train_ce, data.train_y, data.train_counts,
-                                data.class_names, latent=latent)
-    return {**record, "extract_seconds": round(extracted, 3),
+                                data.class_names, latent=latent, times=times)
+    return {**record, "extract_seconds": times.wall["extraction"],
             "pooled_zero_share": float((train_ce.features == 0).mean()),
             "prepool_stage": stage_name, "prepool_missing": missing}
 
