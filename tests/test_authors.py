@@ -132,6 +132,11 @@ def test_authors_profile_evaluates_published_networks(tmp_path, isolated_results
     # the training images are their lists' (12, 12, 3, 3, 3), not n_max 12 at ratio 3 (12, 12, 4, 4, 4)
     n_train = study.classes[study.classes["repeat"] == 0].groupby("class_index")["n_train"].first()
     assert n_train.tolist() == LISTED
+    # the published networks are read as our own: claim 9's latent reading before and after
+    # pooling, and claim 7's class level at matched numbers of TPs (methods#latent-reading)
+    assert set(study.latent_classes["reading"]) == {"pre-pool", "pooled"}
+    assert runs["prepool_stage"].notna().all() and runs["prepool_missing"].isna().all()
+    assert len(study.class_curve) and set(study.class_curve["method"]) == {"base", "eos"}
 
 
 def test_authors_profile_fails_before_any_work(tmp_path, isolated_results):
