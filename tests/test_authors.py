@@ -136,7 +136,8 @@ def test_authors_profile_evaluates_published_networks(tmp_path, isolated_results
     # pooling, and claim 7's class level at matched numbers of TPs (methods#latent-reading)
     assert set(study.latent_classes["reading"]) == {"pre-pool", "pooled"}
     assert runs["prepool_stage"].notna().all() and runs["prepool_missing"].isna().all()
-    assert len(study.class_curve) and set(study.class_curve["method"]) == {"base", "eos"}
+    # (four test images per class leave too few TPs for a point of the curve: the table, not its rows)
+    assert all(run.has_table("class_curve") for run in study.cached) and "null_union_pct" in study.class_curve
 
 
 def test_authors_profile_fails_before_any_work(tmp_path, isolated_results):

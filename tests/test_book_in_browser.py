@@ -37,6 +37,10 @@ def lay_out(dest: Path) -> list[str]:
 def small_book(tmp_path_factory) -> Path:
     dest = tmp_path_factory.mktemp("small-book")
     files = lay_out(dest)
+    # The results pages reference the methods page's labels ({ref}): a page holding each of them
+    labels = re.findall(r"^\((\S+)\)=$", (paths.ROOT / "book" / "methods.md").read_text(), flags=re.M)
+    (dest / "book" / "methods.md").write_text("# Methods\n\n" + "".join(f"({k})=\n## {k}\n\n" for k in labels))
+    files.append("book/methods")
     shutil.copy(paths.ROOT / "book" / "references.bib", dest / "references.bib")
     shutil.copytree(paths.ROOT / "_static", dest / "_static")  # the book's own style sheet
     shutil.copytree(paths.ROOT / "_ext", dest / "_ext")  # and its Sphinx extension (figure numbers)

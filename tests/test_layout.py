@@ -154,3 +154,20 @@ def test_every_import_is_declared_and_the_core_stays_light():
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_figure_cell_of_a_page_states_its_alt_text_and_caption():
+    """A figure a notebook draws reaches the page with the alt text and caption of its cell's
+    ``mystnb`` metadata; without them the image's alt text is its file path (the browser check
+    fails on that only for the pages it builds)."""
+    import json
+
+    missing = []
+    for path in sorted([*(paths.ROOT / "notebooks").glob("*.ipynb"), *(paths.ROOT / "book").glob("*.ipynb")]):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "plt.show()" in source:
+                meta = cell.get("metadata", {}).get("mystnb", {})
+                if not meta.get("image", {}).get("alt") or not meta.get("figure", {}).get("caption"):
+                    missing.append(f"{path.name}: {cell.get('id')}")
+    assert not missing, missing

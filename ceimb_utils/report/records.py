@@ -48,7 +48,8 @@ def tidy(frame: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         out[column] = out[column].map(lambda v: ", ".join(map(str, v)) if isinstance(v, list) else v)
-    return out.round(digits).fillna("—").reset_index(drop=True)
+    out = out.round(digits)
+    return out.astype(object).where(out.notna(), "—").reset_index(drop=True)
 
 
 def minutes(seconds: float) -> str:
@@ -73,16 +74,29 @@ def book_time(record: Record) -> tuple[str, pd.DataFrame]:
 
 
 def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
+    """The analysis of each timed run against its fit, each step's time (one column per run), and
+    the paper profile's sweep."""
     rows = record.rows
-    parts = []
-    for r in rows.to_dict("records"):
-        if "analysis_over_fit" in r and r.get("analysis_over_fit") is not None:
-            parts.append(f"{r['dataset']} {r['model']} {r['method']}: analysis {r['analysis_s']:.1f} s against a fit "
-                         f"of {r['fit_s']:.1f} s ({r['analysis_over_fit']:.2f} times)")
-    text = ("Per run, each table's time and the analysis against the fit: " + "; ".join(parts) + "."
-            if parts else "Each table's time on the paper profile's heaviest tabular run.")
-    keep = [c for c in rows.columns if not isinstance(rows[c].iloc[0], list)]
-    return text, tidy(rows[keep])
+    runs = rows[rows["dataset"].notna()] if "dataset" in rows else rows.iloc[0:0]
+    sweeps = rows[rows["sweep"].notna()] if "sweep" in rows else rows.iloc[0:0]
+    parts, columns = [], {}
+    for r in runs.to_dict("records"):
+        name = f"{r['dataset']} {r['model']} {r['method']}"
+        steps = {k: v for k, v in (r.get("steps_s") or {}).items() if k != "extraction"}
+        slowest = max(steps, key=steps.get) if steps and r["analysis_over_fit"] > 1 else None
+        parts.append(f"{name} (D = {int(r['D']):,}) {r['analysis_over_fit']:.2g} times its fit "
+                     f"({r['analysis_s']:.1f} s against {r['fit_s']:.1f} s"
+                     + (f"; its largest step, {slowest}, {steps[slowest]:.1f} s" if slowest else "") + ")")
+        steps = {"fit": r["fit_s"], **(r.get("steps_s") or {}), "analysis (without extraction)": r["analysis_s"],
+                 "analysis / fit": r["analysis_over_fit"]}
+        columns[name] = pd.Series(steps, dtype=float)
+    text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
+    for r in sweeps.to_dict("records"):
+        text += (f" `{r['sweep']}` ran {int(r['runs'])} runs in {minutes(r['wall_s'])} on 2 jobs "
+                 f"(fits {r['fit_s_total']:.0f} s, extraction {r['extract_s_total']:.0f} s and analysis "
+                 f"{r['analysis_s_total']:.0f} s of work, summed over runs).")
+    table = pd.DataFrame(columns).rename_axis("step (seconds)").reset_index() if columns else None
+    return text.strip(), (tidy(table) if table is not None else None)
 
 
 def ce_metrics(record: Record) -> tuple[str, pd.DataFrame]:

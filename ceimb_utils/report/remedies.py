@@ -152,6 +152,11 @@ def _span(values: pd.Series, fmt: str) -> str:
     return fmt.format(low) if np.isclose(low, high) else f"{fmt.format(low)} to {fmt.format(high)}"
 
 
+def _value(v) -> str:
+    """A correlation, or n/a where a split or family had too few runs for one."""
+    return "n/a" if v is None or pd.isna(v) else f"{v:.2f}"
+
+
 def summary(study: Study, health: pd.DataFrame | None = None) -> str:
     """The page's findings in a few Markdown bullets: each family's change from base in the
     minority classes, and the recall-concentration trend per family (healthy runs, per split)."""
@@ -162,8 +167,8 @@ def summary(study: Study, health: pd.DataFrame | None = None) -> str:
              "against base." for name, part in shift.groupby("family", sort=False)]
     table = correlation_table(study, health)
     for r in table[table["concentration"] == "top_share"].to_dict("records"):
-        per = ", ".join("n/a" if v is None else f"{v:.2f}" for v in r["per_split"])
+        per = ", ".join(_value(v) for v in r["per_split"])
         lines.append(f"- {r['family'].upper()}, minority recall against the top-10% share, Spearman per split on "
-                     f"healthy runs: {per} (mean {r['mean']:.2f}; all runs: {r['mean_all']:.2f}): "
+                     f"healthy runs: {per} (mean {_value(r['mean'])}; all runs: {_value(r['mean_all'])}): "
                      f"{correlation_reading(r)}.")
     return "\n".join(lines)
