@@ -1,4 +1,4 @@
-"""Where a run's analysis spends its time, against the time of its fit (issue 41).
+"""Where a run's analysis spends its time, against the time of its fit (methods#reproducibility).
 
     .venv/bin/python benchmarks/analysis_speed.py [--methods base smote adasyn remix] [--split 0]
         [--image] [--sweep] [--save]
@@ -14,7 +14,7 @@ fit) and analysed the same way, the pre-pool hook included.
 "Analysis" is the run's tables: the required terms, instance, readings, class, class-curve,
 frequency (with its half-sampling interval), profile and latent tables, the invariant check
 and the writing of the files. The CE extraction is reported beside it and in a second ratio;
-the per-feature permutation null is reported apart (methods#nulls), as issue 37 asks.
+the per-feature permutation null is reported apart (methods#nulls).
 
 ``--sweep``: times ``python -m ceimb_utils run --profile paper --datasets coil_2000
 --no-notebooks`` into an empty results folder (the paper's other UCI sets are not offline
@@ -83,11 +83,11 @@ def image_row() -> dict:
     return row
 
 
-def sweep_row() -> dict:
-    """The paper profile's runs on the offline UCI sets, from an empty results folder."""
+def sweep_row(datasets=SWEEP_DATASETS) -> dict:
+    """The paper profile's runs on ``datasets``, from an empty results folder."""
     with tempfile.TemporaryDirectory() as results:
         command = [sys.executable, "-m", "ceimb_utils", "run", "--profile", "paper", "--datasets",
-                   *SWEEP_DATASETS, "--no-notebooks"]
+                   *datasets, "--no-notebooks"]
         started = time.perf_counter()
         subprocess.run(command, check=True, env={**os.environ, "CEIMB_RESULTS": results, "CEIMB_PROGRESS": "0"})
         wall = round(time.perf_counter() - started, 1)
@@ -95,9 +95,9 @@ def sweep_row() -> dict:
     svm = [r for r in records if r["config"]["model"] == "svm"]
     ratios = {m: [r["analysis_seconds"] / r["fit_seconds"] for r in svm if r["config"]["method"] == m]
               for m in sorted({r["config"]["method"] for r in svm})}
-    row = {"sweep": " ".join(["python -m ceimb_utils run --profile paper --datasets", *SWEEP_DATASETS,
+    row = {"sweep": " ".join(["python -m ceimb_utils run --profile paper --datasets", *datasets,
                               "--no-notebooks"]),
-           "datasets": list(SWEEP_DATASETS), "runs": len(records), "wall_s": wall,
+           "datasets": list(datasets), "runs": len(records), "wall_s": wall,
            "svm_analysis_over_fit": {m: {"median": round(statistics.median(v), 3), "max": round(max(v), 3)}
                                      for m, v in ratios.items()},
            "fit_s_total": round(sum(r["fit_seconds"] for r in records), 1),
@@ -114,13 +114,15 @@ def main() -> None:
     parser.add_argument("--split", type=int, default=0)
     parser.add_argument("--image", action="store_true", help="also the quick profile's fashion-lt base run")
     parser.add_argument("--sweep", action="store_true", help="also time the paper profile on the offline UCI sets")
+    parser.add_argument("--datasets", nargs="+", default=list(SWEEP_DATASETS),
+                        help="the sweep's data sets (all five UCI sets: ozone_level scene coil_2000 thyroid_sick us_crime, with CEIMB_DATA at an imbalanced-learn data home that holds them)")
     parser.add_argument("--save", action="store_true", help="write benchmarks/measured/analysis_speed.json")
     args = parser.parse_args()
     rows = tabular_rows(args.methods, args.split)
     if args.image:
         rows.append(image_row())
     if args.sweep:
-        rows.append(sweep_row())
+        rows.append(sweep_row(tuple(args.datasets)))
     if args.save:
         save("analysis_speed", rows)
 

@@ -94,3 +94,23 @@ def test_the_verdict_table_downloads_as_plain_csv_written_atomically(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "audit.csv")
     assert table.loc[0, "#"] == 1 and table.loc[0, "unsettled"] == "unsettled (2 of 3)"
     assert list((tmp_path / "out").iterdir()) == [tmp_path / "out" / "audit.csv"]  # no temporary left
+
+
+def test_claim_9_quotes_the_ce_spearman_as_implied_by_the_definitions_from_healthy_class_means():
+    from ceimb_utils.report import audit
+
+    rho = pd.DataFrame({"family": ["cnn"] * 4 + ["lg"] * 2, "dataset": "d", "model": "m",
+                        "method": ["base", "base", "eos", "eos", "base", "base"], "class_index": 0,
+                        "repeat": [0, 1, 0, 1, 0, 1], "spearman": [0.9, 0.7, 0.5, 0.3, -0.004, 0.2],
+                        "healthy": [True, True, True, True, True, False]})
+    # class means over healthy repeats: cnn base 0.8, eos 0.4; lg base -0.004 (repeat 1 did not learn)
+    got = audit.ce_spearman(rho)
+    assert list(got) == ["cnn", "lg"]
+    assert got["cnn"] == pytest.approx((0.4, 0.8)) and got["lg"] == pytest.approx((-0.004, -0.004))
+    result = ClaimResult(9, PARTLY, {"CNN": {"testable": 6, "relation": 6, "opposite": 0, "mirrored": 0, "no_relation": 0}},
+                         datasets=["img"])
+    a = ClaimAudit(result, result, [], {}, Evidence(2, 2, (1, 1), [DataUsed("img", False)]),
+                   described=audit.ce_spearman(rho))
+    row = wording.csv_table([a]).iloc[0]
+    assert row["verdict"] == PARTLY  # described, never judged
+    assert row["ours"].endswith("CNN 0.40 to 0.80, LG 0.00 to 0.00 (implied by the definitions; decides nothing)")

@@ -210,6 +210,8 @@ class ClaimAudit:
     evidence: Evidence
     false_positive_rate: float | None = None
     per_reading: dict[str, ClaimResult] = field(default_factory=dict, repr=False)
+    # figures shown beside a verdict that decide nothing (claim 9: the CE Spearman per family)
+    described: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -265,8 +267,23 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
         if evidence.runs and not evidence.healthy and not evidence.splits:
             result = rules.untestable(number, "no model learned")
         out.append(ClaimAudit(result, rule(every, SENSITIVITY["default"]), rules.per_repeat(number, healthy),
-                              {k: v.verdict for k, v in under.items()}, evidence, rates.get(str(number)), under))
+                              {k: v.verdict for k, v in under.items()}, evidence, rates.get(str(number)), under,
+                              ce_spearman(joined.rho) if number == 9 else {}))
     return out
+
+
+def ce_spearman(rho: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Per model family, the lowest and highest Spearman of CE frequency against CE magnitude
+    (RQ3's paper-view figure; per data set, model, method and class, the mean over healthy
+    repeats of base and over-sampling runs): tied by construction, since a CE enters a required
+    set because it is among the TP's largest (methods#frequency-magnitude). The claims audit and
+    the RQ3 pages quote it from here."""
+    if rho.empty or "spearman" not in rho:
+        return {}
+    kept = rho[rho["healthy"]].dropna(subset=["spearman"])
+    means = kept.groupby(["family", "dataset", "model", "method", "class_index"], observed=True)["spearman"].mean()
+    by = dict(list(means.groupby(level="family")))
+    return {fam: (float(by[fam].min()), float(by[fam].max())) for fam in ("cnn", "lg", "svm") if fam in by}
 
 
 def sensitivity(audits: list[ClaimAudit]) -> pd.DataFrame:

@@ -208,7 +208,8 @@ LEFT_OUT = {"no TP": "class cells without a true positive", "thin": f"thin class
 
 
 def _left_out(result: ClaimResult) -> str:
-    parts = [f"{n} {LEFT_OUT.get(reason, reason)}" for reason, n in result.left_out.items() if n]
+    parts = [f"{n} {LEFT_OUT.get(reason, reason).replace('cells', 'cell', 1) if n == 1 else LEFT_OUT.get(reason, reason)}"
+             for reason, n in result.left_out.items() if n]
     return ("Left out: " + "; ".join(parts) + ".") if parts else ""
 
 
@@ -361,8 +362,16 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
     return "; ".join(text)
 
 
+def _rho(x: float) -> str:
+    return f"{x:.2f}".replace("-0.00", "0.00")
+
+
 def _figure(a: ClaimAudit, short: bool) -> str:
-    return ours(a.result, short)
+    described = "" if not a.described or a.result.verdict == rules.UNTESTABLE else (
+        ("; CE Spearman " if short else "; the CE Spearman of frequency against magnitude, ")
+        + ", ".join(f"{FAMILY_NAMES.get(f, f)} {_rho(lo)} to {_rho(hi)}" for f, (lo, hi) in a.described.items())
+        + " (implied by the definitions; decides nothing)")
+    return ours(a.result, short) + described
 
 
 def _links(a: ClaimAudit, link: Callable[[str, str], str] | None, question: str) -> str:
