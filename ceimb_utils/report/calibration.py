@@ -93,7 +93,8 @@ def latent_statuses(study: Study, raw: bool) -> pd.DataFrame:
     joined = audit.join({study.dataset: study}).latent
     if not raw:
         cells = rules.latent_cells(joined, rules.TABLE_LATENT)
-        return cells[["repeat", "class_index", "verdict"]]
+        # one reading per split: the head (judged as a network) reads the same columns of the same rows
+        return cells.drop_duplicates(["repeat", "class_index"])[["repeat", "class_index", "verdict"]]
     features = study.tables.get("latent", pd.DataFrame())
     first = features[["model", "method"]].drop_duplicates().iloc[0] if len(features) else None
     if first is not None:  # every model and method of a split reads the same rows

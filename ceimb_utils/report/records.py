@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
+from ..config import load_profile
+from ..datasets import dataset_spec
 
 MEASURED = paths.ROOT / "benchmarks" / "measured"
 
@@ -73,6 +75,11 @@ def book_time(record: Record) -> tuple[str, pd.DataFrame]:
     return text, tidy(table)
 
 
+def paper_tables() -> list[str]:
+    """The tabular data sets of the ``paper`` profile."""
+    return [d for d in load_profile("paper")["datasets"] if dataset_spec(d).kind == "tabular"]
+
+
 def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
     """The analysis of each timed run against its fit, each step's time (one column per run), and
     the paper profile's sweep."""
@@ -92,9 +99,12 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         columns[name] = pd.Series(steps, dtype=float)
     text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
     for r in sweeps.to_dict("records"):
+        missing = [d for d in paper_tables() if d not in r["datasets"]]
         text += (f" `{r['sweep']}` ran {int(r['runs'])} runs in {minutes(r['wall_s'])} on 2 jobs "
                  f"(fits {r['fit_s_total']:.0f} s, extraction {r['extract_s_total']:.0f} s and analysis "
-                 f"{r['analysis_s_total']:.0f} s of work, summed over runs).")
+                 f"{r['analysis_s_total']:.0f} s of work, summed over runs)"
+                 + (f"; the paper profile's other tabular sets ({', '.join(missing)}) were not on the machine, so "
+                    "the whole tabular study is not timed" if missing else "") + ".")
     table = pd.DataFrame(columns).rename_axis("step (seconds)").reset_index() if columns else None
     return text.strip(), (tidy(table) if table is not None else None)
 
