@@ -100,7 +100,8 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
     text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
     for r in sweeps.to_dict("records"):
         missing = [d for d in paper_tables() if d not in r["datasets"]]
-        text += (f" `{r['sweep']}` ran {int(r['runs'])} runs in {minutes(r['wall_s'])} on 2 jobs "
+        text += (f" `{r['sweep']}` ran {int(r['runs'])} runs in {minutes(r['wall_s'])} on "
+                 f"{load_profile('paper')['tabular']['jobs']} jobs "
                  f"(fits {r['fit_s_total']:.0f} s, extraction {r['extract_s_total']:.0f} s and analysis "
                  f"{r['analysis_s_total']:.0f} s of work, summed over runs)"
                  + (f"; the paper profile's other tabular sets ({', '.join(missing)}) were not on the machine, so "
