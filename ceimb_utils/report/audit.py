@@ -161,18 +161,21 @@ def _data_used(runs: pd.DataFrame) -> list[DataUsed]:
 def evidence_of(number: int, joined: Joined) -> Evidence:
     families = rules.FAMILIES[number]
     runs = joined.runs[joined.runs["family"].isin(families)] if len(joined.runs) else joined.runs
-    splits = 0
+    splits, tab = 0, runs.iloc[0:0]
     if number == 9:  # networks whose features are read; table splits need no model
         latent = joined.latent
         nets = latent[latent["family"] == "cnn"][RUN].drop_duplicates() if len(latent) else pd.DataFrame(columns=RUN)
         runs = runs.merge(nets, on=RUN) if len(runs) else runs
-        splits = len(latent[latent["family"] != "cnn"][["dataset", "repeat"]].drop_duplicates()) if len(latent) else 0
+        tables = latent[latent["family"] != "cnn"] if len(latent) else latent
+        splits = len(tables[["dataset", "repeat"]].drop_duplicates()) if len(tables) else 0
+        if splits:  # the tables' data sets are evidence too, read from their runs' records
+            tab = joined.runs[(joined.runs["family"] != "cnn") & joined.runs["dataset"].isin(set(tables["dataset"]))]
         if splits and runs.empty:
-            tab = joined.runs[joined.runs["family"] != "cnn"]
             return Evidence(0, 0, _repeat_range(tab), _data_used(tab), splits)
     if runs.empty:
         return Evidence(0, 0, (0, 0), [], splits)
-    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs), _data_used(runs), splits)
+    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs), _data_used(pd.concat([runs, tab])),
+                    splits)
 
 
 def _repeat_range(runs: pd.DataFrame) -> tuple[int, int]:
