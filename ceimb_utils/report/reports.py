@@ -331,7 +331,7 @@ def latent_table(study: Study) -> pd.DataFrame:
     """Claim 9's latent reading on this data set (methods#latent-reading): per reading, model,
     extractor (or table split) and class, the status in each repeat (a binary table's pair of
     relation and opposite marked mirrored), Spearman of on-rate against magnitude, and the null."""
-    latent = audit.latent_rows(audit.join({study.dataset: study}).latent)
+    latent = audit.join({study.dataset: study}).latent  # one row set per extractor or split
     rows = []
     for reading in dict.fromkeys(latent["reading"]) if len(latent) else []:
         cells = rules.latent_cells(latent, reading)
@@ -372,7 +372,8 @@ def rq3_headline(study: Study) -> str:
     """The page's findings: the latent reading that decides claim 9, then the CE Spearman as what
     the definitions imply, and the intervals' health."""
     lines = []
-    latent = audit.latent_rows(audit.join({study.dataset: study}).latent)
+    joined = audit.join({study.dataset: study})  # its latent rows are already one per extractor or split
+    latent = joined.latent
     for reading in dict.fromkeys(latent["reading"]) if len(latent) else []:
         cells = rules.latent_cells(latent, reading)
         testable = cells[cells["verdict"] != rules.LATENT_UNTESTABLE]
@@ -386,7 +387,7 @@ def rq3_headline(study: Study) -> str:
     if "pooled features exactly 0" in gaps:
         lines.append(f"- Pooled features are exactly 0 in {100 * gaps['pooled features exactly 0']:.1f}% of the "
                      "training instances x features.")
-    described = audit.ce_spearman(audit.join({study.dataset: study}).rho)
+    described = audit.ce_spearman(joined.rho)
     if described:
         ranges = ", ".join(f"{fam.upper()} {lo:.2f} to {hi:.2f}" for fam, (lo, hi) in described.items())
         lines.append(f"- The Spearman of CE frequency against CE magnitude ranges {ranges} over classes (means over "
