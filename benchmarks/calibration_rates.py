@@ -4,13 +4,14 @@ Over at least 20 seeds of each generator of ``ceimb_utils.data.planted``: claim 
 logistic regression on the raw features, judged as the CNN family) must hold on sparse signal and
 not on dense signal; claim 7's must not hold on invariant carriers or on sparse signal and must
 hold on arbitrary combinations; claim 9's latent reading must read *no relation* where nothing was
-planted (raw for network-like features and maps, unit-free for tables in random units with
-independent or shared on-rates) and the relation where it was. A false positive of claims 1 and 7
-is a seed whose verdict is "holds" where that is not the planted answer; of claim 9's reading, a
-testable class that reads anything but *no relation* on a null generator. Claim 1 is also
-measured on imbalanced tables (10:1), where dense signal must not read "holds", and the latent
-reading raw on tables in one unit, as the calibration page reads them beside the unit-free one. The book's calibration
-page and the landing page read the record.
+planted and the relation where it was: on each latent table of the ``planted-latent`` profile
+(unit-free, and raw for tables in one unit) and on network-like features and feature maps, by the
+calibration page's own function (``report.calibration.latent_draws``). A false positive of claims
+1 and 7 is a seed whose verdict is "holds" where that is not the planted answer; of claim 9's
+reading, a testable class that reads anything but *no relation* on a null generator. Claim 1 is
+also measured on imbalanced tables (10:1), where dense signal must not read "holds". The book's
+calibration page reads claims 1 and 7 from the record (it reads the latent draws itself) and the
+landing page reads every rule's largest rate.
 
     python benchmarks/calibration_rates.py --seeds 20 --latent-seeds 100 --save
 """
@@ -27,11 +28,11 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import save  # noqa: E402
 
-from ceimb_utils.ce import extract, latent, summaries  # noqa: E402
+from ceimb_utils.ce import extract, summaries  # noqa: E402
 from ceimb_utils.data import planted  # noqa: E402
 from ceimb_utils.datasets import PLANTED_DEFAULTS  # noqa: E402
 from ceimb_utils.models.tabular import fit_tabular  # noqa: E402
-from ceimb_utils.report import rules  # noqa: E402
+from ceimb_utils.report import calibration, rules  # noqa: E402
 
 CLAIM_SETS = {  # name: (generator, its settings beside PLANTED_DEFAULTS, the planted profile's)
     "sparse": ("sparse", {"ratio": 1.0}),
@@ -78,69 +79,16 @@ def verdict_rates(seeds: int) -> list[dict]:
         null = planted_answer != rules.HOLDS
         rows.append({"claim": str(claim), "rule": f"claim {claim}", "unit": "verdict per seed", "generator": generator,
                      "planted": planted_answer, "reads": ", ".join(f"{k} {n}" for k, n in pd.Series(read).value_counts().items()),
-                     "false_positive_rate": holds if null else None, "power": None if null else holds, "seeds": seeds})
+                     "false_positive_rate": holds if null else None, "power": None if null else holds, "n": seeds,
+                     "seeds": seeds})
     return rows
-
-
-TABLES = {  # (generator, rates, units, expected status of every class)
-    "frequency, independent rates": ("frequency", "independent", True, latent.NO_RELATION),
-    "frequency, shared rates": ("frequency", "shared", True, latent.NO_RELATION),
-    "relation in every class, shared rates": ("frequency_magnitude", "shared", True, latent.NO_RELATION),
-    "relation, independent rates": ("frequency_magnitude", "independent", True, latent.RELATION),
-    "opposite, independent rates": ("opposite", "independent", True, latent.OPPOSITE),
-}
-
-
-RAW_TABLES = {  # tables in one unit read raw, as the calibration page reads a network layer's units
-    "frequency, independent rates": ("frequency", latent.NO_RELATION),
-    "relation, independent rates": ("frequency_magnitude", latent.RELATION),
-    "opposite, independent rates": ("opposite", latent.OPPOSITE),
-}
-
-
-def table_statuses(generator: str, rates: str, units: bool, seed: int, raw: bool = False) -> list[str]:
-    X, y = planted.generate(generator, **{**PLANTED_DEFAULTS, "seed": seed, "rates": rates, "units": units})
-    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
-    return latent.read_table(X_train, y_train, 2, raw=raw, seed=seed)
 
 
 def latent_rates(seeds: int) -> list[dict]:
-    rows = []
-
-    def row(part, generator, statuses, expected, null):
-        testable = [s for s in statuses if s != latent.UNTESTABLE]
-        wrong = np.mean([s != latent.NO_RELATION for s in testable]) if null else np.nan
-        right = np.mean([s == expected for s in testable]) if not null else np.nan
-        rows.append({"claim": "9", "rule": f"claim 9, latent reading ({part})", "unit": "testable class",
-                     "generator": generator, "planted": expected,
-                     "reads": ", ".join(f"{k} {n}" for k, n in pd.Series(testable).value_counts().items()),
-                     "false_positive_rate": wrong, "power": right, "seeds": seeds})
-
-    for name, law, expected in (("multi-class features", "frequency", latent.NO_RELATION),
-                                ("multi-class features", "frequency_magnitude", latent.RELATION),
-                                ("multi-class features", "opposite", latent.OPPOSITE)):
-        statuses = [s for seed in range(seeds) for s in latent.read_features(*planted.latent_features(law, seed=seed),
-                                                                               seed=seed)]
-        row("network, raw", f"{name}, {law}", statuses, expected, expected == latent.NO_RELATION)
-    for law, expected in (("frequency", latent.NO_RELATION), ("frequency_magnitude", latent.RELATION)):
-        statuses = [s for seed in range(seeds) for s in latent.read_maps(*planted.feature_maps(law, seed=seed), seed=seed)]
-        row("network, pre-pool", f"feature maps, {law} per position", statuses, expected,
-            expected == latent.NO_RELATION)
-    for name, (generator, rates, units, expected) in TABLES.items():
-        statuses = [s for seed in range(seeds) for s in table_statuses(generator, rates, units, seed)]
-        row("table, unit-free", f"{name}, random units", statuses, expected, expected == latent.NO_RELATION)
-    for name, (generator, expected) in RAW_TABLES.items():
-        statuses = [s for seed in range(seeds) for s in table_statuses(generator, "independent", False, seed, raw=True)]
-        row("table, raw", f"{name}, one unit", statuses, expected, expected == latent.NO_RELATION)
-    mirrored = []
-    for seed in range(seeds):
-        statuses = table_statuses("minority_magnitude", "shared", True, seed)
-        mirrored.append(set(statuses) == {latent.RELATION, latent.OPPOSITE})
-    rows.append({"claim": "9", "rule": "claim 9, latent reading (table, unit-free)", "unit": "table (pair of classes)",
-                 "generator": "relation in the minority only, shared rates, random units", "planted": "mirrored",
-                 "reads": f"mirrored {int(np.sum(mirrored))} of {seeds}",
-                 "false_positive_rate": np.nan, "power": float(np.mean(mirrored)), "seeds": seeds})
-    return rows
+    """Claim 9's latent reading on ``seeds`` draws of each latent table of the planted-latent
+    profile (unit-free, and raw for tables in one unit) and of each network-like case: the
+    calibration page's function and draws, so its figures and the record's are the same."""
+    return calibration.latent_rate_rows(calibration.latent_draws(calibration.planted_tables(), seeds))
 
 
 def main() -> None:

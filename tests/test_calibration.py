@@ -1,6 +1,7 @@
 """The calibration page's planted answers and how it words a miss (methods#calibration-rates)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ceimb_utils.report import calibration, rules
@@ -20,26 +21,64 @@ def test_dense_signal_plants_a_failure_balanced_and_only_not_holds_imbalanced():
     assert not calibration._recovered(rules.FAILS, "partly", {})
 
 
-def _answers(planted, recovered):
+def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 200 testable class readings"):
     return pd.DataFrame([{"data set": "t", "rule": "claim 9, CNN (raw)", "planted": planted, "why": "",
-                          "rule reads": "class 1: opposite 3 of 3", "recovered": recovered}])
+                          "rule reads": "class 1: opposite 3 of 3", "this table gives it": alone,
+                          "over independent draws": over, "recovered": recovered}])
 
 
-RATES = pd.DataFrame([
-    {"rule": "claim 9, latent reading (table, raw)", "false_positive_rate": 0.04, "power": "—", "seeds": 100},
-    {"rule": "claim 9, latent reading (table, raw)", "false_positive_rate": "—", "power": 1.0, "seeds": 100},
-])
+DRAWS = pd.DataFrame([{"rule": "claim 9, latent reading (table, raw)", "generator": "t", "reading": "raw",
+                       "planted": rules.NO_RELATION, "shown": False, "draws": 100, "testable": 200,
+                       "reads": "no relation 190, opposite 10", "false_positive_rate": 0.05, "power": np.nan,
+                       "low": 0.024, "high": 0.09, "recovered": True}])
 
 
-def test_a_miss_on_a_null_table_is_worded_with_the_rules_measured_false_positive_rate():
-    text = calibration.findings({}, _answers(rules.NO_RELATION, "no"), pd.DataFrame(), RATES)
-    assert "misses t (planted no relation" in text
-    assert "over 100 draws of each null generator the rule reads one in 4% of cases at most" in text
+def test_a_null_tables_one_draw_is_worded_with_the_rate_its_draws_measure():
+    text = calibration.findings({}, _answers(rules.NO_RELATION, "no", "yes"), pd.DataFrame(), None, DRAWS)
+    assert "recovers its planted answer on 1 of 1 planted tables" in text
+    assert "On the one draw run through the pipeline, t reads class 1: opposite 3 of 3" in text
+    assert "over 100 draws the rule reads something other than no relation in 5.0% (95% interval 2.4 to 9.0%)" in text
+    assert "it misses" not in text
+    assert "not recovered from 28 readings other than no relation (14%), with probability 0.00 at 5% false positives" in text
 
 
-def test_a_missed_planted_relation_is_a_miss_and_nothing_else():
-    # a relation that was planted and not read is a lack of power, not chance on a null
-    text = calibration.findings({}, _answers(rules.RELATION, "no"), pd.DataFrame(), RATES)
-    assert "misses t (planted relation" in text and "A false positive on one draw" not in text
-    assert "A false positive on one draw" not in calibration.findings({}, _answers(rules.NO_RELATION, "yes"), pd.DataFrame(),
-                                                                     RATES)
+def test_a_missed_answer_is_a_miss_and_nothing_else():
+    text = calibration.findings({}, _answers(rules.RELATION, "no", "no", "relation 120, no relation 80 of 200 testable "
+                                             "class readings"), pd.DataFrame(), None, DRAWS)
+    assert "misses t (planted relation, reads relation 120, no relation 80" in text
+    assert "On the one draw" not in text
+
+
+def _statuses(verdicts):
+    return pd.DataFrame({"draw": range(len(verdicts)), "class_index": 0, "verdict": verdicts})
+
+
+def test_the_null_criterion_misses_a_rule_above_ten_percent_and_keeps_one_at_five():
+    k, miss = calibration.criterion_errors(200)
+    assert miss[0.10] <= calibration.LEVEL < miss[0.15] and miss[0.05] < 1e-3 and miss[0.20] > 0.95
+    null = [rules.NO_RELATION] * 200
+    assert calibration.judge(rules.NO_RELATION, _statuses(null))["recovered"]
+    assert calibration.judge(rules.NO_RELATION, _statuses([rules.RELATION] * (k - 1) + null[k - 1:]))["recovered"]
+    judged = calibration.judge(rules.NO_RELATION, _statuses([rules.OPPOSITE] * k + null[k:]))
+    assert not judged["recovered"] and judged["false_positive_rate"] == k / 200
+    assert judged["low"] < k / 200 < judged["high"]  # the interval holds its estimate
+    # untestable classes are neither hits nor readings
+    assert calibration.judge(rules.RELATION, _statuses([rules.RELATION] * 9 + [rules.LATENT_UNTESTABLE] * 5))["testable"] == 9
+
+
+def test_the_draws_recover_pre_pool_maps_and_refuse_the_pooled_reading_on_the_same_draws():
+    # On feature maps with no relation per position, the pre-pool reading's false positives
+    # stay at its 5% level; the pooled reading, judged against the same null answer, fails it.
+    cases = {c.reading: c for c in calibration.latent_cases({}) if c.generator == "feature maps, none per position"}
+    pre = calibration.judge(rules.NO_RELATION, cases["pre-pool"].statuses(5))
+    pooled = calibration.judge(rules.NO_RELATION, cases["pooled"].statuses(5))
+    assert pre["testable"] == pooled["testable"] == 30
+    assert pre["recovered"] and not pooled["recovered"] and pooled["false_positive_rate"] > 0.9
+
+
+def test_a_binary_table_reading_relation_and_opposite_is_mirrored_in_both_classes():
+    assert calibration._mirror([rules.RELATION, rules.OPPOSITE]) == [rules.MIRRORED] * 2
+    assert calibration._mirror([rules.RELATION, rules.RELATION]) == [rules.RELATION] * 2
+    settings = calibration.planted_tables()["minority-shared-imb"]
+    assert set(calibration.read_table_draw(settings, False, 0)) == {rules.MIRRORED}
+    assert set(calibration.read_table_draw(settings, True, 0)) != {rules.MIRRORED}  # raw: no pairs

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Mapping
+from functools import partial
+from typing import Callable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from .. import paths
 from ..ce import latent as latent_reading
 from ..data import planted as generators
 from ..data.planted import settings
+from ..data.tabular import split_rows
 from ..datasets import dataset_spec
 from ..pipeline.study import Study
 from . import audit, rules
@@ -28,6 +31,13 @@ from .plots import legend_below
 FEATURE_MODELS = ("lg", "head")  # CE per input feature; the SVM's D counts support vectors
 RATES_RECORD = paths.ROOT / "benchmarks" / "measured" / "calibration_rates.json"
 NOT_HOLDS = "not holds"  # a planted answer met by partly or does not hold
+# A class's latent reading on a null generator is a 5% test: one draw of a table can read a
+# relation by chance, and a table's splits share its rows, so they read it together. Each latent
+# generator is therefore read on independent draws (seeds 0 to DRAWS - 1, each split once as a
+# run splits it), and a null answer is a rate (methods#calibration-rates).
+DRAWS = 100
+TEST_SIZE = 0.3  # the base profile's tabular.test_size: the draws read the rows a run trains on
+LEVEL = 0.05  # a null answer is missed when the draws show more than MAX_FALSE_POSITIVES at this level
 
 
 def planted_of(study: Study) -> dict:
@@ -109,55 +119,88 @@ def latent_statuses(study: Study, raw: bool) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["repeat", "class_index", "verdict"])
 
 
-def _latent_reads(statuses: pd.DataFrame, names: Mapping[int, str]) -> tuple[str, float]:
-    """'relation 6 of 6' per class group, and the share reading the commonest status."""
+def _latent_reads(statuses: pd.DataFrame, names: Mapping[int, str]) -> str:
+    """'class 0: relation 3 of 3; class 1: ...' over a table's splits."""
     if statuses.empty:
-        return "no reading", np.nan
+        return "no reading"
     parts = []
     for c, part in statuses.groupby("class_index"):
         counts = part["verdict"].value_counts()
         parts.append(f"{names.get(c, c)}: " + ", ".join(f"{s} {n} of {len(part)}" for s, n in counts.items()))
-    return "; ".join(parts), np.nan
+    return "; ".join(parts)
+
+
+def _per_class(planted: str) -> dict[str, str]:
+    """'relation (minority), no relation (majority)' as {group: answer}."""
+    return dict(reversed(p.strip().rstrip(")").split(" (")) for p in planted.split(","))
+
+
+def _group(c: int) -> str:
+    return "minority" if c == 1 else "majority"
 
 
 def _recovered(planted: str, reads: str | pd.DataFrame, names: Mapping[int, str]) -> bool:
+    """Whether a claim's verdict, or a table's latent readings over its splits, give the planted answer."""
     if isinstance(reads, str):
         return reads != rules.HOLDS if planted == NOT_HOLDS else reads == planted
     if "(" in planted:  # per class: "relation (minority), no relation (majority)"
-        wanted = dict(reversed(p.strip().rstrip(")").split(" (")) for p in planted.split(","))
-        checks = []
-        for c, part in reads.groupby("class_index"):
-            group = "minority" if c == 1 else "majority"
-            if group in wanted:
-                checks.append((part["verdict"] == wanted[group]).mean() >= rules.MOSTLY)
+        wanted = _per_class(planted)
+        checks = [(part["verdict"] == wanted[_group(c)]).mean() >= rules.MOSTLY
+                  for c, part in reads.groupby("class_index") if _group(c) in wanted]
         return bool(checks) and all(checks)
     return bool(len(reads)) and (reads["verdict"] == planted).mean() >= rules.MOSTLY
 
 
-def answers_against_planted(studies: Mapping[str, Study]) -> pd.DataFrame:
-    """One row per planted table and answer: what was planted, what the rule reads, whether they
-    agree (a latent answer: at least ``rules.MOSTLY`` of the class readings over repeats)."""
-    rows = []
-    for name, study in studies.items():
-        planted = planted_of(study)
-        names = {0: "class 0", 1: "class 1"}
-        verdicts = None
-        for answer in answers_for(planted["generator"], planted["rates"], planted["units"], planted["ratio"]):
-            if answer.rule.startswith("claim 9"):
-                statuses = latent_statuses(study, raw="raw" in answer.rule)
-                reads, _ = _latent_reads(statuses, names)
-                recovered = _recovered(answer.planted, statuses, names)
-            else:
-                verdicts = verdicts or _claim_verdicts(study)
-                reads = verdicts[int(answer.rule.split()[1])]
-                recovered = _recovered(answer.planted, reads, names)
-            rows.append({"data set": name, "rule": answer.rule, "planted": answer.planted, "why": answer.why,
-                         "rule reads": reads, "recovered": "yes" if recovered else "no"})
-    return pd.DataFrame(rows, columns=["data set", "rule", "planted", "why", "rule reads", "recovered"])
+# ---------------------------------------------------------------- the latent reading over independent draws
+def _mirror(statuses: list[str]) -> list[str]:
+    """A binary table whose two classes read relation and opposite reads *mirrored* in both, as
+    ``rules.latent_cells`` marks a run's pairs."""
+    return [rules.MIRRORED] * 2 if len(statuses) == 2 and set(statuses) == {rules.RELATION, rules.OPPOSITE} \
+        else statuses
 
 
-# ---------------------------------------------------------------- network-like latent features
-LATENT_CASES = (  # (name, generator, law, the pre-pool or direct answer, the pooled answer)
+def read_table_draw(planted: Mapping, raw: bool, seed: int) -> list[str]:
+    """Each class's latent status on one draw of a planted table: the generator with ``seed``,
+    split ``seed`` of its rows as a run splits them (``data.tabular.split_rows``), its training
+    rows read unit-free (mirrored pairs marked) or raw."""
+    table = {k: v for k, v in planted.items() if k != "generator"}
+    X, y = generators.generate(planted["generator"], **{**table, "seed": seed})
+    train, _ = split_rows(y, seed, TEST_SIZE, None)
+    statuses = latent_reading.read_table(X[train], y[train], 2, raw=raw, seed=seed)
+    return statuses if raw else _mirror(statuses)
+
+
+def _read_features(law: str, seed: int) -> list[str]:
+    return latent_reading.read_features(*generators.latent_features(law, seed=seed), seed=seed)
+
+
+def _read_maps(law: str, pooled: bool, seed: int) -> list[str]:
+    maps, y = generators.feature_maps(law, seed=seed)
+    if pooled:  # global average pooling, as a network's head sees the features
+        return latent_reading.read_features(maps.mean(axis=(2, 3)), y, seed=seed)
+    return latent_reading.read_maps(maps, y, seed=seed)
+
+
+@dataclass(frozen=True)
+class LatentCase:
+    """One latent generator under one reading, with what it was built to give."""
+    rule: str  # as in the rates table: "claim 9, latent reading (table, unit-free)", ...
+    generator: str  # a planted table's name or a network-like case
+    reading: str  # "unit-free", "raw", "features", "pre-pool", "pooled"
+    planted: str
+    read: Callable[[int], list[str]]  # each class's status on the draw of this seed
+    first: int = 0  # the first draw's seed
+    shown: bool = False  # shown beside, not a rule: the pooled reading, whose relation pooling makes
+
+    def statuses(self, draws: int) -> pd.DataFrame:
+        rows = [{"draw": i, "class_index": c, "verdict": v}
+                for i in range(draws) for c, v in enumerate(self.read(self.first + i))]
+        return pd.DataFrame(rows, columns=["draw", "class_index", "verdict"])
+
+
+TABLE_READINGS = {"claim 9, tabular (unit-free)": ("claim 9, latent reading (table, unit-free)", "unit-free"),
+                  "claim 9, CNN (raw)": ("claim 9, latent reading (table, raw)", "raw")}
+NETWORK_CASES = (  # (name, kind, law, the direct or pre-pool answer, the pooled answer)
     ("multi-class features, none planted", "features", "frequency", rules.NO_RELATION, None),
     ("multi-class features, relation", "features", "frequency_magnitude", rules.RELATION, None),
     ("multi-class features, opposite", "features", "opposite", rules.OPPOSITE, None),
@@ -166,43 +209,197 @@ LATENT_CASES = (  # (name, generator, law, the pre-pool or direct answer, the po
 )
 
 
-def network_readings(seed: int = 0) -> pd.DataFrame:
-    """The latent reading on network-like planted features (C = 6, D = 64, ReLU zeros), read
-    directly: per case, what was planted and the share of classes reading it, pre-pool (or
-    direct) and pooled."""
-    rows = []
-    for name, kind, law, answer, pooled_answer in LATENT_CASES:
+def planted_tables(profile: str = "planted-latent") -> dict[str, dict]:
+    """The latent tables a profile declares: {name: the generator and its settings}, as
+    ``planted_of`` gives them for a loaded study."""
+    from ..config import load_profile
+
+    entries = load_profile(profile)["data_sets"]
+    return {name: {"generator": entry["planted"], **settings(entry)} for name, entry in entries.items()
+            if entry.get("planted") in generators.LATENT}
+
+
+def latent_cases(tables: Mapping[str, Mapping]) -> list[LatentCase]:
+    """Each latent table under each reading it has an answer for, then the network-like cases."""
+    cases = []
+    for name, planted in tables.items():
+        for answer in answers_for(planted["generator"], planted["rates"], planted["units"], planted["ratio"]):
+            if answer.rule in TABLE_READINGS:
+                rule, reading = TABLE_READINGS[answer.rule]
+                cases.append(LatentCase(rule, name, reading, answer.planted,
+                                        partial(read_table_draw, dict(planted), reading == "raw"), int(planted["seed"])))
+    for name, kind, law, answer, pooled in NETWORK_CASES:
         if kind == "features":
-            F, y = generators.latent_features(law, seed=seed)
-            readings = {"features": latent_reading.read_features(F, y, seed=seed)}
+            cases.append(LatentCase("claim 9, latent reading (network, raw)", name, "features", answer,
+                                    partial(_read_features, law)))
         else:
-            maps, y = generators.feature_maps(law, seed=seed)
-            readings = {"pre-pool": latent_reading.read_maps(maps, y, seed=seed),
-                        "pooled": latent_reading.read_features(maps.mean(axis=(2, 3)), y, seed=seed)}
-        for reading, statuses in readings.items():
-            planted = pooled_answer if reading == "pooled" else answer
-            share = float(np.mean([s == planted for s in statuses])) if len(statuses) else np.nan
-            rows.append({"case": name, "reading": reading, "planted": planted,
-                         "rule reads": ", ".join(f"{s} {n}" for s, n in pd.Series(statuses).value_counts().items()),
-                         "share reading it": round(share, 2),
-                         "recovered": "yes" if share >= rules.MOSTLY else "no"})
+            cases.append(LatentCase("claim 9, latent reading (network, pre-pool)", name, "pre-pool", answer,
+                                    partial(_read_maps, law, False)))
+            cases.append(LatentCase("claim 9, latent reading (network, pooled)", name, "pooled", pooled,
+                                    partial(_read_maps, law, True), shown=True))
+    return cases
+
+
+def _interval(hits: int, n: int) -> tuple[float, float]:
+    if not n:
+        return np.nan, np.nan
+    ci = binomtest(hits, n).proportion_ci(method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def criterion_errors(n: int, rates_of_rules: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20)) -> tuple[int, dict[float, float]]:
+    """The null criterion of ``judge`` on ``n`` testable readings: the fewest readings other than
+    *no relation* from which it misses a null answer, and the chance that it misses a null answer
+    for a rule whose false-positive rate is each of ``rates_of_rules`` (its size at 10%, its power
+    above)."""
+    from scipy.stats import binom
+
+    k = next(k for k in range(n + 1) if binom.sf(k - 1, n, audit.MAX_FALSE_POSITIVES) < LEVEL)
+    return k, {r: float(binom.sf(k - 1, n, r)) for r in rates_of_rules}
+
+
+def judge(planted: str, statuses: pd.DataFrame) -> dict:
+    """A latent case's draws against its planted answer, over its testable class readings. A
+    null answer (*no relation*): the false-positive rate, readings other than *no relation*, is
+    recovered unless the draws put it above ``audit.MAX_FALSE_POSITIVES`` (one-sided exact
+    binomial test at ``LEVEL``). A planted answer: the power, the share reading it, is recovered
+    from ``rules.MOSTLY``. Both with their exact 95% interval."""
+    if "(" in planted:  # an answer per class group: each group judged on its own
+        wanted = _per_class(planted)
+        parts = [judge(wanted[_group(c)], part) for c, part in statuses.groupby("class_index") if _group(c) in wanted]
+        return {"testable": sum(p["testable"] for p in parts), "reads": "; ".join(p["reads"] for p in parts),
+                "false_positive_rate": np.nan, "power": np.nan, "low": np.nan, "high": np.nan,
+                "recovered": bool(parts) and all(p["recovered"] for p in parts)}
+    testable = statuses if planted == rules.LATENT_UNTESTABLE else \
+        statuses[statuses["verdict"] != rules.LATENT_UNTESTABLE]
+    n = len(testable)
+    null = planted == rules.NO_RELATION
+    hits = int((testable["verdict"] != rules.NO_RELATION).sum() if null else (testable["verdict"] == planted).sum())
+    rate = hits / n if n else np.nan
+    if null:
+        recovered = bool(n) and binomtest(hits, n, audit.MAX_FALSE_POSITIVES, alternative="greater").pvalue >= LEVEL
+    else:
+        recovered = bool(n) and rate >= rules.MOSTLY
+    low, high = _interval(hits, n)
+    return {"testable": n, "reads": ", ".join(f"{s} {k}" for s, k in testable["verdict"].value_counts().items()),
+            "false_positive_rate": rate if null else np.nan, "power": np.nan if null else rate,
+            "low": low, "high": high, "recovered": recovered}
+
+
+def latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS) -> pd.DataFrame:
+    """Every latent case read on ``draws`` independent draws and judged (``judge``): one row per
+    case, the source of the calibration page's latent answers, its network table and its latent
+    rates, and of the rates benchmark's record."""
+    rows = []
+    for case in latent_cases(tables):
+        rows.append({"rule": case.rule, "generator": case.generator, "reading": case.reading,
+                     "planted": case.planted, "shown": case.shown, "draws": draws,
+                     **judge(case.planted, case.statuses(draws))})
     return pd.DataFrame(rows)
 
 
+def studies_tables(studies: Mapping[str, Study]) -> dict[str, dict]:
+    """The latent tables among planted studies: {name: the generator and its settings}."""
+    return {name: planted_of(study) for name, study in studies.items()
+            if planted_of(study)["generator"] in generators.LATENT}
+
+
+def _percent(rate: float, low: float, high: float) -> str:
+    return f"{100 * rate:.1f}% (95% interval {100 * low:.1f} to {100 * high:.1f}%)"
+
+
+def _over_draws(row: Mapping) -> str:
+    """'no relation 189 of 200 testable classes; false positives 5.5% (95% interval ...)'."""
+    what = ("false positives", row["false_positive_rate"]) if row["planted"] == rules.NO_RELATION \
+        else ("reading it", row["power"])
+    text = f"{row['reads']} of {row['testable']} testable class readings"
+    return text + (f"; {what[0]} {_percent(what[1], row['low'], row['high'])}" if not np.isnan(what[1]) else "")
+
+
+def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per planted table and answer: what was planted, what the rule reads on the table
+    run through the pipeline (a claim's verdict, or each class's latent status over its splits),
+    what the latent reading reads over independent draws of the table's generator (``draws``,
+    from ``latent_draws``), and whether it recovers the answer: a claim's verdict on the table,
+    a latent answer over the draws (``judge``)."""
+    rows = []
+    names = {0: "class 0", 1: "class 1"}
+    for name, study in studies.items():
+        planted = planted_of(study)
+        verdicts = None
+        for answer in answers_for(planted["generator"], planted["rates"], planted["units"], planted["ratio"]):
+            over = "—"
+            if answer.rule.startswith("claim 9"):
+                statuses = latent_statuses(study, raw="raw" in answer.rule)
+                reads = _latent_reads(statuses, names)
+                recovered = alone = _recovered(answer.planted, statuses, names)
+                drawn = None if draws is None or answer.rule not in TABLE_READINGS else draws[
+                    (draws["generator"] == name) & (draws["rule"] == TABLE_READINGS[answer.rule][0])]
+                if drawn is not None and len(drawn):
+                    over, recovered = _over_draws(drawn.iloc[0]), bool(drawn["recovered"].iloc[0])
+            else:
+                verdicts = verdicts or _claim_verdicts(study)
+                reads = verdicts[int(answer.rule.split()[1])]
+                recovered = alone = _recovered(answer.planted, reads, names)
+            rows.append({"data set": name, "rule": answer.rule, "planted": answer.planted, "why": answer.why,
+                         "rule reads": reads, "this table gives it": "yes" if alone else "no",
+                         "over independent draws": over, "recovered": "yes" if recovered else "no"})
+    return pd.DataFrame(rows, columns=["data set", "rule", "planted", "why", "rule reads", "this table gives it",
+                                       "over independent draws", "recovered"])
+
+
+def network_readings(draws: pd.DataFrame) -> pd.DataFrame:
+    """The latent reading on network-like planted features (C = 6, D = 64, ReLU zeros), read
+    directly over the draws: per case and reading (direct, pre-pool or pooled), what was planted,
+    what the classes read and whether that recovers it."""
+    part = draws[draws["rule"].str.contains("network")]
+    return pd.DataFrame({"case": part["generator"], "reading": part["reading"], "planted": part["planted"],
+                         "over independent draws": [_over_draws(r) for _, r in part.iterrows()],
+                         "recovered": np.where(part["recovered"], "yes", "no")}).reset_index(drop=True)
+
+
 # ---------------------------------------------------------------- measured error rates
-def rates() -> tuple[pd.DataFrame | None, str]:
-    """Each rule's false-positive rate and power from ``benchmarks/calibration_rates.py``'s
-    record, and the record's provenance."""
+RATE_COLUMNS = ["claim", "rule", "unit", "generator", "planted", "reads", "false_positive_rate", "power", "n", "seeds"]
+
+
+def latent_rate_rows(draws: pd.DataFrame) -> list[dict]:
+    """The latent reading's rows of the rates table (the pooled reading, shown beside, is no rule)."""
+    rows = []
+    for _, r in draws[~draws["shown"]].iterrows():
+        rows.append({"claim": "9", "rule": r["rule"], "unit": "testable class", "generator": r["generator"],
+                     "planted": r["planted"], "reads": r["reads"],
+                     **{k: (None if np.isnan(r[k]) else float(r[k])) for k in ("false_positive_rate", "power")},
+                     "n": int(r["testable"]), "seeds": int(r["draws"])})
+    return rows
+
+
+def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
+    """Each rule's false-positive rate and power with their exact 95% interval: claims 1 and 7
+    from ``benchmarks/calibration_rates.py``'s record (a head fitted per seed), the latent
+    reading from ``draws`` where given (read on this machine; the same function and draws as
+    the record's) or else from the record; and the record's provenance."""
     try:
         record = json.loads(RATES_RECORD.read_text())
     except (OSError, ValueError):
         return None, "*Not measured yet: run `python benchmarks/calibration_rates.py --save`.*"
-    table = pd.DataFrame(record["rows"])
+    rows = [r for r in record["rows"] if draws is None or str(r["claim"]) != "9"]
+    if draws is not None:
+        rows += latent_rate_rows(draws)
+    table = pd.DataFrame(rows).reindex(columns=RATE_COLUMNS)
+    table["n"] = table["n"].fillna(table["seeds"]).astype(int)
+    intervals = []
+    for _, r in table.iterrows():
+        rate = r["false_positive_rate"] if pd.notna(r["false_positive_rate"]) else r["power"]
+        low, high = _interval(int(round(float(rate) * r["n"])), int(r["n"]))
+        intervals.append(f"{100 * low:.1f} to {100 * high:.1f}%")
+    table["95% interval"] = intervals
     for column in ("false_positive_rate", "power"):
         table[column] = pd.to_numeric(table[column], errors="coerce").round(3)
     table = table.fillna("—")
-    return table, (f"Measured with `{record['command']}` on {record['machine']}, {record['measured']}, commit "
-                   f"{record['git_commit']}.")
+    where = "" if draws is None else (f" The latent reading's rows were read on this machine over {int(draws['draws'].iloc[0])} "
+                                      "draws of each generator, by the function that writes them to the record.")
+    return table, (f"Claims 1 and 7 measured with `{record['command']}` on {record['machine']}, {record['measured']}, "
+                   f"commit {record['git_commit']}." + where)
 
 
 # ---------------------------------------------------------------- RQ1 on planted data
@@ -250,52 +447,64 @@ def summary_required(studies: Mapping[str, Study]) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("—")
 
 
-# The rates record's rule for each rule of the planted tables
-RATE_RULES = {"claim 1": "claim 1", "claim 7": "claim 7",
-              "claim 9, tabular (unit-free)": "claim 9, latent reading (table, unit-free)",
-              "claim 9, CNN (raw)": "claim 9, latent reading (table, raw)"}
-NULL_ANSWERS = (rules.FAILS, NOT_HOLDS, rules.NO_RELATION)
-
-
-def _chance(rule: str, missed: pd.DataFrame, rates_table: pd.DataFrame | None) -> str:
-    """Where every miss is a false positive on a null table, the rule's measured rate of them:
-    one draw of a table is one chance, however many splits share its rows."""
-    if rates_table is None or not missed["planted"].isin(NULL_ANSWERS).all():
-        return ""
-    fp = pd.to_numeric(rates_table.loc[rates_table["rule"] == RATE_RULES.get(rule), "false_positive_rate"],
-                       errors="coerce").dropna()
-    if fp.empty:
-        return ""
-    seeds = int(rates_table.loc[rates_table["rule"] == RATE_RULES[rule], "seeds"].iloc[0])
-    return (f". A false positive on one draw of the table (its splits share its rows and read together): over "
-            f"{seeds} draws of each null generator the rule reads one in {100 * fp.max():.0f}% of cases at most, "
-            "below")
+def _pipeline_miss(r: Mapping, drawn: Mapping) -> str:
+    """The one table run through the pipeline reads otherwise than its planted answer while
+    the draws recover it: worded with the draws' rate."""
+    what = (f"reads something other than no relation in {_percent(drawn['false_positive_rate'], drawn['low'], drawn['high'])}"
+            f" of testable class readings, not above the {audit.MAX_FALSE_POSITIVES:.0%} the methods allow: a false "
+            "positive of one draw, at the rule's rate") if r["planted"] == rules.NO_RELATION else \
+        f"reads it in {_percent(drawn['power'], drawn['low'], drawn['high'])} of testable class readings"
+    return (f" On the one draw run through the pipeline, {r['data set']} reads {r['rule reads']} (planted "
+            f"{r['planted']}; its splits share its rows and read them together); over {int(drawn['draws'])} draws the "
+            f"rule {what}.")
 
 
 def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.DataFrame,
-             rates_table: pd.DataFrame | None = None) -> str:
+             rates_table: pd.DataFrame | None = None, draws: pd.DataFrame | None = None) -> str:
     """The chapter's conclusions, each computed from the tables of the page."""
     lines = []
+    n_draws = int(draws["draws"].iloc[0]) if draws is not None and len(draws) else None
     for rule, part in answers.groupby("rule", sort=False):
         ok = (part["recovered"] == "yes").sum()
         missed = part[part["recovered"] == "no"]
-        lines.append(f"- **{rule[:1].upper()}{rule[1:]}** recovers its planted answer on {ok} of {len(part)} planted "
-                     "tables" + ("" if missed.empty else ": it misses " + "; ".join(
-                         f"{r['data set']} (planted {r['planted']}, reads {r['rule reads']})"
-                         for _, r in missed.iterrows()) + _chance(rule, missed, rates_table)) + ".")
+        over = part["over independent draws"] != "—"
+        line = (f"- **{rule[:1].upper()}{rule[1:]}** recovers its planted answer on {ok} of {len(part)} planted tables"
+                + (f" (a latent table's answer over {n_draws} independent draws of its generator)" if over.any() and n_draws
+                   else "")
+                + ("" if missed.empty else ": it misses " + "; ".join(
+                    f"{r['data set']} (planted {r['planted']}, reads {r['over independent draws'] if r['over independent draws'] != '—' else r['rule reads']})"
+                    for _, r in missed.iterrows())) + ".")
+        for _, r in part[over & (part["this table gives it"] == "no") & (part["recovered"] == "yes")].iterrows():
+            drawn = draws[(draws["generator"] == r["data set"]) & (draws["rule"] == TABLE_READINGS[rule][0])].iloc[0]
+            line += _pipeline_miss(r, drawn)
+        lines.append(line)
     if len(network):
         ok = (network["recovered"] == "yes").sum()
         pooled = network[(network["reading"] == "pooled") & (network["case"].str.contains("none per position"))]
+        made = draws[(draws["reading"] == "pooled") & draws["generator"].str.contains("none per position")] \
+            if draws is not None else pd.DataFrame()
         lines.append(f"- **The latent reading on network-like features** recovers {ok} of {len(network)} planted "
-                     "answers" + (f"; on feature maps with no relation per position, the pooled features read "
-                                  f"{pooled['rule reads'].iloc[0]}: pooling makes the relation by itself, which is why "
-                                  "the pre-pool reading decides" if len(pooled) else "") + ".")
+                     f"answers over {n_draws} draws" + (
+                         f"; on feature maps with no relation per position, the pooled features read "
+                         f"{made['reads'].iloc[0]} of {made['testable'].iloc[0]} class readings: pooling makes the "
+                         "relation by itself, which is why the pre-pool reading decides" if len(made) else "") + ".")
+    nulls = draws[(draws["planted"] == rules.NO_RELATION) & ~draws["shown"]] if draws is not None else pd.DataFrame()
+    if len(nulls):
+        n = int(nulls["testable"].min())
+        k, miss = criterion_errors(n)
+        odds = [f"{p:.2f} at {100 * r:.0f}%" + (" (its size)" if r == audit.MAX_FALSE_POSITIVES else "")
+                for r, p in miss.items()]
+        lines.append(f"- **The criterion for a null answer** has known error rates (exact binomial): with {n} testable "
+                     f"readings it judges a null answer not recovered from {k} readings other than no relation "
+                     f"({100 * k / n:.0f}%), with probability {odds[0]} false positives for the rule, "
+                     + ", ".join(odds[1:]) + ".")
     if rates_table is not None and len(rates_table):
         for rule, part in rates_table.groupby("rule", sort=False):
             fp = pd.to_numeric(part["false_positive_rate"], errors="coerce").dropna()
             power = pd.to_numeric(part["power"], errors="coerce").dropna()
-            lines.append(f"- **{rule[:1].upper()}{rule[1:]}**, over {int(part['seeds'].iloc[0])} seeds of each generator: "
-                         + (f"false positives {100 * fp.max():.0f}% at most" if len(fp) else "no null generator")
+            lines.append(f"- **{rule[:1].upper()}{rule[1:]}**, over {int(part['seeds'].iloc[0])} "
+                         f"{'draws' if str(part['claim'].iloc[0]) == '9' else 'seeds'} of each generator: "
+                         + (f"false positives {100 * fp.max():.1f}% at most" if len(fp) else "no null generator")
                          + (f", power {100 * power.min():.0f}% at least" if len(power) else "")
                          + (f" (above the {audit.MAX_FALSE_POSITIVES:.0%} limit: flagged beside its verdict)"
                             if len(fp) and fp.max() > audit.MAX_FALSE_POSITIVES else "") + ".")
