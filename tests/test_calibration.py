@@ -23,7 +23,7 @@ def test_dense_signal_plants_a_failure_balanced_and_only_not_holds_imbalanced():
 
 def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 200 testable class readings"):
     return pd.DataFrame([{"data set": "t", "rule": "claim 9, CNN (raw)", "planted": planted, "why": "",
-                          "rule reads": "class 1: opposite 3 of 3", "this table gives it": alone,
+                          "rule reads": "class 1: opposite 3 of 3", "this table": alone,
                           "over independent draws": over, "recovered": recovered}])
 
 

@@ -342,9 +342,9 @@ def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | 
                 reads = verdicts[int(answer.rule.split()[1])]
                 recovered = alone = _recovered(answer.planted, reads, names)
             rows.append({"data set": name, "rule": answer.rule, "planted": answer.planted, "why": answer.why,
-                         "rule reads": reads, "this table gives it": "yes" if alone else "no",
+                         "rule reads": reads, "this table": "yes" if alone else "no",
                          "over independent draws": over, "recovered": "yes" if recovered else "no"})
-    return pd.DataFrame(rows, columns=["data set", "rule", "planted", "why", "rule reads", "this table gives it",
+    return pd.DataFrame(rows, columns=["data set", "rule", "planted", "why", "rule reads", "this table",
                                        "over independent draws", "recovered"])
 
 
@@ -353,7 +353,8 @@ def network_readings(draws: pd.DataFrame) -> pd.DataFrame:
     directly over the draws: per case and reading (direct, pre-pool or pooled), what was planted,
     what the classes read and whether that recovers it."""
     part = draws[draws["rule"].str.contains("network")]
-    return pd.DataFrame({"case": part["generator"], "reading": part["reading"], "planted": part["planted"],
+    planted = [f"{r['planted']} (made by pooling)" if r["shown"] else r["planted"] for _, r in part.iterrows()]
+    return pd.DataFrame({"case": part["generator"], "reading": part["reading"], "planted": planted,
                          "over independent draws": [_over_draws(r) for _, r in part.iterrows()],
                          "recovered": np.where(part["recovered"], "yes", "no")}).reset_index(drop=True)
 
@@ -474,7 +475,7 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
                 + ("" if missed.empty else ": it misses " + "; ".join(
                     f"{r['data set']} (planted {r['planted']}, reads {r['over independent draws'] if r['over independent draws'] != '—' else r['rule reads']})"
                     for _, r in missed.iterrows())) + ".")
-        for _, r in part[over & (part["this table gives it"] == "no") & (part["recovered"] == "yes")].iterrows():
+        for _, r in part[over & (part["this table"] == "no") & (part["recovered"] == "yes")].iterrows():
             drawn = draws[(draws["generator"] == r["data set"]) & (draws["rule"] == TABLE_READINGS[rule][0])].iloc[0]
             line += _pipeline_miss(r, drawn)
         lines.append(line)
