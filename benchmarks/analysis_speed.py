@@ -64,7 +64,7 @@ def tabular_rows(methods: list[str], split: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as results:
         context = Context(results_dir=results, progress=False)
-        for rc in run_configs(cfg, "coil_2000"):
+        for rc in run_configs(config.resolve_dataset(cfg, "coil_2000")):
             if rc["model"] == "svm" and rc["method"] in methods and rc["split"] == split:
                 model = train_model(rc, context)  # fitted now: the results folder is empty
                 rows.append(measure(rc, context, model, analyse_tabular, model.record["fit_seconds"]))
@@ -74,7 +74,7 @@ def tabular_rows(methods: list[str], split: int) -> list[dict]:
 
 def image_row() -> dict:
     cfg = config.load_profile("quick")
-    rc = next(rc for rc in run_configs(cfg, "fashion-lt") if rc["method"] == "base" and rc["seed"] == 0)
+    rc = next(rc for rc in run_configs(config.resolve_dataset(cfg, "fashion-lt")) if rc["method"] == "base" and rc["seed"] == 0)
     context = Context(results_dir=str(IMAGE_RESULTS), progress=False)
     model = train_model(rc, context)  # trained on the first call only
     row = measure(rc, context, model, analyse_image, model.record["train_seconds"])

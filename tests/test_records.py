@@ -17,3 +17,18 @@ def test_each_committed_record_reads_as_a_finding_without_gaps(name):
     if table is not None:
         cells = table.astype(str)
         assert not cells.apply(lambda c: c.str.contains(r"^\{|^nan$|^None$")).any().any(), table
+
+
+def test_book_time_states_the_median_of_fresh_clones_after_the_set_up():
+    steps = [("setup", 60), ("data", 3), ("runs-quick", 700), ("html", 40)]
+    rows = [{"command": "make book", "step": s, "seconds": v + (extra if s == "runs-quick" else 0), "run": run,
+             "backend": "AVX2"}
+            for run, extra in ((1, 0), (2, 120), (3, 30)) for s, v in steps]
+    record = records.Record("book_time", "c", "m", "x", "abc", {"rows": rows + [
+        {"command": "make test", "step": "CI", "seconds": 480.0, "run": None, "backend": "AVX2"}]})
+    text, table = records.book_time(record)
+    # books after the set-up: 743, 863 and 773 s; their median 773 s is 12.9 minutes
+    assert "took 12.9 minutes after `make setup` (the median of 3 fresh clones: 12.4 minutes, 14.4 minutes, " \
+           "12.9 minutes)" in text
+    assert "the set-up took 1.0 minutes more" in text and "`make test` from a fresh clone took 8.0 minutes" in text
+    assert list(table["run"]).count(2) == len(steps)

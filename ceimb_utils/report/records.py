@@ -60,19 +60,28 @@ def minutes(seconds: float) -> str:
 
 # ---------------------------------------------------------------- one finding per record
 def book_time(record: Record) -> tuple[str, pd.DataFrame]:
-    """How long a fresh clone's `make book` and `make test` took, and where the time went."""
+    """How long a fresh clone's `make book` took after `make setup` (the median over fresh clones
+    where several were timed; the set-up apart) and `make test`, and where the time went."""
     rows = record.rows
+    if "run" not in rows:
+        rows = rows.assign(run=np.where(rows["command"] == "make book", 1, np.nan))
     book = rows[rows["command"] == "make book"]
     test = rows[rows["command"] == "make test"]
-    work = book[~book["step"].isin(["setup", "data"])]["seconds"].sum()
-    text = (f"A fresh clone's `make book` took {minutes(work)} after `make setup` and `make data` "
-            f"({minutes(book['seconds'].sum())} with them), on the {book['backend'].iloc[0]} back-end; the largest "
-            f"step was `make {book.loc[book['seconds'].idxmax(), 'step']}` "
-            f"({minutes(book['seconds'].max())}).")
+    per_run = book[book["step"] != "setup"].groupby("run")["seconds"].sum()
+    setup = book[book["step"] == "setup"]["seconds"]
+    steps = book.groupby("step", sort=False)["seconds"].median()
+    slowest = steps.drop("setup", errors="ignore")
+    runs = len(per_run)
+    text = (f"A fresh clone's `make book` took {minutes(per_run.median())} after `make setup`"
+            + (f" (the median of {runs} fresh clones: " + ", ".join(minutes(v) for v in per_run) + ")" if runs > 1 else "")
+            + f", on the {book['backend'].iloc[0]} back-end; the set-up took {minutes(setup.median())} more. "
+            f"The largest step was `make {slowest.idxmax()}` ({minutes(slowest.max())}).")
     if len(test):
         text += f" `make test` from a fresh clone took {minutes(test['seconds'].iloc[0])}, its set-up included."
-    table = rows.assign(minutes=(rows["seconds"] / 60).round(1))[["command", "step", "seconds", "minutes"]]
-    return text, tidy(table)
+    table = rows.assign(minutes=(rows["seconds"] / 60).round(1))
+    columns = ["command", "step"] + (["run"] if runs > 1 else []) + ["seconds", "minutes"]
+    table = table.assign(run=table["run"].map(lambda r: "—" if pd.isna(r) else int(r)))
+    return text, tidy(table[columns])
 
 
 def paper_tables() -> list[str]:
