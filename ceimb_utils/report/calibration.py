@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from .. import paths
+from ..config import load_profile
 from ..ce import latent as latent_reading
 from ..data import planted as generators
 from ..data.planted import settings
@@ -212,8 +213,6 @@ NETWORK_CASES = (  # (name, kind, law, the direct or pre-pool answer, the pooled
 def planted_tables(profile: str = "planted-latent") -> dict[str, dict]:
     """The latent tables a profile declares: {name: the generator and its settings}, as
     ``planted_of`` gives them for a loaded study."""
-    from ..config import load_profile
-
     entries = load_profile(profile)["data_sets"]
     return {name: {"generator": entry["planted"], **settings(entry)} for name, entry in entries.items()
             if entry.get("planted") in generators.LATENT}
