@@ -25,7 +25,10 @@ def _commit(described: str) -> str:
     return described if changed else described.removesuffix("-dirty")
 
 
-def save(name: str, rows: list[dict]) -> Path:
+def save(name: str, rows: list[dict], argv: list[str] | None = None, commit: str | None = None) -> Path:
+    """Write the record; ``argv``: the command's arguments as the record states them (a folder of
+    this machine replaced by a placeholder); ``commit``: the commit measured, where that is a
+    clone's and not this working tree's."""
     import torch
 
     from ceimb_utils.files import atomic_path
@@ -33,12 +36,12 @@ def save(name: str, rows: list[dict]) -> Path:
 
     path = MEASURED / f"{name}.json"
     record = {
-        "command": shlex.join(["python", *sys.argv]),
+        "command": shlex.join(["python", *(sys.argv if argv is None else argv)]),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
                    f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}",
         "cuda": torch.cuda.is_available(),
-        "git_commit": _commit(git_commit()),
+        "git_commit": commit or _commit(git_commit()),
         "rows": rows,
     }
     with atomic_path(path) as tmp:

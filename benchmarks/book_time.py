@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,10 +44,12 @@ def main() -> None:
     parser.add_argument("--default-backend", action="store_true", help="the CPU's own kernels, not AVX2")
     parser.add_argument("--no-test", action="store_true", help="time the book only")
     parser.add_argument("--keep", type=Path, help="clone each run into DIR/run-N and keep it (to read the built book)")
-    parser.add_argument("--runs", type=int, default=1, help="fresh clones whose book is timed (median; a third "
-                                                            "when two differ by more than 3 minutes)")
+    parser.add_argument("--runs", type=int, default=1, help="fresh clones whose book is timed, their median "
+                                                            "recorded (with 2: a third when they differ by more than 3 minutes)")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
+    if args.runs < 1:
+        raise SystemExit("--runs takes at least 1.")
     env = {**os.environ, **({} if args.default_backend else AVX2)}
     env.pop("CEIMB_RESULTS", None)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True,
@@ -74,8 +77,9 @@ def main() -> None:
             print(f"make test: {seconds:.0f} s", flush=True)
     for row in rows:
         row.update(backend="default" if args.default_backend else "AVX2", commit=commit)
-    if args.save:
-        print(save("book_time", rows))
+    if args.save:  # the clones' commit; a kept folder is this machine's, not the record's
+        argv = [a if a != str(args.keep) else "DIR" for a in sys.argv]
+        print(save("book_time", rows, argv=argv, commit=commit))
 
 
 if __name__ == "__main__":
