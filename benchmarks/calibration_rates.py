@@ -94,12 +94,13 @@ def latent_rates(seeds: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="seeds of each table fitted for claims 1 and 7")
-    parser.add_argument("--latent-seeds", type=int, default=100,
+    parser.add_argument("--latent-seeds", type=int, default=calibration.DRAWS,
                         help="seeds of each generator of the latent reading (cheap: no model; a rate's error shrinks)")
     parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
-    if min(args.seeds, args.latent_seeds) < 20 and args.save:
-        raise SystemExit("The record needs at least 20 seeds of each generator.")
+    if args.save and (args.seeds < 20 or args.latent_seeds != calibration.DRAWS):
+        raise SystemExit(f"The record needs at least 20 seeds of each table and the calibration page's "
+                         f"{calibration.DRAWS} draws of each latent generator.")
     rows = verdict_rates(args.seeds) + latent_rates(args.latent_seeds)
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):

@@ -28,7 +28,7 @@ def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 20
 
 
 DRAWS = pd.DataFrame([{"rule": "claim 9, latent reading (table, raw)", "generator": "t", "reading": "raw",
-                       "planted": rules.NO_RELATION, "shown": False, "draws": 100, "testable": 200,
+                       "planted": rules.NO_RELATION, "shown": False, "draws": 100, "testable": 200, "hits": 10,
                        "reads": "no relation 190, opposite 10", "false_positive_rate": 0.05, "power": np.nan,
                        "low": 0.024, "high": 0.09, "recovered": True}])
 
@@ -39,7 +39,8 @@ def test_a_null_tables_one_draw_is_worded_with_the_rate_its_draws_measure():
     assert "On the one draw run through the pipeline, t reads class 1: opposite 3 of 3" in text
     assert "over 100 draws the rule reads something other than no relation in 5.0% (95% interval 2.4 to 9.0%)" in text
     assert "it misses" not in text
-    assert "not recovered from 28 readings other than no relation (14%), with probability 0.00 at 5% false positives" in text
+    assert "a null answer is judged missed from 30 readings other than no relation (15%): with probability 0.00 for a " \
+           "rule at 5% false positives" in text
 
 
 def test_a_missed_answer_is_a_miss_and_nothing_else():
@@ -54,16 +55,30 @@ def _statuses(verdicts):
 
 
 def test_the_null_criterion_misses_a_rule_above_ten_percent_and_keeps_one_at_five():
-    k, miss = calibration.criterion_errors(200)
-    assert miss[0.10] <= calibration.LEVEL < miss[0.15] and miss[0.05] < 1e-3 and miss[0.20] > 0.95
+    k, missed, recovered = calibration.criterion_errors(200)
+    assert missed[0.10] <= 0.025 < missed[0.15] and missed[0.05] < 1e-3 and missed[0.20] > 0.95
+    assert recovered[0.85] < 0.05 < 0.95 < recovered[0.95]
     null = [rules.NO_RELATION] * 200
     assert calibration.judge(rules.NO_RELATION, _statuses(null))["recovered"]
-    assert calibration.judge(rules.NO_RELATION, _statuses([rules.RELATION] * (k - 1) + null[k - 1:]))["recovered"]
+    kept = calibration.judge(rules.NO_RELATION, _statuses([rules.RELATION] * (k - 1) + null[k - 1:]))
+    assert kept["recovered"] and kept["low"] <= 0.10  # its interval does not lie above the limit
     judged = calibration.judge(rules.NO_RELATION, _statuses([rules.OPPOSITE] * k + null[k:]))
-    assert not judged["recovered"] and judged["false_positive_rate"] == k / 200
-    assert judged["low"] < k / 200 < judged["high"]  # the interval holds its estimate
+    assert not judged["recovered"] and judged["false_positive_rate"] == k / 200 and judged["hits"] == k
+    assert 0.10 < judged["low"] < k / 200 < judged["high"]  # the interval holds its estimate and lies above 10%
     # untestable classes are neither hits nor readings
     assert calibration.judge(rules.RELATION, _statuses([rules.RELATION] * 9 + [rules.LATENT_UNTESTABLE] * 5))["testable"] == 9
+
+
+def test_an_answer_per_class_group_is_judged_per_group_and_reads_in_the_rates_table():
+    statuses = pd.DataFrame({"draw": [0, 0, 1, 1], "class_index": [0, 1, 0, 1],
+                             "verdict": [rules.NO_RELATION, rules.RELATION, rules.NO_RELATION, rules.RELATION]})
+    judged = calibration.judge("relation (minority), no relation (majority)", statuses)
+    assert judged["recovered"] and judged["reads"] == "majority: no relation 2; minority: relation 2"
+    draws = pd.DataFrame([{"rule": "claim 9, latent reading (table, raw)", "generator": "t", "reading": "raw",
+                           "planted": "relation (minority), no relation (majority)", "shown": False, "draws": 2,
+                           **judged}])
+    table, _ = calibration.rates(draws)
+    assert table.loc[table["generator"] == "t", "95% interval"].item() == "—"
 
 
 def test_the_draws_recover_pre_pool_maps_and_refuse_the_pooled_reading_on_the_same_draws():

@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binom, binomtest
 
 from .. import paths
 from ..config import load_profile
@@ -37,8 +37,9 @@ NOT_HOLDS = "not holds"  # a planted answer met by partly or does not hold
 # generator is therefore read on independent draws (seeds 0 to DRAWS - 1, each split once as a
 # run splits it), and a null answer is a rate (methods#calibration-rates).
 DRAWS = 100
-TEST_SIZE = 0.3  # the base profile's tabular.test_size: the draws read the rows a run trains on
-LEVEL = 0.05  # a null answer is missed when the draws show more than MAX_FALSE_POSITIVES at this level
+LATENT_PROFILE = "planted-latent"
+POOLED_NOTE = " (made by pooling)"  # the pooled reading's answer: shown beside, not a rule's
+CONFIDENCE = 0.95  # a null answer is missed when the rate's exact interval at this level lies above the limit
 
 
 def planted_of(study: Study) -> dict:
@@ -156,17 +157,17 @@ def _recovered(planted: str, reads: str | pd.DataFrame, names: Mapping[int, str]
 def _mirror(statuses: list[str]) -> list[str]:
     """A binary table whose two classes read relation and opposite reads *mirrored* in both, as
     ``rules.latent_cells`` marks a run's pairs."""
-    return [rules.MIRRORED] * 2 if len(statuses) == 2 and set(statuses) == {rules.RELATION, rules.OPPOSITE} \
-        else statuses
+    return [rules.MIRRORED] * 2 if rules.mirrored_pair(statuses) else statuses
 
 
 def read_table_draw(planted: Mapping, raw: bool, seed: int) -> list[str]:
     """Each class's latent status on one draw of a planted table: the generator with ``seed``,
-    split ``seed`` of its rows as a run splits them (``data.tabular.split_rows``), its training
-    rows read unit-free (mirrored pairs marked) or raw."""
+    split ``seed`` of its rows as a run of the planted-latent profile splits them
+    (``data.tabular.split_rows``), its training rows read unit-free (mirrored pairs marked) or raw."""
     table = {k: v for k, v in planted.items() if k != "generator"}
     X, y = generators.generate(planted["generator"], **{**table, "seed": seed})
-    train, _ = split_rows(y, seed, TEST_SIZE, None)
+    section = load_profile(LATENT_PROFILE)["tabular"]
+    train, _ = split_rows(y, seed, section["test_size"], section["max_rows"])
     statuses = latent_reading.read_table(X[train], y[train], 2, raw=raw, seed=seed)
     return statuses if raw else _mirror(statuses)
 
@@ -190,12 +191,11 @@ class LatentCase:
     reading: str  # "unit-free", "raw", "features", "pre-pool", "pooled"
     planted: str
     read: Callable[[int], list[str]]  # each class's status on the draw of this seed
-    first: int = 0  # the first draw's seed
     shown: bool = False  # shown beside, not a rule: the pooled reading, whose relation pooling makes
 
     def statuses(self, draws: int) -> pd.DataFrame:
         rows = [{"draw": i, "class_index": c, "verdict": v}
-                for i in range(draws) for c, v in enumerate(self.read(self.first + i))]
+                for i in range(draws) for c, v in enumerate(self.read(i))]
         return pd.DataFrame(rows, columns=["draw", "class_index", "verdict"])
 
 
@@ -210,7 +210,7 @@ NETWORK_CASES = (  # (name, kind, law, the direct or pre-pool answer, the pooled
 )
 
 
-def planted_tables(profile: str = "planted-latent") -> dict[str, dict]:
+def planted_tables(profile: str = LATENT_PROFILE) -> dict[str, dict]:
     """The latent tables a profile declares: {name: the generator and its settings}, as
     ``planted_of`` gives them for a loaded study."""
     entries = load_profile(profile)["data_sets"]
@@ -226,7 +226,7 @@ def latent_cases(tables: Mapping[str, Mapping]) -> list[LatentCase]:
             if answer.rule in TABLE_READINGS:
                 rule, reading = TABLE_READINGS[answer.rule]
                 cases.append(LatentCase(rule, name, reading, answer.planted,
-                                        partial(read_table_draw, dict(planted), reading == "raw"), int(planted["seed"])))
+                                        partial(read_table_draw, dict(planted), reading == "raw")))
     for name, kind, law, answer, pooled in NETWORK_CASES:
         if kind == "features":
             cases.append(LatentCase("claim 9, latent reading (network, raw)", name, "features", answer,
@@ -240,47 +240,50 @@ def latent_cases(tables: Mapping[str, Mapping]) -> list[LatentCase]:
 
 
 def _interval(hits: int, n: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval of a rate of ``hits`` in ``n`` at ``CONFIDENCE``."""
     if not n:
         return np.nan, np.nan
-    ci = binomtest(hits, n).proportion_ci(method="exact")
+    ci = binomtest(hits, n).proportion_ci(confidence_level=CONFIDENCE, method="exact")
     return float(ci.low), float(ci.high)
 
 
-def criterion_errors(n: int, rates_of_rules: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20)) -> tuple[int, dict[float, float]]:
-    """The null criterion of ``judge`` on ``n`` testable readings: the fewest readings other than
-    *no relation* from which it misses a null answer, and the chance that it misses a null answer
-    for a rule whose false-positive rate is each of ``rates_of_rules`` (its size at 10%, its power
-    above)."""
-    from scipy.stats import binom
-
-    k = next(k for k in range(n + 1) if binom.sf(k - 1, n, audit.MAX_FALSE_POSITIVES) < LEVEL)
-    return k, {r: float(binom.sf(k - 1, n, r)) for r in rates_of_rules}
+def criterion_errors(n: int, null_rates: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20),
+                     powers: tuple[float, ...] = (0.85, 0.90, 0.95)) -> tuple[int, dict[float, float], dict[float, float]]:
+    """The criteria of ``judge`` on ``n`` testable readings, as exact binomial chances: the fewest
+    readings other than *no relation* from which a null answer is missed; the chance that it is
+    missed for a rule whose false-positive rate is each of ``null_rates``; and the chance that a
+    planted answer is recovered for a rule whose power is each of ``powers``."""
+    if n < 1:
+        raise ValueError("The criteria need at least one testable reading.")
+    k = next((k for k in range(n + 1) if _interval(k, n)[0] > audit.MAX_FALSE_POSITIVES), n + 1)
+    need = int(np.ceil(rules.MOSTLY * n - 1e-9))  # readings of the planted answer that recover it
+    return (k, {r: float(binom.sf(k - 1, n, r)) for r in null_rates},
+            {p: float(binom.sf(need - 1, n, p)) for p in powers})
 
 
 def judge(planted: str, statuses: pd.DataFrame) -> dict:
     """A latent case's draws against its planted answer, over its testable class readings. A
     null answer (*no relation*): the false-positive rate, readings other than *no relation*, is
-    recovered unless the draws put it above ``audit.MAX_FALSE_POSITIVES`` (one-sided exact
-    binomial test at ``LEVEL``). A planted answer: the power, the share reading it, is recovered
-    from ``rules.MOSTLY``. Both with their exact 95% interval."""
+    recovered unless its exact interval (``CONFIDENCE``) lies wholly above
+    ``audit.MAX_FALSE_POSITIVES``; a planted answer: the power, the share reading it, is recovered
+    from ``rules.MOSTLY``. Both with their exact interval, and the count they are read from."""
     if "(" in planted:  # an answer per class group: each group judged on its own
         wanted = _per_class(planted)
-        parts = [judge(wanted[_group(c)], part) for c, part in statuses.groupby("class_index") if _group(c) in wanted]
-        return {"testable": sum(p["testable"] for p in parts), "reads": "; ".join(p["reads"] for p in parts),
+        parts = {_group(c): judge(wanted[_group(c)], part) for c, part in statuses.groupby("class_index")
+                 if _group(c) in wanted}
+        return {"testable": sum(p["testable"] for p in parts.values()), "hits": np.nan,
+                "reads": "; ".join(f"{g}: {p['reads']}" for g, p in parts.items()),
                 "false_positive_rate": np.nan, "power": np.nan, "low": np.nan, "high": np.nan,
-                "recovered": bool(parts) and all(p["recovered"] for p in parts)}
+                "recovered": bool(parts) and all(p["recovered"] for p in parts.values())}
     testable = statuses if planted == rules.LATENT_UNTESTABLE else \
         statuses[statuses["verdict"] != rules.LATENT_UNTESTABLE]
     n = len(testable)
     null = planted == rules.NO_RELATION
     hits = int((testable["verdict"] != rules.NO_RELATION).sum() if null else (testable["verdict"] == planted).sum())
     rate = hits / n if n else np.nan
-    if null:
-        recovered = bool(n) and binomtest(hits, n, audit.MAX_FALSE_POSITIVES, alternative="greater").pvalue >= LEVEL
-    else:
-        recovered = bool(n) and rate >= rules.MOSTLY
     low, high = _interval(hits, n)
-    return {"testable": n, "reads": ", ".join(f"{s} {k}" for s, k in testable["verdict"].value_counts().items()),
+    recovered = bool(n) and (low <= audit.MAX_FALSE_POSITIVES if null else rate >= rules.MOSTLY)
+    return {"testable": n, "hits": hits, "reads": ", ".join(f"{s} {k}" for s, k in testable["verdict"].value_counts().items()),
             "false_positive_rate": rate if null else np.nan, "power": np.nan if null else rate,
             "low": low, "high": high, "recovered": recovered}
 
@@ -297,14 +300,8 @@ def latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def studies_tables(studies: Mapping[str, Study]) -> dict[str, dict]:
-    """The latent tables among planted studies: {name: the generator and its settings}."""
-    return {name: planted_of(study) for name, study in studies.items()
-            if planted_of(study)["generator"] in generators.LATENT}
-
-
 def _percent(rate: float, low: float, high: float) -> str:
-    return f"{100 * rate:.1f}% (95% interval {100 * low:.1f} to {100 * high:.1f}%)"
+    return f"{100 * rate:.1f}% ({CONFIDENCE:.0%} interval {100 * low:.1f} to {100 * high:.1f}%)"
 
 
 def _over_draws(row: Mapping) -> str:
@@ -312,7 +309,7 @@ def _over_draws(row: Mapping) -> str:
     what = ("false positives", row["false_positive_rate"]) if row["planted"] == rules.NO_RELATION \
         else ("reading it", row["power"])
     text = f"{row['reads']} of {row['testable']} testable class readings"
-    return text + (f"; {what[0]} {_percent(what[1], row['low'], row['high'])}" if not np.isnan(what[1]) else "")
+    return text + (f"; {what[0]} {_percent(what[1], row['low'], row['high'])}" if pd.notna(what[1]) else "")
 
 
 def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -352,7 +349,7 @@ def network_readings(draws: pd.DataFrame) -> pd.DataFrame:
     directly over the draws: per case and reading (direct, pre-pool or pooled), what was planted,
     what the classes read and whether that recovers it."""
     part = draws[draws["rule"].str.contains("network")]
-    planted = [f"{r['planted']} (made by pooling)" if r["shown"] else r["planted"] for _, r in part.iterrows()]
+    planted = [f"{r['planted']}{POOLED_NOTE}" if r["shown"] else r["planted"] for _, r in part.iterrows()]
     return pd.DataFrame({"case": part["generator"], "reading": part["reading"], "planted": planted,
                          "over independent draws": [_over_draws(r) for _, r in part.iterrows()],
                          "recovered": np.where(part["recovered"], "yes", "no")}).reset_index(drop=True)
@@ -368,16 +365,17 @@ def latent_rate_rows(draws: pd.DataFrame) -> list[dict]:
     for _, r in draws[~draws["shown"]].iterrows():
         rows.append({"claim": "9", "rule": r["rule"], "unit": "testable class", "generator": r["generator"],
                      "planted": r["planted"], "reads": r["reads"],
-                     **{k: (None if np.isnan(r[k]) else float(r[k])) for k in ("false_positive_rate", "power")},
-                     "n": int(r["testable"]), "seeds": int(r["draws"])})
+                     **{k: (None if pd.isna(r[k]) else float(r[k])) for k in ("false_positive_rate", "power")},
+                     "hits": None if pd.isna(r["hits"]) else int(r["hits"]), "n": int(r["testable"]),
+                     "seeds": int(r["draws"])})
     return rows
 
 
 def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
-    """Each rule's false-positive rate and power with their exact 95% interval: claims 1 and 7
-    from ``benchmarks/calibration_rates.py``'s record (a head fitted per seed), the latent
-    reading from ``draws`` where given (read on this machine; the same function and draws as
-    the record's) or else from the record; and the record's provenance."""
+    """Each rule's false-positive rate and power with their exact interval: claims 1 and 7 from
+    ``benchmarks/calibration_rates.py``'s record (a head fitted per seed), the latent reading
+    from ``draws`` where given (read while the book is built, by the function that writes the
+    record's rows) or else from the record; and the record's provenance."""
     try:
         record = json.loads(RATES_RECORD.read_text())
     except (OSError, ValueError):
@@ -385,20 +383,24 @@ def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
     rows = [r for r in record["rows"] if draws is None or str(r["claim"]) != "9"]
     if draws is not None:
         rows += latent_rate_rows(draws)
-    table = pd.DataFrame(rows).reindex(columns=RATE_COLUMNS)
-    table["n"] = table["n"].fillna(table["seeds"]).astype(int)
+    table = pd.DataFrame(rows).reindex(columns=RATE_COLUMNS + ["hits"])
+    table["n"] = table["n"].fillna(table["seeds"]).astype(int)  # a verdict per seed: one reading each
     intervals = []
     for _, r in table.iterrows():
         rate = r["false_positive_rate"] if pd.notna(r["false_positive_rate"]) else r["power"]
-        low, high = _interval(int(round(float(rate) * r["n"])), int(r["n"]))
-        intervals.append(f"{100 * low:.1f} to {100 * high:.1f}%")
-    table["95% interval"] = intervals
+        hits = r["hits"] if pd.notna(r["hits"]) else (round(float(rate) * r["n"]) if pd.notna(rate) else None)
+        low, high = _interval(int(hits), int(r["n"])) if hits is not None and r["n"] else (np.nan, np.nan)
+        intervals.append("—" if np.isnan(low) else f"{100 * low:.1f} to {100 * high:.1f}%")
+    table[f"{CONFIDENCE:.0%} interval"] = intervals
+    table = table.drop(columns="hits")
     for column in ("false_positive_rate", "power"):
         table[column] = pd.to_numeric(table[column], errors="coerce").round(3)
-    table = table.fillna("—")
-    where = "" if draws is None else (f" The latent reading's rows were read on this machine over {int(draws['draws'].iloc[0])} "
-                                      "draws of each generator, by the function that writes them to the record.")
-    return table, (f"Claims 1 and 7 measured with `{record['command']}` on {record['machine']}, {record['measured']}, "
+    table = table.astype(object).where(table.notna(), "—")
+    source = "Claims 1 and 7 were" if draws is not None else "Every rule was"
+    where = "" if draws is None else (f" The latent reading's rows were read while this book was built, over "
+                                      f"{int(draws['draws'].iloc[0])} draws of each generator, by the function that "
+                                      "writes them to the record.")
+    return table, (f"{source} measured with `{record['command']}` on {record['machine']}, {record['measured']}, "
                    f"commit {record['git_commit']}." + where)
 
 
@@ -451,8 +453,8 @@ def _pipeline_miss(r: Mapping, drawn: Mapping) -> str:
     """The one table run through the pipeline reads otherwise than its planted answer while
     the draws recover it: worded with the draws' rate."""
     what = (f"reads something other than no relation in {_percent(drawn['false_positive_rate'], drawn['low'], drawn['high'])}"
-            f" of testable class readings, not above the {audit.MAX_FALSE_POSITIVES:.0%} the methods allow: a false "
-            "positive of one draw, at the rule's rate") if r["planted"] == rules.NO_RELATION else \
+            f" of testable class readings, an interval that does not lie above the {audit.MAX_FALSE_POSITIVES:.0%} the "
+            "methods allow: this table is one draw in the rule's tail") if r["planted"] == rules.NO_RELATION else \
         f"reads it in {_percent(drawn['power'], drawn['low'], drawn['high'])} of testable class readings"
     return (f" On the one draw run through the pipeline, {r['data set']} reads {r['rule reads']} (planted "
             f"{r['planted']}; its splits share its rows and read them together); over {int(drawn['draws'])} draws the "
@@ -479,32 +481,32 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
             line += _pipeline_miss(r, drawn)
         lines.append(line)
     if len(network):
-        ok = (network["recovered"] == "yes").sum()
-        pooled = network[(network["reading"] == "pooled") & (network["case"].str.contains("none per position"))]
+        rules_only = network[~network["planted"].str.endswith(POOLED_NOTE)]  # the pooled rows are shown, not judged
+        ok = (rules_only["recovered"] == "yes").sum()
         made = draws[(draws["reading"] == "pooled") & draws["generator"].str.contains("none per position")] \
             if draws is not None else pd.DataFrame()
-        lines.append(f"- **The latent reading on network-like features** recovers {ok} of {len(network)} planted "
+        lines.append(f"- **The latent reading on network-like features** recovers {ok} of {len(rules_only)} planted "
                      f"answers over {n_draws} draws" + (
                          f"; on feature maps with no relation per position, the pooled features read "
                          f"{made['reads'].iloc[0]} of {made['testable'].iloc[0]} class readings: pooling makes the "
                          "relation by itself, which is why the pre-pool reading decides" if len(made) else "") + ".")
-    nulls = draws[(draws["planted"] == rules.NO_RELATION) & ~draws["shown"]] if draws is not None else pd.DataFrame()
-    if len(nulls):
-        n = int(nulls["testable"].min())
-        k, miss = criterion_errors(n)
-        odds = [f"{p:.2f} at {100 * r:.0f}%" + (" (its size)" if r == audit.MAX_FALSE_POSITIVES else "")
-                for r, p in miss.items()]
-        lines.append(f"- **The criterion for a null answer** has known error rates (exact binomial): with {n} testable "
-                     f"readings it judges a null answer not recovered from {k} readings other than no relation "
-                     f"({100 * k / n:.0f}%), with probability {odds[0]} false positives for the rule, "
-                     + ", ".join(odds[1:]) + ".")
+    judged = draws[~draws["shown"] & (draws["testable"] > 0)] if draws is not None else pd.DataFrame()
+    for n in sorted(set(judged["testable"])) if len(judged) else []:
+        k, missed, recovered = criterion_errors(int(n))
+        lines.append(f"- **The criteria themselves**, with {n} testable readings (exact binomial chances): a null "
+                     f"answer is judged missed from {k} readings other than no relation ({100 * k / n:.0f}%): with "
+                     "probability " + ", ".join(f"{p:.2f} for a rule at {100 * r:.0f}% false positives"
+                                                for r, p in missed.items())
+                     + "; a planted answer is judged recovered with probability "
+                     + ", ".join(f"{p:.2f} for a rule of power {100 * q:.0f}%" for q, p in recovered.items()) + ".")
     if rates_table is not None and len(rates_table):
         for rule, part in rates_table.groupby("rule", sort=False):
             fp = pd.to_numeric(part["false_positive_rate"], errors="coerce").dropna()
             power = pd.to_numeric(part["power"], errors="coerce").dropna()
             lines.append(f"- **{rule[:1].upper()}{rule[1:]}**, over {int(part['seeds'].iloc[0])} "
                          f"{'draws' if str(part['claim'].iloc[0]) == '9' else 'seeds'} of each generator: "
-                         + (f"false positives {100 * fp.max():.1f}% at most" if len(fp) else "no null generator")
+                         + (f"false positives {100 * fp.max():.1f}% at most (point estimates)" if len(fp)
+                            else "no null generator")
                          + (f", power {100 * power.min():.0f}% at least" if len(power) else "")
                          + (f" (above the {audit.MAX_FALSE_POSITIVES:.0%} limit: flagged beside its verdict)"
                             if len(fp) and fp.max() > audit.MAX_FALSE_POSITIVES else "") + ".")

@@ -479,6 +479,13 @@ def claim_8(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
 
 
 # ---------------------------------------------------------------- claim 9
+def mirrored_pair(statuses) -> bool:
+    """Whether a binary table's two class statuses read relation and opposite: one contrast
+    that either class may carry (methods#latent-reading)."""
+    statuses = list(statuses)
+    return len(statuses) == 2 and set(statuses) == {RELATION, OPPOSITE}
+
+
 def latent_cells(latent: pd.DataFrame, reading_name: str) -> pd.DataFrame:
     """Claim 9's latent reading per class and repeat (one reading per trained extractor or
     table split), with binary tables' mirrored pairs marked: a table whose two classes read
@@ -488,8 +495,7 @@ def latent_cells(latent: pd.DataFrame, reading_name: str) -> pd.DataFrame:
         return part.assign(verdict=pd.Series(dtype=object))
     part["verdict"] = part["status"]
     if reading_name == TABLE_LATENT:
-        pairs = part.groupby(["dataset", "repeat"])["status"].agg(lambda s: set(s) == {RELATION, OPPOSITE}
-                                                                   and len(s) == 2)
+        pairs = part.groupby(["dataset", "repeat"])["status"].agg(mirrored_pair)
         mirrored = part.set_index(["dataset", "repeat"]).index.map(pairs.to_dict().get).fillna(False).astype(bool)
         part.loc[np.asarray(mirrored), "verdict"] = MIRRORED
     return part
