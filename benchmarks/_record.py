@@ -38,7 +38,7 @@ def save(name: str, rows: list[dict], argv: list[str] | None = None, commit: str
     record = {
         "command": shlex.join(["python", *(sys.argv if argv is None else argv)]),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() != 1)}, "
                    f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}",
         "cuda": torch.cuda.is_available(),
         "git_commit": commit or _commit(git_commit()),

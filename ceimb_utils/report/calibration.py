@@ -352,7 +352,8 @@ def network_readings(draws: pd.DataFrame) -> pd.DataFrame:
     planted = [f"{r['planted']}{POOLED_NOTE}" if r["shown"] else r["planted"] for _, r in part.iterrows()]
     return pd.DataFrame({"case": part["generator"], "reading": part["reading"], "planted": planted,
                          "over independent draws": [_over_draws(r) for _, r in part.iterrows()],
-                         "recovered": np.where(part["recovered"], "yes", "no")}).reset_index(drop=True)
+                         "recovered": np.where(part["shown"], "— (shown)", np.where(part["recovered"], "yes", "no"))}
+                        ).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- measured error rates
@@ -481,7 +482,7 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
             line += _pipeline_miss(r, drawn)
         lines.append(line)
     if len(network):
-        rules_only = network[~network["planted"].str.endswith(POOLED_NOTE)]  # the pooled rows are shown, not judged
+        rules_only = network[network["recovered"] != "— (shown)"]  # the pooled rows are shown, not judged
         ok = (rules_only["recovered"] == "yes").sum()
         made = draws[(draws["reading"] == "pooled") & draws["generator"].str.contains("none per position")] \
             if draws is not None else pd.DataFrame()
