@@ -13,7 +13,7 @@ from ceimb_utils.data.tabular import DataNotFoundError
 from ceimb_utils.datasets import BUILTIN
 from ceimb_utils.methods import METHODS
 from ceimb_utils.pipeline import runner
-from ceimb_utils.questions import QUESTIONS
+from ceimb_utils.questions import QUESTION_INFO, QUESTIONS
 
 TINY = {"tabular.models": ["lg"], "tabular.methods": ["base", "smote"], "tabular.splits": 1}
 
@@ -183,3 +183,31 @@ def test_the_methods_page_profile_table_is_read_from_the_profiles(tmp_path, monk
     assert f"{quick['tabular']['splits']} stratified splits" in row
     assert f"({', '.join(map(str, quick['image']['seeds']))}) of a {quick['image']['epochs']}-epoch" in row
     assert f"{quick['metrics']['latent_permutations']} permutations (claim 9)" in row
+
+
+def test_a_kernel_that_dies_before_its_first_reply_is_started_again_and_other_errors_are_not(tmp_path, monkeypatch):
+    import papermill
+
+    calls = []
+
+    def flaky(source, out, **kwargs):  # the port race: the kernel dies once, then starts
+        calls.append(out)
+        if len(calls) == 1:
+            raise RuntimeError(runner.KERNEL_DIED)
+        Path(out).write_text("{}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    monkeypatch.setattr(runner, "_stamp", lambda *args: None)
+    out = tmp_path / "page.ipynb"
+    assert runner._execute_one(QUESTION_INFO["rq1"], {}, out, "t", None, {}) == out
+    assert len(calls) == 2 and out.read_text() == "{}"
+
+    def broken(source, out, **kwargs):
+        calls.append(out)
+        raise RuntimeError("a cell failed")
+
+    monkeypatch.setattr(papermill, "execute_notebook", broken)
+    calls.clear()
+    with pytest.raises(RuntimeError, match="a cell failed"):
+        runner._execute_one(QUESTION_INFO["rq1"], {}, tmp_path / "other.ipynb", "t", None, {})
+    assert len(calls) == 1 and not (tmp_path / "other.ipynb").exists()

@@ -115,6 +115,10 @@ def _tag_for_the_book(cell) -> None:
         tags.append(extra)
 
 
+KERNEL_STARTS = 3  # a kernel that dies before its first reply is started again, this many times in all
+KERNEL_DIED = "Kernel died before replying to kernel_info"
+
+
 def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int = 1,
                       desc: str = "notebooks") -> list[Path]:
     """Execute (question, parameters, out, title, data set's configuration or None) tasks, ``jobs`` kernels at once
@@ -142,11 +146,20 @@ def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, t
     import papermill
 
     with atomic_path(out) as tmp:
-        papermill.execute_notebook(
-            str(paths.NOTEBOOKS / question.template), str(tmp),
-            parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
-            progress_bar=False, request_save_on_cell_execute=False,
-        )
+        for attempt in range(KERNEL_STARTS):
+            try:
+                papermill.execute_notebook(
+                    str(paths.NOTEBOOKS / question.template), str(tmp),
+                    parameters=dict(parameters), kernel_name=KERNEL, cwd=str(paths.NOTEBOOKS),
+                    progress_bar=False, request_save_on_cell_execute=False,
+                )
+                break
+            except RuntimeError as err:
+                # jupyter_client picks the kernel's ports, frees them and then starts the kernel:
+                # another process may take one in between, and the kernel dies before any cell
+                # ran (jupyter/jupyter_client#154, nteract/papermill#511). Start it again.
+                if KERNEL_DIED not in str(err) or attempt == KERNEL_STARTS - 1:
+                    raise
         _stamp(tmp, title, cfg, settings)
     return out
 
