@@ -16,9 +16,9 @@ def test_dense_signal_plants_a_failure_balanced_and_only_not_holds_imbalanced():
     assert _claim1("dense", 1.0) == [rules.FAILS]
     assert _claim1("dense", 10.0) == [calibration.NOT_HOLDS]
     assert _claim1("sparse", 10.0) == [rules.HOLDS]
-    assert calibration._recovered(calibration.NOT_HOLDS, "partly", {})
-    assert not calibration._recovered(calibration.NOT_HOLDS, "holds", {})
-    assert not calibration._recovered(rules.FAILS, "partly", {})
+    assert calibration._recovered(calibration.NOT_HOLDS, "partly")
+    assert not calibration._recovered(calibration.NOT_HOLDS, "holds")
+    assert not calibration._recovered(rules.FAILS, "partly")
 
 
 def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 200 testable class readings"):

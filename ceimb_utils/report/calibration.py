@@ -141,7 +141,7 @@ def _group(c: int) -> str:
     return "minority" if c == 1 else "majority"
 
 
-def _recovered(planted: str, reads: str | pd.DataFrame, names: Mapping[int, str]) -> bool:
+def _recovered(planted: str, reads: str | pd.DataFrame) -> bool:
     """Whether a claim's verdict, or a table's latent readings over its splits, give the planted answer."""
     if isinstance(reads, str):
         return reads != rules.HOLDS if planted == NOT_HOLDS else reads == planted
@@ -160,14 +160,21 @@ def _mirror(statuses: list[str]) -> list[str]:
     return [rules.MIRRORED] * 2 if rules.mirrored_pair(statuses) else statuses
 
 
-def read_table_draw(planted: Mapping, raw: bool, seed: int) -> list[str]:
+def split_settings(profile: str = LATENT_PROFILE) -> tuple[float, int | None]:
+    """(test_size, max_rows): how a run of ``profile`` splits a table's rows."""
+    section = load_profile(profile)["tabular"]
+    return section["test_size"], section["max_rows"]
+
+
+def read_table_draw(planted: Mapping, raw: bool, seed: int, split: tuple[float, int | None] | None = None) -> list[str]:
     """Each class's latent status on one draw of a planted table: the generator with ``seed``,
-    split ``seed`` of its rows as a run of the planted-latent profile splits them
-    (``data.tabular.split_rows``), its training rows read unit-free (mirrored pairs marked) or raw."""
+    split ``seed`` of its rows as a run splits them (``split``: ``split_settings()``, read once by
+    the caller; ``data.tabular.split_rows``), its training rows read unit-free (mirrored pairs
+    marked) or raw."""
     table = {k: v for k, v in planted.items() if k != "generator"}
     X, y = generators.generate(planted["generator"], **{**table, "seed": seed})
-    section = load_profile(LATENT_PROFILE)["tabular"]
-    train, _ = split_rows(y, seed, section["test_size"], section["max_rows"])
+    test_size, max_rows = split or split_settings()
+    train, _ = split_rows(y, seed, test_size, max_rows)
     statuses = latent_reading.read_table(X[train], y[train], 2, raw=raw, seed=seed)
     return statuses if raw else _mirror(statuses)
 
@@ -221,12 +228,13 @@ def planted_tables(profile: str = LATENT_PROFILE) -> dict[str, dict]:
 def latent_cases(tables: Mapping[str, Mapping]) -> list[LatentCase]:
     """Each latent table under each reading it has an answer for, then the network-like cases."""
     cases = []
+    split = split_settings()  # a profile is read once, not once per draw
     for name, planted in tables.items():
         for answer in answers_for(planted["generator"], planted["rates"], planted["units"], planted["ratio"]):
             if answer.rule in TABLE_READINGS:
                 rule, reading = TABLE_READINGS[answer.rule]
                 cases.append(LatentCase(rule, name, reading, answer.planted,
-                                        partial(read_table_draw, dict(planted), reading == "raw")))
+                                        partial(read_table_draw, dict(planted), reading == "raw", split=split)))
     for name, kind, law, answer, pooled in NETWORK_CASES:
         if kind == "features":
             cases.append(LatentCase("claim 9, latent reading (network, raw)", name, "features", answer,
@@ -328,7 +336,7 @@ def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | 
             if answer.rule.startswith("claim 9"):
                 statuses = latent_statuses(study, raw="raw" in answer.rule)
                 reads = _latent_reads(statuses, names)
-                recovered = alone = _recovered(answer.planted, statuses, names)
+                recovered = alone = _recovered(answer.planted, statuses)
                 drawn = None if draws is None or answer.rule not in TABLE_READINGS else draws[
                     (draws["generator"] == name) & (draws["rule"] == TABLE_READINGS[answer.rule][0])]
                 if drawn is not None and len(drawn):
@@ -336,7 +344,7 @@ def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | 
             else:
                 verdicts = verdicts or _claim_verdicts(study)
                 reads = verdicts[int(answer.rule.split()[1])]
-                recovered = alone = _recovered(answer.planted, reads, names)
+                recovered = alone = _recovered(answer.planted, reads)
             rows.append({"data set": name, "rule": answer.rule, "planted": answer.planted, "why": answer.why,
                          "rule reads": reads, "this table": "yes" if alone else "no",
                          "over independent draws": over, "recovered": "yes" if recovered else "no"})
