@@ -22,12 +22,12 @@ def test_dense_signal_plants_a_failure_balanced_and_only_not_holds_imbalanced():
 
 
 def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 200 testable class readings"):
-    return pd.DataFrame([{"data set": "t", "rule": "claim 9, CNN (raw)", "planted": planted, "why": "",
+    return pd.DataFrame([{"data set": "t", "rule": calibration.RAW, "planted": planted, "why": "",
                           "rule reads": "class 1: opposite 3 of 3", "this table": alone,
                           "over independent draws": over, "recovered": recovered}])
 
 
-DRAWS = pd.DataFrame([{"rule": "claim 9, latent reading (table, raw)", "generator": "t", "reading": "raw",
+DRAWS = pd.DataFrame([{"rule": calibration.RAW, "generator": "t", "reading": "raw",
                        "planted": rules.NO_RELATION, "shown": False, "draws": 100, "testable": 200, "hits": 10,
                        "reads": "no relation 190, opposite 10", "false_positive_rate": 0.05, "power": np.nan,
                        "low": 0.024, "high": 0.09, "recovered": True}])
@@ -74,7 +74,7 @@ def test_an_answer_per_class_group_is_judged_per_group_and_reads_in_the_rates_ta
                              "verdict": [rules.NO_RELATION, rules.RELATION, rules.NO_RELATION, rules.RELATION]})
     judged = calibration.judge("relation (minority), no relation (majority)", statuses)
     assert judged["recovered"] and judged["reads"] == "majority: no relation 2; minority: relation 2"
-    draws = pd.DataFrame([{"rule": "claim 9, latent reading (table, raw)", "generator": "t", "reading": "raw",
+    draws = pd.DataFrame([{"rule": calibration.RAW, "generator": "t", "reading": "raw",
                            "planted": "relation (minority), no relation (majority)", "shown": False, "draws": 2,
                            **judged}])
     table, _ = calibration.rates(draws)

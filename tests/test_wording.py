@@ -114,3 +114,14 @@ def test_claim_9_quotes_the_ce_spearman_as_implied_by_the_definitions_from_healt
     row = wording.csv_table([a]).iloc[0]
     assert row["verdict"] == PARTLY  # described, never judged
     assert row["ours"].endswith("CNN 0.40 to 0.80, LG 0.00 to 0.00 (implied by the definitions; decides nothing)")
+
+
+def test_a_data_set_page_states_its_claim_in_the_audit_s_words():
+    figures = {"R": 2.1, "R_null": 5.5, "p": 0.26, "supports": 0, "partly": 2, "contradicts": 0, "cells": 2, "m": [10],
+               "k0": 1}
+    judged = wording.on_this_data_set(ClaimResult(7, PARTLY, figures, left_out={"not testable here": 6}))
+    assert judged.startswith(f"claim 7 on this data set alone: **{PARTLY}**; images: R 2.1x (null 5.5x)")
+    assert judged.endswith("Left out: 6 cells not testable here (the null saturates at every m).")
+    saturated = wording.on_this_data_set(rules.untestable(7, "null saturates", **{"not testable here": 3}))
+    assert f"**{rules.UNTESTABLE}**; in every cell, even at the smallest number of TPs" in saturated
+    assert saturated.endswith("Left out: 3 cells not testable here (the null saturates at every m).")

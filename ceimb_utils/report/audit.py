@@ -252,6 +252,19 @@ class ClaimAudit:
         return self.false_positive_rate is not None and self.false_positive_rate > MAX_FALSE_POSITIVES
 
 
+def _verdict(number: int, healthy: Tables, evidence: Evidence) -> ClaimResult:
+    """A claim's rule on the healthy runs; untestable when it has runs and none of them learned."""
+    if evidence.runs and not evidence.healthy and not evidence.splits:
+        return rules.untestable(number, "no model learned")
+    return rules.CLAIMS[number](healthy, SENSITIVITY["default"])
+
+
+def verdict_on(number: int, studies: Mapping[str, Study]) -> ClaimResult:
+    """One claim judged on ``studies`` alone as the audit judges it (a data set's own page)."""
+    joined = join(studies)
+    return _verdict(number, joined.tables(), evidence_of(number, joined))
+
+
 def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | None = None,
           readings: bool = True, joined: Joined | None = None) -> list[ClaimAudit]:
     """Every claim's audit (``readings``: also under every reading of the sensitivity table)."""
@@ -260,15 +273,13 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
     rates = false_positive_rates()
     out = []
     for number, rule in rules.CLAIMS.items():
-        result = rule(healthy, SENSITIVITY["default"])
+        evidence = evidence_of(number, joined)
+        result = _verdict(number, healthy, evidence)
         under = {}
         if readings:
             for name, reading in SENSITIVITY.items():
                 if name != "default":
                     under[name] = rule(joined.tables(reading), reading)
-        evidence = evidence_of(number, joined)
-        if evidence.runs and not evidence.healthy and not evidence.splits:
-            result = rules.untestable(number, "no model learned")
         out.append(ClaimAudit(result, rule(every, SENSITIVITY["default"]), rules.per_repeat(number, healthy),
                               {k: v.verdict for k, v in under.items()}, evidence, rates.get(str(number)), under,
                               ce_spearman(joined.rho) if number == 9 else {}))

@@ -39,6 +39,10 @@ NOT_HOLDS = "not holds"  # a planted answer met by partly or does not hold
 DRAWS = 100
 LATENT_PROFILE = "planted-latent"
 POOLED_NOTE = " (made by pooling)"  # the pooled reading's answer: shown beside, not a rule's
+# A planted table's claim 9 answers carry the names of the rates table's rows, so the page names
+# one rule one way: tables are read unit-free; the raw reading is the one a network's layer gets.
+UNIT_FREE = "claim 9, latent reading (table, unit-free)"
+RAW = "claim 9, latent reading (table, raw)"
 CONFIDENCE = 0.95  # a null answer is missed when the rate's exact interval at this level lies above the limit
 
 
@@ -50,7 +54,7 @@ def planted_of(study: Study) -> dict:
 # ---------------------------------------------------------------- what each generator plants
 @dataclass(frozen=True)
 class Answer:
-    rule: str  # "claim 1", "claim 7", "claim 9, tabular (unit-free)", "claim 9, CNN (raw)"
+    rule: str  # "claim 1", "claim 7", UNIT_FREE or RAW
     planted: str  # a verdict, NOT_HOLDS, or a latent status (relation, no relation, ...)
     why: str
 
@@ -74,7 +78,7 @@ def answers_for(generator: str, rates: str = "independent", units: bool = False,
     if generator == "combinations":
         out.append(Answer("claim 7", rules.HOLDS, "each TP is carried by its own random features"))
     if generator in ("sparse", "dense", "invariant", "combinations"):
-        out.append(Answer("claim 9, tabular (unit-free)", rules.LATENT_UNTESTABLE, "Gaussian columns: no off value"))
+        out.append(Answer(UNIT_FREE, rules.LATENT_UNTESTABLE, "Gaussian columns: no off value"))
     if latent:
         raw = {"frequency": rules.NO_RELATION, "frequency_magnitude": rules.RELATION, "opposite": rules.OPPOSITE,
                "minority_magnitude": "relation (minority), no relation (majority)"}[generator]
@@ -87,9 +91,9 @@ def answers_for(generator: str, rates: str = "independent", units: bool = False,
             unit_free = {"frequency": rules.NO_RELATION, "frequency_magnitude": rules.RELATION,
                          "opposite": rules.OPPOSITE, "minority_magnitude": "relation (minority)"}[generator]
             why = "independent on-rates: each class's relation survives the unit-free contrast"
-        out.append(Answer("claim 9, tabular (unit-free)", unit_free, why))
+        out.append(Answer(UNIT_FREE, unit_free, why))
         if not units:  # columns in random units have no raw reading: a network layer's units share one
-            out.append(Answer("claim 9, CNN (raw)", raw, "a network layer's units share one unit"))
+            out.append(Answer(RAW, raw, "a network layer's units share one unit"))
     return out
 
 
@@ -206,8 +210,7 @@ class LatentCase:
         return pd.DataFrame(rows, columns=["draw", "class_index", "verdict"])
 
 
-TABLE_READINGS = {"claim 9, tabular (unit-free)": ("claim 9, latent reading (table, unit-free)", "unit-free"),
-                  "claim 9, CNN (raw)": ("claim 9, latent reading (table, raw)", "raw")}
+TABLE_READINGS = {UNIT_FREE: "unit-free", RAW: "raw"}
 NETWORK_CASES = (  # (name, kind, law, the direct or pre-pool answer, the pooled answer)
     ("multi-class features, none planted", "features", "frequency", rules.NO_RELATION, None),
     ("multi-class features, relation", "features", "frequency_magnitude", rules.RELATION, None),
@@ -232,9 +235,8 @@ def latent_cases(tables: Mapping[str, Mapping]) -> list[LatentCase]:
     for name, planted in tables.items():
         for answer in answers_for(planted["generator"], planted["rates"], planted["units"], planted["ratio"]):
             if answer.rule in TABLE_READINGS:
-                rule, reading = TABLE_READINGS[answer.rule]
-                cases.append(LatentCase(rule, name, reading, answer.planted,
-                                        partial(read_table_draw, dict(planted), reading == "raw", split=split)))
+                cases.append(LatentCase(answer.rule, name, TABLE_READINGS[answer.rule], answer.planted,
+                                        partial(read_table_draw, dict(planted), answer.rule == RAW, split=split)))
     for name, kind, law, answer, pooled in NETWORK_CASES:
         if kind == "features":
             cases.append(LatentCase("claim 9, latent reading (network, raw)", name, "features", answer,
@@ -338,7 +340,7 @@ def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | 
                 reads = _latent_reads(statuses, names)
                 recovered = alone = _recovered(answer.planted, statuses)
                 drawn = None if draws is None or answer.rule not in TABLE_READINGS else draws[
-                    (draws["generator"] == name) & (draws["rule"] == TABLE_READINGS[answer.rule][0])]
+                    (draws["generator"] == name) & (draws["rule"] == answer.rule)]
                 if drawn is not None and len(drawn):
                     over, recovered = _over_draws(drawn.iloc[0]), bool(drawn["recovered"].iloc[0])
             else:
@@ -486,7 +488,7 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
                     f"{r['data set']} (planted {r['planted']}, reads {r['over independent draws'] if r['over independent draws'] != '—' else r['rule reads']})"
                     for _, r in missed.iterrows())) + ".")
         for _, r in part[over & (part["this table"] == "no") & (part["recovered"] == "yes")].iterrows():
-            drawn = draws[(draws["generator"] == r["data set"]) & (draws["rule"] == TABLE_READINGS[rule][0])].iloc[0]
+            drawn = draws[(draws["generator"] == r["data set"]) & (draws["rule"] == rule)].iloc[0]
             line += _pipeline_miss(r, drawn)
         lines.append(line)
     if len(network):

@@ -16,7 +16,7 @@ from IPython.display import HTML
 from markdown_it import MarkdownIt
 
 from .. import paper
-from . import audit, rules
+from . import audit, rules, wording
 from ..pipeline.study import Study
 from .tables import Collapsed, frame_html
 
@@ -280,7 +280,8 @@ def _span(values: pd.Series) -> str:
 
 
 def rq1_headline(study: Study) -> str:
-    """One sentence per model comparing the required-CE range with the paper's claim."""
+    """One sentence per model comparing the required-CE range with the paper's claim and, for a
+    network, claim 7 judged on this data set by the audit's rule and words."""
     table = required_ce(study)
     lines = []
     for model, part in table.groupby("model", observed=True, sort=False):
@@ -293,6 +294,9 @@ def rq1_headline(study: Study) -> str:
         else:
             ref = f"the paper reports nearly 100% for the SVM majority class without over-sampling and about {PAPER['svm_resampled_pct']:.0f}% with it"
         lines.append(f"- **{model}**: a true positive needs {span} of its CE per class and method here; {ref}.")
+    if study.kind == "image":  # claim 7 is the paper's claim on networks
+        lines.append(f"- **Class level against instance level**: "
+                     f"{wording.on_this_data_set(audit.verdict_on(7, {study.dataset: study}))}")
     return "\n".join(lines)
 
 

@@ -200,6 +200,14 @@ def ours(result: ClaimResult, short: bool = False) -> str:
     return OURS[result.number](result, short)
 
 
+def on_this_data_set(result: ClaimResult) -> str:
+    """A claim's rule applied to one data set's healthy runs, for the data set's own page: the
+    verdict, the figure the audit quotes and what was left out, in the audit's words."""
+    left = _left_out(result)
+    return (f"claim {result.number} on this data set alone: **{result.verdict}**; {ours(result)}."
+            + (f" {left}" if left else ""))
+
+
 # ---------------------------------------------------------------- why: the rule applied
 LEFT_OUT = {"no TP": "class cells without a true positive", "thin": f"thin class cells (fewer than {MIN_TPS} TPs)",
             "no TP on one side": "class cells without a TP on one side of a pair",
