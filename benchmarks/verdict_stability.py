@@ -7,8 +7,10 @@ runs do not depend on these back-ends: they are linked from the reference cache,
 
     python benchmarks/verdict_stability.py --seeds 0 --save   # writes benchmarks/measured/verdict_stability.json
 
-The reference is the default back-end in ``--reference`` (the book's cache by default: its runs
-are reused when ``make book`` made them). A flipped verdict is reported, never hidden: the
+The reference is the default back-end in ``--reference`` (the book's cache by default): its image
+runs are reused only when each records that it was built under this process's kernels
+(``cpu_kernels`` in its record; a book made under AVX2 is not the default here), and are
+otherwise trained again in a folder of their own. A flipped verdict is reported, never hidden: the
 remedy is a margin in the rule that the measured spread justifies, not a choice of back-end.
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch  # noqa: E402
 from ceimb_utils import paths  # noqa: E402
 from ceimb_utils.config import load_profile  # noqa: E402
 from ceimb_utils.datasets import dataset_spec  # noqa: E402
+from ceimb_utils.models.device import cpu_kernels  # noqa: E402
 
 # The image numbers a claim rests on, compared cell by cell across back-ends.
 COMPARED = ("required_pct", "top_share", "union_pct", "spearman")
@@ -80,6 +83,19 @@ def link_tabular(reference: Path, target: Path, datasets: list[str]) -> None:
                     shutil.copytree(source, target / stage / name, dirs_exist_ok=True)
 
 
+def built_here(reference: Path, datasets: list[str]) -> list[str]:
+    """Why ``reference``'s image runs are not the default back-end's of this process (none: they
+    are). A cache built under other kernels (``make book`` under AVX2, say) would otherwise be
+    reported as the default."""
+    here, why = cpu_kernels(), []
+    for name in datasets:
+        for path in sorted((reference / "models" / name).glob("*/record.json")):
+            kernels = json.loads(path.read_text()).get("cpu_kernels")
+            if kernels != here:
+                why.append(f"{path.parent.name}: {kernels or 'not recorded'}")
+    return why
+
+
 def judge(env: dict[str, str], results: Path, profile: str, datasets: list[str], overrides: dict, out: Path) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", JUDGE, profile, ",".join(datasets), json.dumps(overrides), str(out)],
@@ -111,11 +127,17 @@ def main() -> None:
     tabular = [d for d in datasets if dataset_spec(d).kind == "tabular"]
     overrides = {"image.seeds": [int(s) for s in args.seeds.split(",")]} if args.seeds else {}
     reference = (args.reference or paths.results_dir()).resolve()
+    images = [d for d in datasets if d not in tabular]
+    other = built_here(reference, images)
+    if other:
+        print(f"{reference}: {len(other)} image runs were not built under this process's kernels "
+              f"({cpu_kernels()}), e.g. {other[0]}; the default back-end's are trained in a folder of their own.",
+              flush=True)
     outcomes, seconds = {}, {}
     with tempfile.TemporaryDirectory(prefix="verdict-stability-") as tmp:
         for i, (name, env) in enumerate(variants().items()):
-            results = reference if not env else Path(tmp) / f"variant{i}"
-            if env:
+            results = reference if not env and not other else Path(tmp) / f"variant{i}"
+            if results != reference:
                 link_tabular(reference, results, tabular)
             out = Path(tmp) / f"variant{i}.json"
             seconds[name] = round(judge(env, results, args.profile, datasets, overrides, out), 1)

@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ceimb_utils.models.device import cpu_kernels
 from ceimb_utils.pipeline.study import load_study
 
 TABULAR = {"tabular.models": ["lg", "svm"], "tabular.methods": ["base", "remix"], "tabular.interventions": [], "tabular.splits": 1,
@@ -70,6 +71,7 @@ def test_image_study_uses_the_retrained_head(tmp_path, monkeypatch):
     assert curve["null_union_pct"].map(len).eq(40).all()
     base, eos = study.cached
     assert eos.record["base_model"] == base.record["model_run"]
+    assert base.record["cpu_kernels"] == eos.record["cpu_kernels"] == cpu_kernels()  # what a back-end comparison reads
     assert sum(eos.record["synthetic_per_class"]) > 0
     b, e = base.arrays("ce_test"), eos.arrays("ce_test")
     np.testing.assert_allclose(b["features"], e["features"], rtol=1e-5, atol=1e-5)  # same frozen extractor

@@ -266,3 +266,31 @@ def test_bench_prints_one_json_line():
     bad = subprocess.run([sys.executable, "-m", "ceimb_utils.models.bench", "train", "--model", "resnet9"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "depth 6n+2" in bad.stderr
+
+
+def test_a_run_names_the_cpu_kernels_it_was_built_under(monkeypatch):
+    from ceimb_utils.models.device import cpu_kernels
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert cpu_kernels() == f"ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN AVX2"
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert cpu_kernels().endswith("oneDNN default")
+
+
+def test_verdict_stability_reuses_only_runs_built_under_the_kernels_it_compares(tmp_path, monkeypatch):
+    import importlib
+    import json
+    import sys
+
+    from ceimb_utils import paths
+    from ceimb_utils.models.device import cpu_kernels
+
+    monkeypatch.syspath_prepend(str(paths.ROOT / "benchmarks"))
+    stability = importlib.import_module("verdict_stability")
+    for name, kernels in (("a", cpu_kernels()), ("b", "ATen AVX2, oneDNN AVX2"), ("c", None)):
+        run = tmp_path / "models" / "fashion-lt" / name
+        run.mkdir(parents=True)
+        (run / "record.json").write_text(json.dumps({"cpu_kernels": kernels} if kernels else {}))
+    assert stability.built_here(tmp_path, ["fashion-lt"]) == ["b: ATen AVX2, oneDNN AVX2", "c: not recorded"]
+    assert stability.built_here(tmp_path, ["other"]) == []
+    sys.modules.pop("verdict_stability", None)

@@ -26,3 +26,14 @@ def describe(device) -> str:
         return torch.cuda.get_device_name(device)
     threads = torch.get_num_threads()
     return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' * (threads != 1)})"
+
+
+def cpu_kernels() -> str:
+    """The CPU kernels PyTorch and oneDNN use in this process. Networks trained in float32
+    under two of them differ, so an image run records them and a comparison across back-ends
+    (``benchmarks/verdict_stability.py``) reuses only runs built under the kernels it compares."""
+    import os
+
+    import torch
+
+    return f"ATen {torch.backends.cpu.get_cpu_capability()}, oneDNN {os.environ.get('ONEDNN_MAX_CPU_ISA') or 'default'}"

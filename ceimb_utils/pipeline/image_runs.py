@@ -17,7 +17,7 @@ from ..datasets import IMAGE_KEYS, NETWORK_KEYS
 from ..files import file_sha256
 from ..methods import METHODS, grid_methods
 from ..models import authors, tau_norm
-from ..models.device import describe, resolve_device
+from ..models.device import cpu_kernels, describe, resolve_device
 from ..models.latent_oversampling import dsm, eos, train_head
 from ..models.losses import objective
 from ..models.resnet import build_resnet
@@ -100,6 +100,7 @@ def train_image(rc: Mapping[str, Any], context, writer: RunWriter, train_model) 
     device = resolve_device(rc["device"])
     data = load_images(rc["dataset"], rc["data"], rc["seed"], context.data_path, context.allow_download)
     record: dict[str, Any] = {"device": device.type, "device_name": describe(device),
+                              "cpu_kernels": cpu_kernels() if device.type == "cpu" else None,
                               **class_count_fields(data.train_y, data.test_y, len(data.class_names)),
                               "n_train": int(len(data.train_y)),
                               "n_test": int(len(data.test_y)), "data_source": data.source,
