@@ -322,6 +322,14 @@ def _over_draws(row: Mapping) -> str:
     return text + (f"; {what[0]} {_percent(what[1], row['low'], row['high'])}" if pd.notna(what[1]) else "")
 
 
+def _drawn(draws: pd.DataFrame | None, generator: str, rule: str) -> pd.Series | None:
+    """A latent case's row of ``latent_draws`` (None: not read over draws)."""
+    if draws is None:
+        return None
+    row = draws[(draws["generator"] == generator) & (draws["rule"] == rule)]
+    return row.iloc[0] if len(row) else None
+
+
 def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per planted table and answer: what was planted, what the rule reads on the table
     run through the pipeline (a claim's verdict, or each class's latent status over its splits),
@@ -339,10 +347,9 @@ def answers_against_planted(studies: Mapping[str, Study], draws: pd.DataFrame | 
                 statuses = latent_statuses(study, raw="raw" in answer.rule)
                 reads = _latent_reads(statuses, names)
                 recovered = alone = _recovered(answer.planted, statuses)
-                drawn = None if draws is None or answer.rule not in TABLE_READINGS else draws[
-                    (draws["generator"] == name) & (draws["rule"] == answer.rule)]
-                if drawn is not None and len(drawn):
-                    over, recovered = _over_draws(drawn.iloc[0]), bool(drawn["recovered"].iloc[0])
+                drawn = _drawn(draws, name, answer.rule) if answer.rule in TABLE_READINGS else None
+                if drawn is not None:
+                    over, recovered = _over_draws(drawn), bool(drawn["recovered"])
             else:
                 verdicts = verdicts or _claim_verdicts(study)
                 reads = verdicts[int(answer.rule.split()[1])]
@@ -488,8 +495,7 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
                     f"{r['data set']} (planted {r['planted']}, reads {r['over independent draws'] if r['over independent draws'] != '—' else r['rule reads']})"
                     for _, r in missed.iterrows())) + ".")
         for _, r in part[over & (part["this table"] == "no") & (part["recovered"] == "yes")].iterrows():
-            drawn = draws[(draws["generator"] == r["data set"]) & (draws["rule"] == rule)].iloc[0]
-            line += _pipeline_miss(r, drawn)
+            line += _pipeline_miss(r, _drawn(draws, r["data set"], rule))
         lines.append(line)
     if len(network):
         rules_only = network[network["recovered"] != "— (shown)"]  # the pooled rows are shown, not judged
