@@ -230,6 +230,46 @@ def test_half_sampling_interval_brackets_a_strong_relation():
     assert fm.ci_status[0] == "too few TPs" and np.isnan(fm.ci_low[0])
 
 
+def test_random_groups_put_each_row_in_one_group_of_near_equal_size():
+    n, groups = 103, 10
+    rng = np.random.default_rng(0)
+    sets = np.zeros((n, n), dtype=bool)
+    sets[:, :4] = rng.random((n, 4)) < 0.3
+    sets[:, 4] = True
+    read = lambda at: (sets[at], np.eye(n)[at])  # noqa: E731  (values: which row is which)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(required, "BLOCK_ELEMENTS", 30 * n)  # groups cross the blocks
+        set_sums, members = metrics.random_groups(n, n, groups, np.random.default_rng(1), read)
+    assert set_sums.dtype == np.float32 and (set_sums == np.round(set_sums)).all()
+    assert (members.sum(0) == 1).all()  # every row in exactly one group
+    sizes = members.sum(1)
+    assert sizes.max() - sizes.min() <= 1
+    np.testing.assert_array_equal(set_sums, members @ sets)
+    np.testing.assert_array_equal(set_sums[:, 4], sizes)
+    assert not all((np.flatnonzero(m) == np.arange(len(np.flatnonzero(m))) + np.flatnonzero(m)[0]).all()
+                   for m in members)  # a random order, not runs of consecutive rows
+
+
+def test_a_large_class_gets_its_interval_from_random_groups_of_its_tps():
+    """Above ``INTERVAL_GROUPS`` TPs the class is read in blocks into random groups: the same
+    interval as the groups of its sets and values held whole, from the same seed."""
+    rng = np.random.default_rng(2)
+    ce = np.linspace(3, 0.1, 30) + rng.normal(0, 0.6, size=(400, 30))
+    r, y = binary_result(ce, 0.0), np.ones(400, dtype=int)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "INTERVAL_GROUPS", 64)
+        patch.setattr(required, "BLOCK_ELEMENTS", 50 * 31)
+        fm = metrics.frequency_magnitude(r, y, k=8, reading=TOP_K, resamples=100, seed=5)
+        terms = metrics.required_terms(r, y, [TOP_K], k=8)["tp"]
+        rows = np.flatnonzero(terms.support.cls[terms.rows] == 1)
+        sets = metrics.class_sets(terms, TOP_K, 8, rows)
+        whole = metrics.spearman_interval(sets, terms.support.values_of(terms.rows[rows]), 100,
+                                          np.random.default_rng(5))
+    assert len(rows) > 64 and whole[2] == "ok"
+    assert (fm.ci_low[1], fm.ci_high[1], fm.ci_status[1]) == pytest.approx(whole)
+    assert fm.ci_low[1] <= fm.spearman[1] <= fm.ci_high[1]
+
+
 def test_subsamples_never_repeat_an_instance():
     weights = metrics.subsample_weights(10, 5, 6, np.random.default_rng(0))
     assert set(np.unique(weights)) == {0.0, 1.0} and (weights.sum(1) == 5).all()
@@ -246,11 +286,14 @@ def test_bias_aware_critical_value():
 
 @pytest.mark.parametrize("regime, seed", [("finite-population simulation (400 TPs, D 200, sets of 10)", 1),
                                           ("CNN class (1000 TPs, D 64)", 1),
-                                          ("SYLVA SVM minority (130 TPs, D 386)", 2)])
+                                          ("SYLVA SVM minority (130 TPs, D 386)", 2),
+                                          ("COIL 2000 LG-sized class (3000 TPs, D 85, sets of 20)", 0)])
 def test_the_interval_covers_a_known_population_value(regime, seed):
     """methods#intervals: TPs drawn without replacement from a finite population whose Spearman is known,
     at a run's n, D and set sizes; the shown 95% intervals cover it 90% to 99% of the time."""
     n, d, mean_set = reference.INTERVAL_REGIMES[regime]
+    if "3000 TPs" in regime:
+        assert n > 4 * metrics.INTERVAL_GROUPS  # drawn in random groups of several TPs
     found = reference.interval_coverage(n, d, mean_set, trials=200, resamples=200, seed=seed)
     assert found["shown"] >= 120, found
     assert 0.90 <= found["coverage"] <= 0.99, found
@@ -313,16 +356,48 @@ tied = st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
 
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.data(), n=st.integers(1, 20), d=st.integers(1, 12), width=st.integers(1, 4))
-def test_partial_ranking_with_ties_matches_the_loop(data, n, d, width):
+@given(data=st.data(), n=st.integers(1, 20), d=st.integers(1, 12), width=st.integers(1, 4),
+       deep_share=st.sampled_from([required.DEEP_SHARE, -1.0]))
+def test_partial_ranking_with_ties_matches_the_loop(data, n, d, width, deep_share):
     """The partial sort ranks at most ``width`` terms in its first pass, so every row whose
-    count lies beyond it takes the second pass; ties are everywhere."""
+    count lies beyond it takes the second pass; ties are everywhere. With a deep share below 0
+    every block skips the first pass, as blocks of rows that mostly need the second do."""
     ce = data.draw(arrays(np.float64, (n, d), elements=tied))
     bias = data.draw(tied)
     y = data.draw(arrays(np.int64, n, elements=st.integers(0, 1)))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(required, "FIRST_WIDTH", width)
+        patch.setattr(required, "DEEP_SHARE", deep_share)
         _assert_metrics_match_the_loop(binary_result(ce, bias), y, k=2)
+
+
+@pytest.mark.parametrize("m", [1, 5, 9, 10, 19, 20, 25])
+def test_descending_keeps_each_rows_largest_values_in_order(m):
+    """A partial sort below half of D, a full sort from half on: the same values either way."""
+    values = np.round(np.random.default_rng(m).normal(size=(6, 20)), 1)  # ties
+    expected = -np.sort(-values, axis=1)[:, :min(m, 20)]
+    np.testing.assert_array_equal(required.descending(values, m), expected)
+
+
+def test_a_deep_block_skips_the_first_pass_with_the_same_counts():
+    """A COIL 2000 SVM's TPs need about 1,000 of 1,833 terms: after a block whose rows mostly
+    went to the second pass, the next goes there at once, with the counts of the two passes."""
+    rng = np.random.default_rng(0)
+    ce = rng.exponential(size=(300, 200)) - 0.2
+    r, y = binary_result(ce, -120.0), np.ones(300, dtype=int)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(required, "BLOCK_ELEMENTS", 40 * 201)  # several blocks
+        skipped = []
+        signed_block = required._signed_block
+        patch.setattr(required, "_signed_block",
+                      lambda *a, **kw: skipped.append(not kw.get("first_pass", True)) or signed_block(*a, **kw))
+        fast = metrics.required_ce(r, y)
+        patch.setattr(required, "DEEP_SHARE", 2.0)  # never skip
+        slow = metrics.required_ce(r, y)
+    assert skipped[0] is False and all(skipped[1:len(skipped) // 2])
+    assert np.median(fast[fast > 0]) > required.FIRST_WIDTH
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast, reference.required_ce_loop(r, y, metrics.DEFAULT))
 
 
 @settings(max_examples=25, deadline=None)

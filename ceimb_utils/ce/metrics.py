@@ -19,7 +19,7 @@ from scipy import stats
 
 from .extraction import CEResult
 from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms,
-                       Supporting, check_choice, descending, row_blocks, set_mask, supporting)
+                       Supporting, check_choice, descending, onehot, row_blocks, set_mask, supporting)
 
 NOT_TP = NOT_COUNTED
 __all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
@@ -270,9 +270,8 @@ def _n_classes(result: CEResult) -> int:
 
 def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-class sums of the rows of ``values`` and the row counts."""
-    onehot = np.zeros((len(cls), n_classes))
-    onehot[np.arange(len(cls)), cls] = 1.0
-    return onehot.T @ values, onehot.sum(0)
+    member = onehot(cls, n_classes)
+    return member.T @ values, member.sum(0)
 
 
 def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted: np.ndarray):
@@ -541,6 +540,11 @@ INTERVAL_STATUS = ("ok", "degenerate", "sparse", "bias unstable", "too few TPs",
 SPARSE_SHARE = 0.5
 MIN_SUBSAMPLE = 10  # TPs in each quarter-sample, at least
 INTERVAL_BLOCK = 1 << 21  # subsamples x instances drawn at once (a multiple of 4 rows: the draws do not depend on it)
+# A class of more TPs than this is summed once into this many random groups, and its half- and
+# quarter-samples are drawn as halves and quarters of the groups (methods#intervals): each is still
+# a uniformly random subsample of the TPs, at a cost that no longer grows with n. Smaller classes
+# are drawn TP by TP, exactly as before the groups.
+INTERVAL_GROUPS = 512
 
 
 def bias_aware_critical_value(t: float, ci: float = 0.95) -> float:
@@ -592,6 +596,24 @@ def _subsample_sums(sets: np.ndarray, values: np.ndarray, size: int, count: int,
     return set_sums, value_sums
 
 
+def random_groups(n: int, d: int, groups: int, rng, read) -> tuple[np.ndarray, np.ndarray]:
+    """n rows in a random order summed into ``groups`` consecutive groups whose sizes differ by at
+    most one: (groups, D) set counts (float32, whole numbers, exact below 2**24) and (groups, D)
+    value sums. A half (quarter) of the groups is then a uniformly random half (quarter) of the
+    rows, give or take the one row the sizes differ by. ``read(indices)`` gives the sets and
+    values of those rows; they are read a block at a time, never whole."""
+    order = rng.permutation(n)
+    group = (np.arange(n) * groups) // n  # the group of each place in the order
+    set_sums, value_sums = np.zeros((groups, d), dtype=np.float32), np.zeros((groups, d))
+    for block in row_blocks(n, d):
+        sets, values = read(order[block])
+        first = group[block.start]
+        member = onehot(group[block] - first, group[block.stop - 1] - first + 1).T  # the block's groups only
+        set_sums[first:first + len(member)] += member.astype(np.float32) @ np.asarray(sets, dtype=np.float32)
+        value_sums[first:first + len(member)] += member @ values
+    return set_sums, value_sums
+
+
 def _subsample_spearman(sets: np.ndarray, values: np.ndarray, size: int, resamples: int, rng) -> np.ndarray:
     n, d = sets.shape
     sets = np.asarray(sets, dtype=np.float32)
@@ -632,15 +654,26 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
     samples); the interval is the estimate +- ``bias_aware_critical_value(b / s)`` s, so it
     always holds its estimate. Where the two shifts disagree (the quarter-samples move less
     than the halves, or the other way), the bias does not shrink with n in a way a subsample
-    can measure: status "bias unstable", no interval. Returns (low, high, status).
+    can measure: status "bias unstable", no interval. A class of more than ``INTERVAL_GROUPS``
+    TPs is first summed into that many ``random_groups``, whose halves and quarters are the
+    subsamples. Returns (low, high, status).
     """
-    n, d = sets.shape
+    n = len(sets)
     status = interval_precheck(n, sets.sum(0), resamples)
     if status is not None:
         return np.nan, np.nan, status
+    if n > INTERVAL_GROUPS:
+        sets, values = random_groups(n, sets.shape[1], INTERVAL_GROUPS, rng, lambda at: (sets[at], values[at]))
+    return subsample_interval(sets, values, resamples, rng, ci)
+
+
+def subsample_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
+                       ci: float = 0.95) -> tuple[float, float, str]:
+    """``spearman_interval`` from its rows once checked: one class's TPs, or ``random_groups``
+    of them (their sums)."""
     estimate = rowwise_spearman(sets.mean(0)[None], values.mean(0)[None])[0]
-    halves = _subsample_spearman(sets, values, n // 2, resamples, rng)
-    quarters = _subsample_spearman(sets, values, n // 4, resamples, rng)
+    halves = _subsample_spearman(sets, values, len(sets) // 2, resamples, rng)
+    quarters = _subsample_spearman(sets, values, len(sets) // 4, resamples, rng)
     if np.isnan(estimate) or len(halves) < 2 or np.ptp(halves) == 0:
         return np.nan, np.nan, "degenerate"
     spread = halves.std(ddof=1)
@@ -754,8 +787,13 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
             rows = np.flatnonzero(cls == c)
             status[c] = interval_precheck(len(rows), hits[c], resamples)
             if status[c] is None:  # only then are the class's sets built
-                sets = class_sets(terms, reading, k, rows)
-                low[c], high[c], status[c] = spearman_interval(sets, sup.values_of(terms.rows[rows]), resamples, rng, ci)
+                def read(at, rows=rows):
+                    return class_sets(terms, reading, k, rows[at]), sup.values_of(terms.rows[rows[at]])
+                if len(rows) > INTERVAL_GROUPS:
+                    sets, values = random_groups(len(rows), sup.n_terms, INTERVAL_GROUPS, rng, read)
+                else:
+                    sets, values = read(np.arange(len(rows)))
+                low[c], high[c], status[c] = subsample_interval(sets, values, resamples, rng, ci)
     return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status,
                               *where_used["ce"], *where_used["feature"])
 

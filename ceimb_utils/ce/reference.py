@@ -127,13 +127,17 @@ def top_share_loop(result: CEResult, y, frac: float = 0.1, reading: Reading = DE
 # ---------------------------------------------------------------- a population with a known RQ3 Spearman
 # Interval regimes the coverage test and benchmarks/interval_coverage.py draw from: (TPs per
 # sample, D, mean required-set size), after the quick book's runs (SYLVA, HIVA, COIL 2000 LG and
-# SVM classes, the ResNet's 64 features) and the simulation (400 TPs, D = 200, top-10).
+# SVM classes, the ResNet's 64 features), the paper profile's COIL 2000 SVM and the issue's
+# simulation (400 TPs, D = 200, top-10), and a class of an LG on COIL 2000 drawn in random groups.
 INTERVAL_REGIMES = {
     "finite-population simulation (400 TPs, D 200, sets of 10)": (400, 200, 10),
     "HIVA LG minority (74 TPs, D 1617)": (74, 1617, 300),
     "SYLVA SVM minority (130 TPs, D 386)": (130, 386, 80),
     "COIL 2000 LG SMOTE minority (95 TPs, D 85)": (95, 85, 20),
     "CNN class (1000 TPs, D 64)": (1000, 64, 7),
+    # more TPs than metrics.INTERVAL_GROUPS: drawn in random groups
+    "COIL 2000 LG-sized class (3000 TPs, D 85, sets of 20)": (3000, 85, 20),
+    "COIL 2000 SVM majority (6465 TPs, D 1833, sets of 1000)": (6465, 1833, 1000),
 }
 SPARSE_REGIMES = {
     "SYLVA LG majority (1970 TPs, D 216, sets of 1.5)": (1970, 216, 1.5),

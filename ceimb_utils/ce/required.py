@@ -4,7 +4,8 @@
 ``RequiredTerms.build`` ranks each counted row once, a block of rows at a time: a partial sort
 (``np.partition`` at a width that holds the top shares' terms, then a sort of that part only)
 and, for the rows whose required count lies beyond it, a second one that reaches the row's last
-positive term (no later term can carry the prediction, so the rest is never ordered). From it
+positive term (no later term can carry the prediction, so the rest is never ordered); after a
+block whose rows mostly needed the second, the next block goes there at once. From it
 every count rule of the readings is read (the |CE| ranking too, by counting, without a sort of
 its own), with the value at which each row's required set ends and the row's largest terms.
 The metrics (``metrics``) and the tables (``summaries``) of one run read that one object; the
@@ -90,7 +91,7 @@ class Supporting:
         out = np.zeros((self.n_classes, self.n_terms))
         for block in row_blocks(len(rows), self.n_terms):
             part = rows_of(rows[block])
-            out += _onehot(self.cls[rows[block]], self.n_classes).T @ (np.abs(part) if absolute else part)
+            out += onehot(self.cls[rows[block]], self.n_classes).T @ (np.abs(part) if absolute else part)
         return out, np.bincount(self.cls[rows], minlength=self.n_classes).astype(np.float64)
 
     @property
@@ -144,7 +145,8 @@ class CountRule(NamedTuple):
     ranking: str = "signed"
 
 
-def _onehot(cls: np.ndarray, n_classes: int) -> np.ndarray:
+def onehot(cls: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, n_classes) rows of zeros with a one at each row's class (sums per class by a product)."""
     out = np.zeros((len(cls), n_classes))
     out[np.arange(len(cls)), cls] = 1.0
     return out
@@ -158,10 +160,13 @@ def row_blocks(n: int, d: int):
 
 def descending(values: np.ndarray, m: int) -> np.ndarray:
     """(B, m) each row's m largest values, from the largest: a partial sort, then a sort of the
-    kept part only (a full sort when m is D)."""
+    kept part only (a full sort when m is half of D or more, where the partial sort costs more
+    than it saves)."""
     d = values.shape[1]
     m = min(m, d)
-    part = values if m >= d else np.partition(values, d - m, axis=1)[:, d - m:]
+    if 2 * m >= d:
+        return np.sort(values, axis=1)[:, ::-1][:, :m]
+    part = np.partition(values, d - m, axis=1)[:, d - m:]
     return np.sort(part, axis=1)[:, ::-1]
 
 
@@ -214,22 +219,25 @@ def _end_key(ranked_key: np.ndarray, k: np.ndarray) -> np.ndarray:
     return end
 
 
-def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.ndarray], width: int, n_largest: int):
-    """Required counts and set ends of a block of rows for the signed rules, and its
-    ``n_largest`` largest terms.
+def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.ndarray], width: int, n_largest: int,
+                  first_pass: bool = True):
+    """Required counts and set ends of a block of rows for the signed rules, its ``n_largest``
+    largest terms, and the share of its rows the first pass did not settle.
 
     A first pass orders each row's ``width`` largest terms; a row is done there when its count
     lies within them, or when the last of them is not positive (no later step can raise the
     kept sum). The others, and the rows that cannot cross within ``width`` terms (``width``
     times their largest term does not beat the offset), get one pass that orders the block's
     positive terms: k is unknown before sorting, so the order reaches only as far as a count can.
+    Without ``first_pass`` every row goes to that pass at once (same counts: it orders at least
+    ``width`` terms of each row the same way), for blocks whose rows mostly need it.
     """
     b, d = values.shape
     counts = [np.full(b, NEVER_CROSSES, dtype=np.int64) for _ in rules]
     ends = [np.full(b, -np.inf) for _ in rules]
     largest = np.empty((b, n_largest))
-    deep = np.zeros(b, dtype=bool)
-    if width < d:
+    deep = np.full(b, not first_pass and width < d)
+    if width < d and first_pass:
         reach = width * np.maximum(values.max(1), 0.0) * (1 + 1e-9)  # above any rounding of the sum
         for offset in offsets:
             deep |= -offset > reach
@@ -247,7 +255,12 @@ def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.n
             ends[i][rows] = _end_key(top, k)
             if not second:  # not settled: more terms may still carry it
                 deep[rows[(first < 0) & (top.shape[1] < d) & (top[:, -1] > 0)]] = True
-    return counts, ends, largest
+    return counts, ends, largest, float(deep.mean()) if b else 0.0
+
+
+# A block goes straight to the second pass when more than this share of the previous block's rows
+# needed it (a COIL 2000 SVM's TPs need about 1,000 of 1,833 terms: the first pass is wasted work).
+DEEP_SHARE = 0.5
 
 
 def _absolute_from_signed(values: np.ndarray, k_signed: np.ndarray, end_signed: np.ndarray):
@@ -299,8 +312,10 @@ def rank_rows(values: np.ndarray, offset: np.ndarray, rule: CountRule = CountRul
     k = np.empty(len(values), dtype=np.int64)
     end = np.empty(len(values))
     d = values.shape[1]
+    deep = 0.0
     for block in row_blocks(len(values), d + 1):
-        counts, ends, _ = _signed_block(values[block], [rule], [offset[block]], min(d, FIRST_WIDTH), 0)
+        counts, ends, _, deep = _signed_block(values[block], [rule], [offset[block]], min(d, FIRST_WIDTH), 0,
+                                              first_pass=deep <= DEEP_SHARE)
         k[block], end[block] = counts[0], ends[0]
     return k, end
 
@@ -349,15 +364,16 @@ class RequiredTerms:
         n_positive = np.empty(len(rows), dtype=np.int64)
         class_sums = np.zeros((support.n_classes, d))
         offsets = {r: support.offset(r) for r in signed + full}
+        deep = 0.0
         for block in row_blocks(len(rows), d + 1):
             at = rows[block]
             values = support.values_of(at)  # one pass over the rows for everything below
             positive_sum[block] = np.maximum(values, 0.0).sum(1)
             n_positive[block] = (values > 0).sum(1)
-            class_sums += _onehot(support.cls[at], support.n_classes).T @ values
+            class_sums += onehot(support.cls[at], support.n_classes).T @ values
             if signed:
-                found, found_ends, largest[block] = _signed_block(values, signed, [offsets[r][at] for r in signed],
-                                                                  width, n_largest)
+                found, found_ends, largest[block], deep = _signed_block(
+                    values, signed, [offsets[r][at] for r in signed], width, n_largest, first_pass=deep <= DEEP_SHARE)
                 for r, k, end in zip(signed, found, found_ends):
                     counts[r][at], ends[r][block] = k, end
             for r, base in derived.items():
