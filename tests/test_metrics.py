@@ -373,7 +373,7 @@ def test_partial_ranking_with_ties_matches_the_loop(data, n, d, width, deep_shar
 
 @pytest.mark.parametrize("m", [1, 5, 9, 10, 19, 20, 25])
 def test_descending_keeps_each_rows_largest_values_in_order(m):
-    """A partial sort below half of D, a full sort from half on: the same values either way."""
+    """A partial sort below three quarters of D, a full sort from there on: the same values either way."""
     values = np.round(np.random.default_rng(m).normal(size=(6, 20)), 1)  # ties
     expected = -np.sort(-values, axis=1)[:, :min(m, 20)]
     np.testing.assert_array_equal(required.descending(values, m), expected)

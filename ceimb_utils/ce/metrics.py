@@ -662,9 +662,16 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
     status = interval_precheck(n, sets.sum(0), resamples)
     if status is not None:
         return np.nan, np.nan, status
+    return subsample_interval(*interval_rows(n, sets.shape[1], rng, lambda at: (sets[at], values[at])),
+                              resamples, rng, ci)
+
+
+def interval_rows(n: int, d: int, rng, read) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a class's interval subsamples: its n TPs' sets and values (``read(indices)``),
+    or, above ``INTERVAL_GROUPS`` TPs, their ``random_groups``."""
     if n > INTERVAL_GROUPS:
-        sets, values = random_groups(n, sets.shape[1], INTERVAL_GROUPS, rng, lambda at: (sets[at], values[at]))
-    return subsample_interval(sets, values, resamples, rng, ci)
+        return random_groups(n, d, INTERVAL_GROUPS, rng, read)
+    return read(np.arange(n))
 
 
 def subsample_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
@@ -789,11 +796,8 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
             if status[c] is None:  # only then are the class's sets built
                 def read(at, rows=rows):
                     return class_sets(terms, reading, k, rows[at]), sup.values_of(terms.rows[rows[at]])
-                if len(rows) > INTERVAL_GROUPS:
-                    sets, values = random_groups(len(rows), sup.n_terms, INTERVAL_GROUPS, rng, read)
-                else:
-                    sets, values = read(np.arange(len(rows)))
-                low[c], high[c], status[c] = subsample_interval(sets, values, resamples, rng, ci)
+                low[c], high[c], status[c] = subsample_interval(*interval_rows(len(rows), sup.n_terms, rng, read),
+                                                                resamples, rng, ci)
     return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status,
                               *where_used["ce"], *where_used["feature"])
 

@@ -160,11 +160,11 @@ def row_blocks(n: int, d: int):
 
 def descending(values: np.ndarray, m: int) -> np.ndarray:
     """(B, m) each row's m largest values, from the largest: a partial sort, then a sort of the
-    kept part only (a full sort when m is half of D or more, where the partial sort costs more
-    than it saves)."""
+    kept part only (a full sort when m is three quarters of D or more, where the partial sort
+    costs more than it saves: measured on the COIL 2000 SVM runs)."""
     d = values.shape[1]
     m = min(m, d)
-    if 2 * m >= d:
+    if 4 * m >= 3 * d:
         return np.sort(values, axis=1)[:, ::-1][:, :m]
     part = np.partition(values, d - m, axis=1)[:, d - m:]
     return np.sort(part, axis=1)[:, ::-1]
