@@ -230,6 +230,26 @@ def test_half_sampling_interval_brackets_a_strong_relation():
     assert fm.ci_status[0] == "too few TPs" and np.isnan(fm.ci_low[0])
 
 
+def test_rows_that_share_their_positive_columns_are_ordered_on_them_alone():
+    """An RBF SVM's CE: kernel values (positive) times signed dual coefficients, so every row that
+    predicts one class has its positive terms in the same columns; those rows skip the partial
+    sort (``descending`` is never called) and keep the loop's counts."""
+    rng = np.random.default_rng(3)
+    dual = rng.choice([-1.0, 1.0], 400) * rng.exponential(size=400)  # ~200 positive terms a row, above the first width
+    ce = (rng.random((200, 400)) + 0.01) * dual
+    bias = -float(np.median(ce.sum(1)))
+    r = binary_result(ce, bias)
+    y = (ce.sum(1) + bias > 0).astype(int)  # every row a TP, of both classes
+    called = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(required, "DEEP_SHARE", -1.0)  # every block to the second pass
+        descending = required.descending
+        patch.setattr(required, "descending", lambda *a: called.append(1) or descending(*a))
+        found = metrics.required_ce(r, y)
+    assert not called and set(np.unique(y)) == {0, 1}
+    np.testing.assert_array_equal(found, reference.required_ce_loop(r, y, metrics.DEFAULT))
+
+
 def test_random_groups_put_each_row_in_one_group_of_near_equal_size():
     n, groups = 103, 10
     rng = np.random.default_rng(0)

@@ -491,8 +491,9 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
     a = np.atleast_2d(np.asarray(a, dtype=np.float64))
     n, d = a.shape
     order = np.argsort(a, axis=1)
+    out = np.empty((n, d))
+    np.put_along_axis(out, order, np.arange(1.0, d + 1)[None, :], axis=1)  # the ranks where no value repeats
     ordered = np.take_along_axis(a, order, axis=1)
-    ranked = np.broadcast_to(np.arange(1.0, d + 1), (n, d)).copy()
     tied = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(1))
     if len(tied):  # each run of equal values takes the mean of its places
         starts = np.ones((len(tied), d), dtype=bool)
@@ -502,9 +503,9 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
         position = np.arange(d)
         first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
         last = np.minimum.accumulate(np.where(ends, position, d - 1)[:, ::-1], axis=1)[:, ::-1]
-        ranked[tied] = (first + last) / 2 + 1
-    out = np.empty((n, d))
-    np.put_along_axis(out, order, ranked, axis=1)
+        ranked = np.empty((len(tied), d))
+        np.put_along_axis(ranked, order[tied], (first + last) / 2 + 1, axis=1)
+        out[tied] = ranked
     out[np.isnan(a).any(1)] = np.nan
     return out
 

@@ -246,16 +246,44 @@ def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.n
         if not len(rows):
             continue
         sub = values if len(rows) == b else values[rows]
-        m = width if not second else max(int((sub > 0).sum(1).max()), width + 1)
-        top = descending(sub, m)
-        largest[rows] = top[:, :n_largest]
-        for i, first in enumerate(_first_crossings(top, rules, [o[rows] for o in offsets])):
-            k = np.where(first >= 0, first, NEVER_CROSSES)
-            counts[i][rows] = k
-            ends[i][rows] = _end_key(top, k)
-            if not second:  # not settled: more terms may still carry it
-                deep[rows[(first < 0) & (top.shape[1] < d) & (top[:, -1] > 0)]] = True
+        parts = _positive_parts(sub, max(width + 1, n_largest)) if second else [(slice(None), descending(sub, width))]
+        for at, top in parts:
+            rows_at = rows[at]
+            largest[rows_at] = top[:, :n_largest]
+            for i, first in enumerate(_first_crossings(top, rules, [o[rows_at] for o in offsets])):
+                k = np.where(first >= 0, first, NEVER_CROSSES)
+                counts[i][rows_at] = k
+                ends[i][rows_at] = _end_key(top, k)
+                if not second:  # not settled: more terms may still carry it
+                    deep[rows_at[(first < 0) & (top.shape[1] < d) & (top[:, -1] > 0)]] = True
     return counts, ends, largest, float(deep.mean()) if b else 0.0
+
+
+def _positive_parts(values: np.ndarray, least: int, patterns: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The second pass's order: (rows, (n, m) their positive terms and any after them, from the
+    largest) for parts of a block, every row's positive terms ordered and at least ``least`` terms.
+
+    Rows whose positive terms sit in the same columns are ordered on those columns alone, with
+    no partial sort: an SVM's rows that predict one class (its RBF kernel values are positive,
+    so the signs are those of its dual coefficients) share them. Up to ``patterns`` such parts
+    (an SVM has one per class); the other rows are ordered by ``descending``.
+    """
+    positive = values > 0
+    count = positive.sum(1)
+    rest = np.arange(len(values))
+    parts = []
+    for _ in range(patterns):
+        if not len(rest) or count[rest[0]] < least:
+            break
+        same = rest[(positive[rest] == positive[rest[0]]).all(1)]
+        columns = np.flatnonzero(positive[rest[0]])
+        part = values[:, columns] if len(same) == len(values) else values[np.ix_(same, columns)]
+        parts.append((same, np.sort(part, axis=1)[:, ::-1]))
+        rest = np.setdiff1d(rest, same, assume_unique=True)
+    if len(rest):
+        sub = values[rest]
+        parts.append((rest, descending(sub, max(int(count[rest].max()), least))))
+    return parts
 
 
 # A block goes straight to the second pass when more than this share of the previous block's rows
