@@ -32,3 +32,19 @@ def test_book_time_states_the_median_of_fresh_clones_after_the_set_up():
            "12.9 minutes)" in text
     assert "the set-up took 1.0 minutes more" in text and "`make test` from a fresh clone took 8.0 minutes" in text
     assert list(table["run"]).count(2) == len(steps)
+
+
+def test_the_analysis_speed_page_states_each_ratio_and_the_sweeps_per_method_medians():
+    rows = [{"dataset": "coil_2000", "model": "svm", "method": "base", "D": 1833, "fit_s": 0.6, "analysis_s": 1.6,
+             "analysis_over_fit": 2.63, "steps_s": {"frequency": 0.9, "readings": 0.1}},
+            {"dataset": "fashion-lt", "model": "resnet8", "method": "base", "D": 64, "fit_s": 144.0,
+             "analysis_s": 0.5, "analysis_over_fit": 0.0035, "steps_s": {"frequency": 0.1}},
+            {"sweep": "python -m ceimb_utils run --profile paper --datasets coil_2000 --no-notebooks",
+             "datasets": ["coil_2000"], "runs": 55, "wall_s": 105.9, "fit_s_total": 83.1, "extract_s_total": 18.1,
+             "analysis_s_total": 62.5, "svm_analysis_over_fit": {"base": {"median": 2.352, "max": 2.568},
+                                                                 "smote": {"median": 0.901, "max": 0.942}}}]
+    text, table = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": rows}))
+    assert "coil_2000 svm base (D = 1,833) 2.6 times its fit" in text and "its largest step, frequency" in text
+    assert "median (largest) per method: base 2.4 (2.6), smote 0.9 (0.94)" in text
+    ratio = table.set_index("step (seconds)").loc["analysis / fit"]
+    assert ratio["fashion-lt resnet8 base"] == pytest.approx(0.004)  # not rounded away to 0.0

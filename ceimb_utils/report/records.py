@@ -115,8 +115,12 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
                  f"{r['analysis_s_total']:.0f} s of work, summed over runs)"
                  + (f"; the paper profile's other tabular sets ({', '.join(missing)}) were not on the machine, so "
                     "the whole tabular study is not timed" if missing else "") + ".")
+        ratios = r.get("svm_analysis_over_fit") or {}
+        if ratios:
+            text += (" Its SVM runs' analysis against their fit, median (largest) per method: "
+                     + ", ".join(f"{m} {v['median']:.2g} ({v['max']:.2g})" for m, v in ratios.items()) + ".")
     table = pd.DataFrame(columns).rename_axis("step (seconds)").reset_index() if columns else None
-    return text.strip(), (tidy(table) if table is not None else None)
+    return text.strip(), (tidy(table, digits=3) if table is not None else None)  # an image run's ratio is ~0.003
 
 
 def ce_metrics(record: Record) -> tuple[str, pd.DataFrame]:
