@@ -544,7 +544,8 @@ INTERVAL_BLOCK = 1 << 21  # subsamples x instances drawn at once (a multiple of 
 # A class of more TPs than this is summed once into this many random groups, and its half- and
 # quarter-samples are drawn as halves and quarters of the groups (methods#intervals): each is still
 # a uniformly random subsample of the TPs, at a cost that no longer grows with n. Smaller classes
-# are drawn TP by TP, exactly as before the groups.
+# are drawn TP by TP, as before the groups (from a later point of the seeded stream when a larger
+# class of the same run came first).
 INTERVAL_GROUPS = 512
 
 
