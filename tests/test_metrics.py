@@ -290,6 +290,18 @@ def test_a_large_class_gets_its_interval_from_random_groups_of_its_tps():
     assert fm.ci_low[1] <= fm.spearman[1] <= fm.ci_high[1]
 
 
+def test_an_interval_never_reaches_past_the_range_of_a_spearman():
+    """A class whose terms rank almost perfectly: estimate + c s passes 1; the interval stops there."""
+    rng = np.random.default_rng(4)
+    base = np.linspace(3, 0.1, 40)
+    ce = base + rng.normal(0, 0.25, size=(120, 40))
+    r, y = binary_result(ce, 0.0), np.ones(120, dtype=int)
+    fm = metrics.frequency_magnitude(r, y, k=15, reading=TOP_K, resamples=200, seed=0)
+    assert fm.ci_status[1] == "ok" and fm.spearman[1] > 0.9
+    assert -1.0 <= fm.ci_low[1] <= fm.spearman[1] < fm.ci_high[1] <= 1.0
+    assert fm.ci_high[1] == 1.0  # estimate + c s passed 1 (it equals 1 exactly only by the cut)
+
+
 def test_subsamples_never_repeat_an_instance():
     weights = metrics.subsample_weights(10, 5, 6, np.random.default_rng(0))
     assert set(np.unique(weights)) == {0.0, 1.0} and (weights.sum(1) == 5).all()

@@ -653,8 +653,8 @@ def spearman_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng,
     factor 1 - 1/2 cancels the halving), so the half-samples' standard deviation s is the
     standard error. How far the means of half- and quarter-samples move from the estimate
     bounds the estimator's small-sample bias b (a bias that shrinks with n is larger in smaller
-    samples); the interval is the estimate +- ``bias_aware_critical_value(b / s)`` s, so it
-    always holds its estimate. Where the two shifts disagree (the quarter-samples move less
+    samples); the interval is the estimate +- ``bias_aware_critical_value(b / s)`` s, cut to
+    [-1, 1], so it always holds its estimate. Where the two shifts disagree (the quarter-samples move less
     than the halves, or the other way), the bias does not shrink with n in a way a subsample
     can measure: status "bias unstable", no interval. A class of more than ``INTERVAL_GROUPS``
     TPs is first summed into that many ``random_groups``, whose halves and quarters are the
@@ -698,7 +698,8 @@ def subsample_interval(sets: np.ndarray, values: np.ndarray, resamples: int, rng
             return np.nan, np.nan, "bias unstable"
         bias = abs(half_shift) / (ratio - 2)
     width = bias_aware_critical_value(bias / spread, ci) * spread
-    return float(estimate - width), float(estimate + width), "ok"
+    # A Spearman lies in [-1, 1]: the part of the interval outside holds no value it could cover.
+    return float(max(-1.0, estimate - width)), float(min(1.0, estimate + width)), "ok"
 
 
 def class_sets(terms: RequiredTerms, reading: Reading, k: int, positions: np.ndarray) -> np.ndarray:
