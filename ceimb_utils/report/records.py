@@ -95,11 +95,14 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
     rows = record.rows
     runs = rows[rows["dataset"].notna()] if "dataset" in rows else rows.iloc[0:0]
     sweeps = rows[rows["sweep"].notna()] if "sweep" in rows else rows.iloc[0:0]
-    parts, columns = [], {}
+    parts, columns, above = [], {}, []
     for r in runs.to_dict("records"):
         name = f"{r['dataset']} {r['model']} {r['method']}"
+        longer = r["analysis_over_fit"] > 1  # than the goal of this section's title
+        if longer:
+            above.append(name)
         steps = {k: v for k, v in (r.get("steps_s") or {}).items() if k != "extraction"}
-        slowest = max(steps, key=steps.get) if steps and r["analysis_over_fit"] > 1 else None
+        slowest = max(steps, key=steps.get) if steps and longer else None
         parts.append(f"{name} (D = {int(r['D']):,}) {r['analysis_over_fit']:.2g} times its fit "
                      f"({r['analysis_s']:.1f} s against {r['fit_s']:.1f} s"
                      + (f"; its largest step, {slowest}, {steps[slowest]:.1f} s" if slowest else "") + ")")
@@ -107,8 +110,7 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
                  "analysis / fit": r["analysis_over_fit"]}
         columns[name] = pd.Series(steps, dtype=float)
     text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
-    if parts:  # the goal of this section's title, run by run
-        above = [f"{r['dataset']} {r['model']} {r['method']}" for r in runs.to_dict("records") if r["analysis_over_fit"] > 1]
+    if parts:
         text += (" The analysis takes no longer than the fit in every timed run." if not above else
                  f" The analysis takes no longer than the fit in {len(runs) - len(above)} of the {len(runs)} timed "
                  f"runs; it takes longer in {', '.join(above)}.")
