@@ -486,6 +486,31 @@ def test_ranks_equal_scipys_with_ties_and_nan():
     counts[2, 3] = np.nan
     np.testing.assert_array_equal(metrics.average_ranks(counts), stats.rankdata(counts, axis=1))
 
+    # a few ties in every row, as a tabular run's terms give them (zero and duplicated columns)
+    sparse = rng.normal(size=(8, 30))
+    sparse[:, [0, 29]] = 0.0
+    sparse[:, 7] = sparse[:, 12]
+    sparse[3, [4, 5, 6]] = sparse[3, 20]
+    np.testing.assert_array_equal(metrics.average_ranks(sparse), stats.rankdata(sparse, axis=1))
+
+
+def test_rowwise_spearman_by_blocks_equals_each_row_alone(monkeypatch):
+    """Rows ranked a block at a time give each row's Spearman as if it were alone (scipy's),
+    to the bit whatever the block."""
+    rng = np.random.default_rng(4)
+    counts = rng.integers(0, 6, size=(25, 9)).astype(float)
+    values = rng.normal(size=(25, 9))
+    values[:, 2] = values[:, 5]
+    whole = metrics.rowwise_spearman(counts, values, a_counts=True)
+    reversed_whole = metrics.rowwise_spearman(values, counts)
+    alone = [stats.spearmanr(c, v).statistic for c, v in zip(counts, values)]
+    np.testing.assert_allclose(whole, alone, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(reversed_whole, alone, rtol=1e-12, atol=1e-12)
+    for block in (9, 20, 50):  # one row, two rows and five rows at a time
+        monkeypatch.setattr(metrics, "SPEARMAN_BLOCK", block)
+        np.testing.assert_array_equal(metrics.rowwise_spearman(counts, values, a_counts=True), whole)
+        np.testing.assert_array_equal(metrics.rowwise_spearman(values, counts), reversed_whole)
+
 
 @pytest.mark.parametrize("n", [41, 43, 60])
 def test_subsample_sums_equal_the_subsamples_products(n):

@@ -486,6 +486,8 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
     Computed here because rankdata orders each row with a stable merge sort, which average
     ranks do not need, and numpy's default sort takes a fraction of its time: the RQ3 interval
     ranks two rows of D values per half- and quarter-sample (4,000 rows per class by default).
+    Ties are found where they are, not row by row: a tabular run's rows all hold a few (its
+    zero and duplicated terms), and averaging whole rows doubled the cost.
     tests/test_metrics.py checks it against rankdata, ties and NaN included.
     """
     a = np.atleast_2d(np.asarray(a, dtype=np.float64))
@@ -494,18 +496,18 @@ def average_ranks(a: np.ndarray) -> np.ndarray:
     out = np.empty((n, d))
     np.put_along_axis(out, order, np.arange(1.0, d + 1)[None, :], axis=1)  # the ranks where no value repeats
     ordered = np.take_along_axis(a, order, axis=1)
-    tied = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(1))
-    if len(tied):  # each run of equal values takes the mean of its places
-        starts = np.ones((len(tied), d), dtype=bool)
-        starts[:, 1:] = ordered[tied, 1:] != ordered[tied, :-1]
-        ends = np.ones((len(tied), d), dtype=bool)
-        ends[:, :-1] = starts[:, 1:]
-        position = np.arange(d)
-        first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
-        last = np.minimum.accumulate(np.where(ends, position, d - 1)[:, ::-1], axis=1)[:, ::-1]
-        ranked = np.empty((len(tied), d))
-        np.put_along_axis(ranked, order[tied], (first + last) / 2 + 1, axis=1)
-        out[tied] = ranked
+    row, place = np.nonzero(ordered[:, 1:] == ordered[:, :-1])  # place ties with place + 1
+    if len(row):  # each run of equal values takes the mean of its places
+        link = row * d + place
+        starts = np.ones(len(link), dtype=bool)
+        starts[1:] = link[1:] != link[:-1] + 1
+        ends = np.ones(len(link), dtype=bool)
+        ends[:-1] = starts[1:]
+        first, last = place[starts], place[ends] + 1
+        length = last - first + 1
+        places = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(length.sum())
+        rows = np.repeat(row[starts], length)
+        out[rows, order[rows, places]] = np.repeat((first + last) / 2 + 1, length)
     out[np.isnan(a).any(1)] = np.nan
     return out
 
@@ -521,9 +523,25 @@ def count_ranks(counts: np.ndarray) -> np.ndarray:
     return np.take_along_axis(table, counts, axis=1)
 
 
+SPEARMAN_BLOCK = 1 << 18  # values ranked at once by rowwise_spearman (2 MB of float64)
+
+
 def rowwise_spearman(a: np.ndarray, b: np.ndarray, a_counts: bool = False) -> np.ndarray:
     """Row-wise Spearman of a and b (NaN where a row is constant; ``a_counts``: a's rows are
-    whole numbers from 0)."""
+    whole numbers from 0). Computed a block of rows at a time, each row as alone: the ranks and
+    their products then stay in the CPU's cache (half the time of whole arrays on the RQ3
+    interval's 1,000 x D rows)."""
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    n, d = b.shape
+    width = max(d, int(np.max(a, initial=0)) + 1) if a_counts else d  # count_ranks tallies that many
+    step = max(1, SPEARMAN_BLOCK // max(width, 1))
+    if n <= step:
+        return _spearman_block(a, b, a_counts)
+    return np.concatenate([_spearman_block(a[start:start + step], b[start:start + step], a_counts)
+                           for start in range(0, n, step)])
+
+
+def _spearman_block(a: np.ndarray, b: np.ndarray, a_counts: bool) -> np.ndarray:
     ra = count_ranks(a) if a_counts else average_ranks(a)
     rb = average_ranks(b)
     ra -= ra.mean(1, keepdims=True)
