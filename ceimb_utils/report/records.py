@@ -103,7 +103,7 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
             above.append(name)
         steps = {k: v for k, v in (r.get("steps_s") or {}).items() if k != "extraction"}
         slowest = max(steps, key=steps.get) if steps and longer else None
-        parts.append(f"{name} (D = {int(r['D']):,}) {r['analysis_over_fit']:.2g} times its fit "
+        parts.append(f"{name} (D = {int(r['D']):,}) {r['analysis_over_fit']:#.2g} times its fit "
                      f"({r['analysis_s']:.1f} s against {r['fit_s']:.1f} s"
                      + (f"; its largest step, {slowest}, {steps[slowest]:.1f} s" if slowest else "") + ")")
         steps = {"fit": r["fit_s"], **(r.get("steps_s") or {}), "analysis (without extraction)": r["analysis_s"],
@@ -125,7 +125,7 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         ratios = r.get("svm_analysis_over_fit") or {}
         if ratios:
             text += (" Its SVM runs' analysis against their fit, median (largest) per method: "
-                     + ", ".join(f"{m} {v['median']:.2g} ({v['max']:.2g})" for m, v in ratios.items()) + ".")
+                     + ", ".join(f"{m} {v['median']:#.2g} ({v['max']:#.2g})" for m, v in ratios.items()) + ".")
     table = pd.DataFrame(columns).rename_axis("step (seconds)").reset_index() if columns else None
     return text.strip(), (tidy(table, digits=3) if table is not None else None)  # an image run's ratio is ~0.003
 
