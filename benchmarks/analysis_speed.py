@@ -12,8 +12,8 @@ run cache into ``results/bench-analysis`` (kept for the next call; its training 
 fit) and analysed the same way, the pre-pool hook included.
 
 "Analysis" is the run's tables: the required terms, instance, readings, class, class-curve,
-frequency (with its half-sampling interval), profile and latent tables, the invariant check
-and the writing of the files. The CE extraction is reported beside it and in a second ratio;
+frequency table and its half-sampling interval (a step of its own), profile and latent tables,
+the invariant check and the writing of the files. The CE extraction is reported beside it and in a second ratio;
 the per-feature permutation null is reported apart (methods#nulls).
 
 ``--sweep``: times ``python -m ceimb_utils run --profile paper --datasets coil_2000

@@ -408,6 +408,27 @@ def test_svc_metrics_read_rows_of_ce_never_built_whole():
     assert "ce" not in r.__dict__  # nothing asked for the whole array
 
 
+def test_frequency_interval_is_timed_as_its_own_step_with_the_same_tables():
+    """A run's record times the interval apart from the frequency table (issue 41's record):
+    the timed tables equal the untimed ones, and the interval's time is there only when drawn."""
+    from ceimb_utils.ce import summaries
+    from ceimb_utils.pipeline.artifacts import StepTimes
+
+    X, y = data(n=400, d=8, seed=5)
+    r = ce.extract(LogisticRegression(max_iter=500).fit(X, y), X)
+    times = StepTimes()
+    long, rho = summaries.frequency_tables(r, y, resamples=50, permutations=3, times=times)
+    plain = summaries.frequency_tables(r, y, resamples=50, permutations=3)
+    pd.testing.assert_frame_equal(long, plain[0])
+    pd.testing.assert_frame_equal(rho, plain[1])
+    # statuses given only after the subsamples are drawn: the interval's step did that work
+    assert set(rho["ci_status"]) <= {"ok", "bias unstable", "degenerate"}
+    assert set(times.wall) == {"frequency", "frequency interval"} and times.wall["frequency interval"] > 0
+    none = StepTimes()
+    _, rho_none = summaries.frequency_tables(r, y, resamples=0, permutations=3, times=none)
+    assert (rho_none["ci_status"] == "not computed").all() and none.wall["frequency interval"] < times.wall["frequency interval"]
+
+
 def test_float32_linear_models_and_plain_inputs_pass_the_decision_check():
     from scipy import sparse
 

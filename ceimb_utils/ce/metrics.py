@@ -790,8 +790,6 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     """
     terms = _terms(result, y, reading, terms, k)
     sup = terms.support
-    n_classes = _n_classes(result)
-    cls = sup.cls[terms.rows]
     hits, (in_ce, in_feature) = class_set_sums(terms, reading, k, sup.values_of, lambda rows: result.features[rows])
     counts, mags = terms.class_counts, terms.class_sums
     fmags, _ = sup.class_sums(lambda rows: result.features[rows])
@@ -806,12 +804,26 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(hits > 0, in_set / np.maximum(hits, 1), np.nan)
         where_used[name] = mean, np.array([_spearman_where_defined(f, m) for f, m in zip(freq, mean)])
+    low, high, status = class_intervals(terms, hits, resamples, ci, seed, reading, k)
+    return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status,
+                              *where_used["ce"], *where_used["feature"])
+
+
+def class_intervals(terms: RequiredTerms, hits: np.ndarray, resamples: int, ci: float = 0.95, seed: int = 0,
+                    reading: Reading = DEFAULT, k: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per class, the interval of ``frequency_magnitude``'s Spearman (``spearman_interval``):
+    (C,) low, (C,) high and (C,) status, from the terms and ``hits`` ((C, D) how many of the
+    class's TPs' sets hold each term, or their frequencies) that ``frequency_magnitude``
+    computed with ``reading`` and ``k``; the same ``seed`` draws the same subsamples."""
+    sup = terms.support
+    cls = sup.cls[terms.rows]
+    n_classes = sup.n_classes
     low = np.full(n_classes, np.nan)
     high = np.full(n_classes, np.nan)
     status = np.full(n_classes, "too few TPs" if resamples else "not computed", dtype=object)
     if resamples:
         rng = np.random.default_rng(seed)
-        for c in np.flatnonzero(counts > 0):
+        for c in np.flatnonzero(terms.class_counts > 0):
             rows = np.flatnonzero(cls == c)
             status[c] = interval_precheck(len(rows), hits[c], resamples)
             if status[c] is None:  # only then are the class's sets built
@@ -819,8 +831,7 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
                     return class_sets(terms, reading, k, rows[at]), sup.values_of(terms.rows[rows[at]])
                 low[c], high[c], status[c] = subsample_interval(*interval_rows(len(rows), sup.n_terms, rng, read),
                                                                 resamples, rng, ci)
-    return FrequencyMagnitude(freq, mag, mag_f, counts.astype(np.int64), rho, low, high, status,
-                              *where_used["ce"], *where_used["feature"])
+    return low, high, status
 
 
 def _spearman_where_defined(a: np.ndarray, b: np.ndarray) -> float:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -204,15 +206,35 @@ def permutation_null(terms: metrics.RequiredTerms, subsample: int = 200, permuta
 def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: float = 0.95,
                      seed: int = 0, subsample: int = 200, permutations: int = 19,
                      terms: metrics.RequiredTerms | None = None,
-                     null: nulls.PermutationNull | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     null: nulls.PermutationNull | None = None,
+                     times=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """RQ3 on (training) instances: a long freq/mag table and a per-class Spearman table with
     its half-sampling interval (and why a row has none) and, beside it, the per-feature
     permutation null (``permutation_null``: on a subsample of at most ``subsample`` TPs,
     ``permutations`` permutations; ``null``: computed already, its time being reported apart).
-    ``terms``: the TPs' required terms under the default reading, ranked once for both."""
-    terms = terms if terms is not None else metrics.required_terms(result, y, k=k)["tp"]
-    fm = metrics.frequency_magnitude(result, y, k=k, resamples=resamples, ci=ci, seed=seed, terms=terms)
-    null = null if null is not None else permutation_null(terms, subsample, permutations, seed)
+    ``terms``: the TPs' required terms under the default reading, ranked once for both.
+    ``times``: a step timer (``times(name)`` is a context manager, as a run's ``StepTimes``); the
+    tables are timed as the step "frequency" and the interval as "frequency interval" (its
+    subsamples: a cost that grows with D and not, above ``metrics.INTERVAL_GROUPS`` TPs, with
+    the class; methods#intervals)."""
+    timed = times if times is not None else _untimed
+    with timed("frequency"):
+        terms = terms if terms is not None else metrics.required_terms(result, y, k=k)["tp"]
+        fm = metrics.frequency_magnitude(result, y, k=k, seed=seed, terms=terms)
+    with timed("frequency interval"):
+        hits = np.where(np.isnan(fm.freq), 0.0, fm.freq)  # a class without TPs gets no interval
+        low, high, status = metrics.class_intervals(terms, hits, resamples, ci, seed, k=k)
+    with timed("frequency"):
+        return _frequency_frames(replace(fm, ci_low=low, ci_high=high, ci_status=status),
+                                 null if null is not None else permutation_null(terms, subsample, permutations, seed))
+
+
+@contextmanager
+def _untimed(name: str):
+    yield
+
+
+def _frequency_frames(fm: metrics.FrequencyMagnitude, null: nulls.PermutationNull) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_classes, d = fm.freq.shape
     long = pd.DataFrame({
         "class_index": np.repeat(np.arange(n_classes), d),

@@ -89,9 +89,8 @@ def write_ce_artifacts(writer: RunWriter, rc: Mapping[str, Any], test: ce_module
                                                 m["union_replicates"], seed)
     with times("permutation null"):
         null = summaries.permutation_null(train_terms, m["spearman_subsample"], m["spearman_permutations"], seed)
-    with times("frequency"):
-        freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], resamples=m["resamples"], ci=m["ci"],
-                                               seed=seed, terms=train_terms, null=null)
+    freq, rho = summaries.frequency_tables(train, y_train, k=m["topk"], resamples=m["resamples"], ci=m["ci"],
+                                           seed=seed, terms=train_terms, null=null, times=times)
     with times("profile"):
         profile = summaries.profile_table(test, y_test, terms["tp"])
     with times("latent"):
