@@ -13,8 +13,8 @@ fit) and analysed the same way, the pre-pool hook included.
 
 "Analysis" is the run's tables: the required terms, instance, readings, class, class-curve,
 frequency table and its half-sampling interval (a step of its own), profile and latent tables,
-the invariant check and the writing of the files. The CE extraction is reported beside it and in a second ratio;
-the per-feature permutation null is reported apart (methods#nulls).
+the invariant check and the writing of the files. The CE extraction is reported beside it and
+in a second ratio; the per-feature permutation null is reported apart (methods#nulls).
 
 ``--sweep``: times ``python -m ceimb_utils run --profile paper --datasets coil_2000
 --no-notebooks`` into an empty results folder (the paper's other UCI sets are not offline
