@@ -222,8 +222,7 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
         terms = terms if terms is not None else metrics.required_terms(result, y, k=k)["tp"]
         fm = metrics.frequency_magnitude(result, y, k=k, seed=seed, terms=terms)
     with timed("frequency interval"):
-        hits = np.where(np.isnan(fm.freq), 0.0, fm.freq)  # a class without TPs gets no interval
-        low, high, status = metrics.class_intervals(terms, hits, resamples, ci, seed, k=k)
+        low, high, status = metrics.class_intervals(terms, fm.freq, resamples, ci, seed, k=k)
     with timed("frequency"):
         return _frequency_frames(replace(fm, ci_low=low, ci_high=high, ci_status=status),
                                  null if null is not None else permutation_null(terms, subsample, permutations, seed))
