@@ -2,9 +2,10 @@
 
 Each variant recomputes every smoke run from scratch in its own results directory, in a fresh
 process whose environment selects a CPU back-end: PyTorch's vector width (ATEN_CPU_CAPABILITY),
-oneDNN's instruction set, OpenBLAS's kernels (numpy and scipy) and MKL's, as an AVX2-only
-laptop, an AMD Zen or an older CPU would pick them. The spread per quantity is the largest
-difference from the default back-end; ``make golden`` turns it into tolerances.
+oneDNN's instruction set, OpenBLAS's kernels (numpy and scipy), MKL's and numpy's own (its
+ufuncs and sorts: NPY_DISABLE_CPU_FEATURES), as an AVX2-only laptop, an AMD Zen or an older CPU
+would pick them. The spread per quantity is the largest difference from the default back-end;
+``make golden`` turns it into tolerances.
 
     python benchmarks/golden_spread.py --save     # writes benchmarks/measured/golden_spread.json
 """
@@ -25,16 +26,20 @@ from _record import save  # noqa: E402
 from ceimb_utils.pipeline import golden_numbers  # noqa: E402
 
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+# numpy picks its kernels at import from the CPU's features, apart from OpenBLAS; a name that the
+# CPU lacks is ignored, so each variant runs on any x86 machine.
+NUMPY_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+NUMPY_SSE = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"}
 VARIANTS = {
     "default": {},
     "one thread (OMP, MKL, OpenBLAS)": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
     "AVX2 (torch, oneDNN)": AVX2,
-    "AVX2 everywhere (+ OpenBLAS Haswell, MKL AVX2)": {**AVX2, "OPENBLAS_CORETYPE": "Haswell",
-                                                       "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
-    "AMD Zen kernels (OpenBLAS Zen, torch AVX2)": {**AVX2, "OPENBLAS_CORETYPE": "Zen"},
-    "no vector units (torch default, oneDNN SSE4.1, OpenBLAS Nehalem)": {
+    "AVX2 everywhere (+ numpy AVX2, OpenBLAS Haswell, MKL AVX2)": {**AVX2, **NUMPY_AVX2, "OPENBLAS_CORETYPE": "Haswell",
+                                                                   "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+    "AMD Zen kernels (OpenBLAS Zen, numpy and torch AVX2)": {**AVX2, **NUMPY_AVX2, "OPENBLAS_CORETYPE": "Zen"},
+    "no vector units (torch default, oneDNN SSE4.1, OpenBLAS Nehalem, numpy SSE)": {
         "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Nehalem",
-        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"},
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", **NUMPY_SSE},
 }
 DUMP = "import json, sys; from ceimb_utils.pipeline import golden_numbers; json.dump(golden_numbers.numbers(), open(sys.argv[1], 'w'))"
 
