@@ -1,7 +1,7 @@
 """Where a run's analysis spends its time, against the time of its fit (methods#reproducibility).
 
     .venv/bin/python benchmarks/analysis_speed.py [--methods base smote adasyn remix] [--split 0]
-        [--image] [--sweep] [--save]
+        [--image] [--sweep] [--numpy-avx2] [--save]
 
 Tabular: the COIL 2000 SVM runs of the ``paper`` profile (split 0, one thread each, as the
 profile runs them), each fitted by the pipeline's model stage into an empty results folder and
@@ -19,12 +19,19 @@ in a second ratio; the per-feature permutation null is reported apart (methods#n
 ``--sweep``: times ``python -m ceimb_utils run --profile paper --datasets coil_2000
 --no-notebooks`` into an empty results folder (the paper's other UCI sets are not offline
 here) and reads each run's fit and analysis from its record.
+
+``--numpy-avx2``: measures the tabular runs (and the sweep) again in a child process whose numpy
+runs its AVX2 kernels (``NPY_DISABLE_CPU_FEATURES``, read when numpy is imported), as on a CPU
+without AVX-512. Each process also times numpy's row sort alone: on AMD's Zen 4, numpy's AVX-512
+sort stores with an instruction (a compress to memory) that Zen 4 runs in microcode, and sorting
+is the largest single cost of a run's analysis.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -32,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+from _backends import NUMPY_AVX2
 from _record import save
 
 from ceimb_utils import config, paths
@@ -42,6 +51,47 @@ from ceimb_utils.pipeline.tabular_runs import analyse_tabular
 
 IMAGE_RESULTS = paths.ROOT / "results" / "bench-analysis"
 SWEEP_DATASETS = ("coil_2000",)  # the paper's UCI sets that are offline here
+
+
+def numpy_disabled() -> str:
+    """The CPU features this process's numpy was told to leave unused ("" for its default kernels)."""
+    return os.environ.get("NPY_DISABLE_CPU_FEATURES", "").strip()
+
+
+def cpu_name() -> str:
+    """The CPU's model name, with its family and model numbers where Linux gives them (AMD's
+    family 25 is Zen 3 and Zen 4; a VM may show only "AMD EPYC")."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+                      if ":" in line)
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    name = fields.get("model name", platform.machine())
+    return f"{name}, family {fields['cpu family']}, model {fields['model']}" if "cpu family" in fields else name
+
+
+def sort_probe() -> dict:
+    """numpy's in-place row sort with this process's kernels, on seeded values the size of the base
+    run's interval ranks (2,000 rows of 1,833), best of three."""
+    values = np.random.default_rng(0).random((2000, 1833))
+    best = float("inf")
+    for _ in range(3):
+        work = values.copy()
+        started = time.perf_counter()
+        work.sort(axis=1)
+        best = min(best, time.perf_counter() - started)
+    return {"probe": "np.sort of 2,000 rows of 1,833 float64", "cpu": cpu_name(), "sort_s": round(best, 4)}
+
+
+def numpy_avx2_rows(args) -> list[dict]:
+    """The same measurements in a child process that runs numpy's AVX2 kernels."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.json"
+        command = [sys.executable, __file__, "--methods", *args.methods, "--split", str(args.split),
+                   "--rows-to", str(out)] + (["--sweep", "--datasets", *args.datasets] if args.sweep else [])
+        subprocess.run(command, check=True, env={**os.environ, **NUMPY_AVX2})
+        return json.loads(out.read_text())
 
 
 def measure(rc: dict, context: Context, model_run, analyse, fit_s: float) -> dict:
@@ -116,13 +166,22 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also time the paper profile on the offline UCI sets")
     parser.add_argument("--datasets", nargs="+", default=list(SWEEP_DATASETS),
                         help="the sweep's data sets (all five UCI sets: ozone_level scene coil_2000 thyroid_sick us_crime, with CEIMB_DATA at an imbalanced-learn data home that holds them)")
+    parser.add_argument("--numpy-avx2", action="store_true",
+                        help="also measure the tabular runs (and the sweep) with numpy's AVX2 kernels, in a child process")
     parser.add_argument("--save", action="store_true", help="write benchmarks/measured/analysis_speed.json")
+    parser.add_argument("--rows-to", type=Path, help=argparse.SUPPRESS)  # the child's rows, for its parent
     args = parser.parse_args()
-    rows = tabular_rows(args.methods, args.split)
+    rows = [sort_probe(), *tabular_rows(args.methods, args.split)]
     if args.image:
         rows.append(image_row())
     if args.sweep:
         rows.append(sweep_row(tuple(args.datasets)))
+    for row in rows:
+        row["numpy_disabled"] = numpy_disabled()
+    if args.rows_to:
+        args.rows_to.write_text(json.dumps(rows))
+    if args.numpy_avx2:
+        rows += numpy_avx2_rows(args)
     if args.save:
         save("analysis_speed", rows)
 

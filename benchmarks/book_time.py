@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from _backends import AVX2
 from _record import save
 
 ROOT = Path(__file__).resolve().parent.parent
 # The steps of `make book`, in the Makefile's order (each a target of its own).
 BOOK_STEPS = ("setup", "data", "runs-quick", "runs-own-data", "runs-planted", "html")
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 SPREAD_S = 180  # two books further apart than this get a third (the budgets' protocol)
 
 

@@ -21,15 +21,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _backends import AVX2, NUMPY_AVX2, NUMPY_SSE  # noqa: E402
 from _record import save  # noqa: E402
 
 from ceimb_utils.pipeline import golden_numbers  # noqa: E402
 
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-# numpy picks its kernels at import from the CPU's features, apart from OpenBLAS; a name that the
-# CPU lacks is ignored, so each variant runs on any x86 machine.
-NUMPY_AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
-NUMPY_SSE = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"}
 VARIANTS = {
     "default": {},
     "one thread (OMP, MKL, OpenBLAS)": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _backends import AVX2, NO_VECTORS  # noqa: E402
 from _record import save  # noqa: E402
 
 import torch  # noqa: E402
@@ -37,8 +38,6 @@ from ceimb_utils.models.device import cpu_kernels  # noqa: E402
 
 # The image numbers a claim rests on, compared cell by cell across back-ends.
 COMPARED = ("required_pct", "top_share", "union_pct", "spearman")
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-NO_VECTORS = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
 
 JUDGE = r"""
 import json, sys

@@ -89,13 +89,10 @@ def paper_tables() -> list[str]:
     return [d for d in load_profile("paper")["datasets"] if dataset_spec(d).kind == "tabular"]
 
 
-def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
-    """The analysis of each timed run against its fit, each step's time (one column per run), and
-    the paper profile's sweep."""
-    rows = record.rows
-    runs = rows[rows["dataset"].notna()] if "dataset" in rows else rows.iloc[0:0]
-    sweeps = rows[rows["sweep"].notna()] if "sweep" in rows else rows.iloc[0:0]
-    parts, columns, above = [], {}, []
+def _runs_against_fit(runs: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[str], dict[str, pd.Series]]:
+    """Per timed run: its phrase (ratio, seconds, largest step when over the fit), whether its
+    analysis took longer than its fit, and its column of step times (named with ``suffix``)."""
+    parts, above, columns = [], [], {}
     for r in runs.to_dict("records"):
         name = f"{r['dataset']} {r['model']} {r['method']}"
         longer = r["analysis_over_fit"] > 1  # than the goal of this section's title
@@ -108,12 +105,12 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
                      + (f"; its largest step, {slowest}, {steps[slowest]:.1f} s" if slowest else "") + ")")
         steps = {"fit": r["fit_s"], **(r.get("steps_s") or {}), "analysis (without extraction)": r["analysis_s"],
                  "analysis / fit": r["analysis_over_fit"]}
-        columns[name] = pd.Series(steps, dtype=float)
-    text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
-    if parts:
-        text += (" The analysis takes no longer than the fit in every timed run." if not above else
-                 f" The analysis takes no longer than the fit in {len(runs) - len(above)} of the {len(runs)} timed "
-                 f"runs; it takes longer in {', '.join(above)}.")
+        columns[name + suffix] = pd.Series(steps, dtype=float)
+    return parts, above, columns
+
+
+def _sweep_sentences(sweeps: pd.DataFrame) -> str:
+    text = ""
     for r in sweeps.to_dict("records"):
         missing = [d for d in paper_tables() if d not in r["datasets"]]
         text += (f" `{r['sweep']}` ran {int(r['runs'])} runs in {minutes(r['wall_s'])} on "
@@ -126,6 +123,42 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         if ratios:
             text += (" Its SVM runs' analysis against their fit, median (largest) per method: "
                      + ", ".join(f"{m} {v['median']:#.2g} ({v['max']:#.2g})" for m, v in ratios.items()) + ".")
+    return text
+
+
+def _of_kind(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    return rows[rows[column].notna()] if column in rows else rows.iloc[0:0]
+
+
+def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
+    """The analysis of each timed run against its fit, each step's time (one column per run), and
+    the paper profile's sweep; then, where the record holds them, the same runs with numpy's AVX2
+    kernels (``benchmarks/analysis_speed.py --numpy-avx2``) and numpy's row sort under both."""
+    rows = record.rows
+    off = rows["numpy_disabled"].fillna("") if "numpy_disabled" in rows else pd.Series("", index=rows.index)
+    default, variant = rows[off == ""], rows[off != ""]
+    runs = _of_kind(default, "dataset")
+    parts, above, columns = _runs_against_fit(runs)
+    text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
+    if parts:
+        text += (" The analysis takes no longer than the fit in every timed run." if not above else
+                 f" The analysis takes no longer than the fit in {len(runs) - len(above)} of the {len(runs)} timed "
+                 f"runs; it takes longer in {', '.join(above)}.")
+    text += _sweep_sentences(_of_kind(default, "sweep"))
+    if len(variant):
+        flags = variant["numpy_disabled"].iloc[0]
+        probes = _of_kind(rows, "probe").assign(off=off)
+        sort_s = dict(zip(probes["off"] != "", probes["sort_s"]))
+        suffix = " (numpy AVX2)"
+        parts, _, more = _runs_against_fit(_of_kind(variant, "dataset"), suffix)
+        columns.update(more)
+        text += (f" With numpy's AVX2 kernels (`NPY_DISABLE_CPU_FEATURES=\"{flags}\"` before Python starts, "
+                 "what numpy runs on a CPU without AVX-512), on the same machine: " + "; ".join(parts) + "."
+                 + _sweep_sentences(_of_kind(variant, "sweep")))
+        if len(sort_s) == 2:
+            text += (f" NumPy's row sort alone ({probes['probe'].iloc[0]}) took {sort_s[False]:.3f} s "
+                     f"with numpy's default kernels and {sort_s[True]:.3f} s with its AVX2 kernels on this CPU "
+                     f"({probes['cpu'].iloc[0]}).")
     table = pd.DataFrame(columns).rename_axis("step (seconds)").reset_index() if columns else None
     return text.strip(), (tidy(table, digits=3) if table is not None else None)  # an image run's ratio is ~0.003
 
