@@ -109,12 +109,13 @@ def _runs_against_fit(runs: pd.DataFrame, suffix: str = "") -> tuple[list[str], 
     return parts, above, columns
 
 
-def _sweep_sentences(sweeps: pd.DataFrame) -> str:
+def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
+    """The sweep's time and work; ``again``: the same sweep, timed a second way (named once)."""
     text = ""
     for r in sweeps.to_dict("records"):
-        missing = [d for d in paper_tables() if d not in r["datasets"]]
-        text += (f" `{r['sweep']}` ran {int(r['runs'])} runs in {minutes(r['wall_s'])} on "
-                 f"{load_profile('paper')['tabular']['jobs']} jobs "
+        missing = [d for d in paper_tables() if d not in r["datasets"]] if not again else []
+        text += ((" The same sweep" if again else f" `{r['sweep']}`") + f" ran {int(r['runs'])} runs in "
+                 f"{minutes(r['wall_s'])} on {load_profile('paper')['tabular']['jobs']} jobs "
                  f"(fits {r['fit_s_total']:.0f} s, extraction {r['extract_s_total']:.0f} s and analysis "
                  f"{r['analysis_s_total']:.0f} s of work, summed over runs)"
                  + (f"; the paper profile's other tabular sets ({', '.join(missing)}) were not on the machine, so "
@@ -154,7 +155,7 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         columns.update(more)
         text += (f" With numpy's AVX2 kernels (`NPY_DISABLE_CPU_FEATURES=\"{flags}\"` before Python starts, "
                  "what numpy runs on a CPU without AVX-512), on the same machine: " + "; ".join(parts) + "."
-                 + _sweep_sentences(_of_kind(variant, "sweep")))
+                 + _sweep_sentences(_of_kind(variant, "sweep"), again=True))
         if len(sort_s) == 2:
             text += (f" NumPy's row sort alone ({probes['probe'].iloc[0]}) took {sort_s[False]:.3f} s "
                      f"with numpy's default kernels and {sort_s[True]:.3f} s with its AVX2 kernels on this CPU "
