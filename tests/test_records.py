@@ -82,3 +82,8 @@ def test_the_analysis_speed_page_sets_the_runs_with_numpys_avx2_kernels_apart():
         "kernels and 0.050 s with its AVX2 kernels on this CPU (AMD EPYC)." in variant
     assert list(table.columns) == ["step (seconds)", "coil_2000 svm base", "coil_2000 svm smote",
                                    "coil_2000 svm base (numpy AVX2)", "coil_2000 svm smote (numpy AVX2)"]
+    alone = [r for r in rows if r["numpy_disabled"]]  # a user's record, measured with the variable set throughout
+    text, table = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": alone}))
+    assert "coil_2000 svm base (D = 1,833) 1.5 times its fit" in text and "With numpy's AVX2 kernels" not in text
+    assert text.endswith(f'Every figure was measured with `NPY_DISABLE_CPU_FEATURES="{flags}"`.')
+    assert list(table.columns) == ["step (seconds)", "coil_2000 svm base", "coil_2000 svm smote"]

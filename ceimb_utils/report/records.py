@@ -138,6 +138,10 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
     rows = record.rows
     off = rows["numpy_disabled"].fillna("") if "numpy_disabled" in rows else pd.Series("", index=rows.index)
     default, variant = rows[off == ""], rows[off != ""]
+    measured_with = ""
+    if not len(default) and len(variant):  # the whole benchmark ran with numpy's kernels limited
+        default, variant = variant, variant.iloc[0:0]
+        measured_with = f" Every figure was measured with `NPY_DISABLE_CPU_FEATURES=\"{off.iloc[0]}\"`."
     runs = _of_kind(default, "dataset")
     parts, above, columns = _runs_against_fit(runs)
     text = ("The analysis of a run against its fit: " + "; ".join(parts) + "." if parts else "")
@@ -145,7 +149,7 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         text += (" The analysis takes no longer than the fit in every timed run." if not above else
                  f" The analysis takes no longer than the fit in {len(runs) - len(above)} of the {len(runs)} timed "
                  f"runs; it takes longer in {', '.join(above)}.")
-    text += _sweep_sentences(_of_kind(default, "sweep"))
+    text += _sweep_sentences(_of_kind(default, "sweep")) + measured_with
     if len(variant):
         flags = variant["numpy_disabled"].iloc[0]
         probes = _of_kind(rows, "probe").assign(off=off)
