@@ -157,7 +157,8 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         suffix = " (numpy AVX2)"
         parts, _, more = _runs_against_fit(_of_kind(variant, "dataset"), suffix)
         columns.update(more)
-        text += (f" With numpy's AVX2 kernels (`NPY_DISABLE_CPU_FEATURES=\"{flags}\"` before Python starts, "
+        # a paragraph of its own on the page (the finding is shown as Markdown)
+        text += (f"\n\nWith numpy's AVX2 kernels (`NPY_DISABLE_CPU_FEATURES=\"{flags}\"` before Python starts, "
                  "what numpy runs on a CPU without AVX-512), on the same machine: " + "; ".join(parts) + "."
                  + _sweep_sentences(_of_kind(variant, "sweep"), again=True))
         if len(sort_s) == 2:
