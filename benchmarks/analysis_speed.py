@@ -81,7 +81,8 @@ def sort_probe() -> dict:
         started = time.perf_counter()
         work.sort(axis=1)
         best = min(best, time.perf_counter() - started)
-    return {"probe": "np.sort of 2,000 rows of 1,833 float64", "cpu": cpu_name(), "sort_s": round(best, 4)}
+    return {"probe": f"np.sort of {values.shape[0]:,} rows of {values.shape[1]:,} float64", "cpu": cpu_name(),
+            "sort_s": round(best, 4)}
 
 
 def numpy_avx2_rows(args) -> list[dict]:

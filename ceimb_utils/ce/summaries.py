@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import replace
 
 import numpy as np
@@ -217,7 +217,7 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
     tables are timed as the step "frequency" and the interval as "frequency interval" (its
     subsamples: a cost that grows with D and not, above ``metrics.INTERVAL_GROUPS`` TPs, with
     the class; methods#intervals)."""
-    timed = times if times is not None else _untimed
+    timed = times if times is not None else (lambda name: nullcontext())
     with timed("frequency"):
         terms = terms if terms is not None else metrics.required_terms(result, y, k=k)["tp"]
         fm = metrics.frequency_magnitude(result, y, k=k, seed=seed, terms=terms)
@@ -226,11 +226,6 @@ def frequency_tables(result: CEResult, y, k: int = 10, resamples: int = 0, ci: f
     with timed("frequency"):
         return _frequency_frames(replace(fm, ci_low=low, ci_high=high, ci_status=status),
                                  null if null is not None else permutation_null(terms, subsample, permutations, seed))
-
-
-@contextmanager
-def _untimed(name: str):
-    yield
 
 
 def _frequency_frames(fm: metrics.FrequencyMagnitude, null: nulls.PermutationNull) -> tuple[pd.DataFrame, pd.DataFrame]:
