@@ -3,9 +3,7 @@ kept beside, readings that reverse a verdict are named, markers count the same r
 evidence says what a claim rests on (methods#health, methods#repeats, methods#reversals)."""
 import json
 
-import numpy as np
 import pandas as pd
-import pytest
 
 from ceimb_utils.pipeline.study import Study
 from ceimb_utils.report import audit, rules, wording

@@ -297,9 +297,9 @@ def test_torch_inputs_as_datasets_loaders_and_batches():
     model = MLP(5, 7, 3)
     X, y = torch.randn(23, 5), torch.arange(23) % 3
     ref = ce.extract(model, X, batch_size=4)
-    for given in (TensorDataset(X, y), DataLoader(TensorDataset(X, y), batch_size=6),
+    for source in (TensorDataset(X, y), DataLoader(TensorDataset(X, y), batch_size=6),
                   [(X[i:i + 5], y[i:i + 5]) for i in range(0, 23, 5)], (X[i:i + 9] for i in range(0, 23, 9))):
-        np.testing.assert_allclose(ce.extract(model, given, batch_size=4).ce, ref.ce, rtol=1e-5, atol=1e-6)  # float32 batches
+        np.testing.assert_allclose(ce.extract(model, source, batch_size=4).ce, ref.ce, rtol=1e-5, atol=1e-6)  # float32 batches
     from torch.utils.data import SubsetRandomSampler
 
     with pytest.raises(ValueError, match="The DataLoader does not read its data set in order"):
@@ -439,5 +439,5 @@ def test_float32_linear_models_and_plain_inputs_pass_the_decision_check():
     assert_invariant(ce.extract(model, X32), atol=1e-2)
     small, ys = data()
     lg = LogisticRegression().fit(small, ys)
-    for given in (small.tolist(), sparse.coo_matrix(small)):  # rows of these are taken for the check
-        np.testing.assert_allclose(ce.extract(lg, given).scores, lg.decision_function(small), rtol=1e-9, atol=1e-9)
+    for source in (small.tolist(), sparse.coo_matrix(small)):  # rows of these are taken for the check
+        np.testing.assert_allclose(ce.extract(lg, source).scores, lg.decision_function(small), rtol=1e-9, atol=1e-9)

@@ -3,7 +3,7 @@ and RQ3's per-feature permutation null."""
 import numpy as np
 import pytest
 
-from ceimb_utils.ce import CEResult, metrics, nulls, reference, summaries
+from ceimb_utils.ce import CEResult, nulls, reference, summaries
 
 
 def binary_result(ce, bias):

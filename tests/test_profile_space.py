@@ -184,10 +184,10 @@ def test_a_named_profile_builds_every_page_it_asks_for(name, data, tmp_path, mon
     assert sorted(p.relative_to(tmp_path / "book").as_posix() for p in written) == sorted(
         [f"{q}/{ds}.ipynb" for q in asked] + ["claims-audit.ipynb"])
     pages = {p.parent.name if p.parent != tmp_path / "book" else "audit": nbformat.read(p, as_version=4) for p in written}
-    for page, nb in pages.items():
+    for name, nb in pages.items():
         outputs = _outputs(nb)
-        assert not [o for o in outputs if o.output_type == "error"], page
-        assert not [o for o in outputs if o.get("name") == "stderr" and "Warning" in o.get("text", "")], page
+        assert not [o for o in outputs if o.output_type == "error"], name
+        assert not [o for o in outputs if o.get("name") == "stderr" and "Warning" in o.get("text", "")], name
     study = load_study(ds, path, compute=False)
     assert needs.in_place_of(study, "rq3", "top5") in _shown_text(pages["rq3"])  # says what needs a second method
     assert "needs the base model and an over-sampling method" in _shown_text(pages["rq3"])

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ceimb_utils import paper
 from ceimb_utils.report import rules
 from ceimb_utils.report.rules import FAILS, HOLDS, PARTLY, UNTESTABLE, RuleReading, Tables
 

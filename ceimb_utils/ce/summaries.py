@@ -1,7 +1,6 @@
 """Tidy pandas tables of the metrics, as the runs store them and the notebooks plot them."""
 from __future__ import annotations
 
-import warnings
 from contextlib import nullcontext
 from dataclasses import replace
 

@@ -22,7 +22,7 @@ from ..data.tabular import check_available as tabular_available
 from ..data.tabular import planned_counts as tabular_counts
 from ..datasets import DATASETS, ClassCounts, dataset_spec
 from ..files import atomic_path
-from ..methods import METHODS, grid_methods
+from ..methods import METHODS
 from ..models import authors
 from ..models.device import describe, resolve_device
 from ..models.tabular import K_NEIGHBOURS
