@@ -195,3 +195,10 @@ def test_atomic_path_replaces_only_on_success(tmp_path):
     with atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new"
+
+
+def test_the_reproduce_page_names_every_measure_and_shared_module():
+    """book/reproduce.md lists the modules of each stage; a module added to a tuple must be named there."""
+    page = (paths.BOOK / "reproduce.md").read_text()
+    missing = [m for m in cache_module.MEASURE_ONLY + cache_module.SHARED if f"`{m}`" not in page]
+    assert not missing, f"book/reproduce.md does not name {missing}"

@@ -321,8 +321,6 @@ def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAUL
     terms : RequiredTerms, optional
         The supporting CE of ``result`` and ``y`` ranked once (``required_terms``) and shared by
         the metrics of one run (the runner passes them); ranked here when None.
-    needed : ndarray, optional
-        ``required_ce(result, y, reading)``, when already computed.
 
     Examples
     --------
