@@ -151,7 +151,19 @@ def test_a_rule_with_too_many_false_positives_is_flagged(tmp_path, monkeypatch):
     monkeypatch.setattr(audit, "RATES_RECORD", record)
     s = study("fashion-lt", class_rows("fashion-lt", "resnet8", "base", TEN))
     a = audit_of({"fashion-lt": s}, readings=False)[1]
-    assert a.flagged_rate and "false positive in 15%" in wording.verdict_label(a)
+    assert a.flagged_rate and "false positive in 15.0%" in wording.verdict_label(a)
+
+
+def test_the_audit_quotes_a_false_positive_rate_as_the_calibration_page_does(tmp_path, monkeypatch):
+    """8.5% on the calibration page is 8.5% in the audit, not 8% (the largest of a claim's rules)."""
+    record = tmp_path / "rates.json"
+    record.write_text(json.dumps({"rows": [{"claim": "9", "false_positive_rate": 0.085, "power": None},
+                                           {"claim": "9", "false_positive_rate": 0.065, "power": None}]}))
+    monkeypatch.setattr(audit, "RATES_RECORD", record)
+    s = study("fashion-lt", class_rows("fashion-lt", "resnet8", "base", TEN))
+    a = audit_of({"fashion-lt": s}, readings=False)[1]
+    a.false_positive_rate = audit.false_positive_rates(record)["9"]
+    assert "false positive in 8.5% of planted" in wording.claim_section(a)
 
 
 def test_sensitivity_lists_every_reading():

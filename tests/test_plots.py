@@ -68,3 +68,15 @@ def test_a_table_shows_its_index_only_where_it_names_the_rows():
     assert "<th>2</th>" not in filtered
     named = frame_html(pd.DataFrame({"value": [1.0]}, index=pd.Index(["profile"], name="")))
     assert "<th>profile</th>" in named
+
+
+def test_a_table_shows_no_empty_index_column_under_a_pivots_name_and_no_none():
+    from ceimb_utils.report.tables import frame_html
+
+    long = pd.DataFrame({"model": ["lg", "lg"], "method": ["base", "smote"], "recall": [0.9, 0.8]})
+    pivot = long.pivot_table(index="model", columns="method", values="recall").reset_index()
+    shown = frame_html(pivot)
+    assert "<th>method</th>" not in shown and "<th></th>" not in shown and "<th>base</th>" in shown
+    health = pd.DataFrame({"loss_went_down": [True, None], "zero_recall_classes": [[], ["1"]]})
+    shown = frame_html(health)
+    assert "None" not in shown and shown.count("—") == 1 and health["loss_went_down"][1] is None  # input kept

@@ -82,6 +82,26 @@ def test_a_trend_carried_by_runs_that_did_not_learn_is_flagged():
     assert r["cluster_driven"] and "carried by runs that did not learn" in remedies.correlation_reading(r)
 
 
+def test_all_runs_that_agree_against_healthy_splits_that_disagree_are_flagged():
+    """Over all runs every split falls with the share; on its four healthy runs split 2 rises,
+    and its two runs that did not learn (high share, no recall) turn it over."""
+    def recall(i, rep):
+        return 0.9 - 0.1 * i if rep < 2 else (0.5 + 0.02 * i if i < 4 else 0.0)
+    r = top_share_row(study_of(points_rows("lg", recall)), {("lg", m, 2) for m in METHODS[4:]})
+    assert r["status"] == remedies.NO_TREND and r["per_split"] == [-1.0, -1.0, 1.0]
+    assert all(rho < 0 for rho in r["per_split_all"]) and r["mean"] < 0 and r["mean_all"] < 0
+    assert r["cluster_driven"] and "carried by runs that did not learn" in remedies.correlation_reading(r)
+
+
+def test_too_few_healthy_splits_that_agree_are_not_flagged():
+    """The healthy splits agree with all runs; one split has too few healthy runs to count. The
+    page says there are too few, and blames no cluster (results/rq4/hiva, LG)."""
+    study = study_of(points_rows("lg", lambda i, rep: 0.9 - 0.1 * i))
+    r = top_share_row(study, {("lg", m, 2) for m in METHODS[:3]})
+    assert r["status"] == remedies.TOO_FEW and all(rho < 0 for rho in r["per_split_all"])
+    assert not r["cluster_driven"] and "did not learn" not in remedies.correlation_reading(r)
+
+
 def test_the_reading_follows_what_each_concentration_measure_means():
     # recall rises with the CE needed per TP: that is *less* concentration with higher recall
     rows = [("lg", m, rep, 1, "minority", 5.0 + 5 * i, 0.9 - 0.1 * i, 0.1 + 0.1 * i)

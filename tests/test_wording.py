@@ -125,3 +125,24 @@ def test_a_data_set_page_states_its_claim_in_the_audit_s_words():
     saturated = wording.on_this_data_set(rules.untestable(7, "null saturates", **{"not testable here": 3}))
     assert f"**{rules.UNTESTABLE}**; in every cell, even at the smallest number of TPs" in saturated
     assert saturated.endswith("Left out: 3 cells not testable here (the null saturates at every m).")
+
+
+def test_claim_9s_short_figure_counts_one_reading_per_part():
+    """"No relation" is one of the readings; the landing page counts "relation" in both parts, so
+    a table whose classes read opposite or mirrored is never called "no relation"."""
+    figures = {"CNN": {"relation": 59, "testable": 60, "opposite": 1},
+               "tabular": {"relation": 2, "testable": 12, "no_relation": 7, "opposite": 1, "mirrored": 2}}
+    result = ClaimResult(9, PARTLY, figures=figures)
+    assert wording.ours(result, short=True) == "CNN 59/60 classes relation; tabular 2/12 classes relation"
+    assert "no relation in 7, opposite in 1, mirrored in 2 and relation in 2 of 12" in wording.ours(result)
+
+
+def test_latent_readings_say_why_a_class_is_untestable_and_never_leave_an_empty_list():
+    cells = pd.DataFrame({"verdict": ["relation", "no relation", "no relation", "untestable", "untestable"],
+                          "n_kept": [40, 40, 40, 3, 40]})
+    assert wording.latent_readings(cells) == (
+        "of 3 testable class readings (over repeats), 2 read *no relation*, 1 read *relation*; 2 untestable: "
+        "1 with fewer than 10 features kept, 1 with all on-rates or all magnitudes when on equal (as in binary columns)")
+    none = cells.iloc[3:]
+    text = wording.latent_readings(none)
+    assert text.startswith("none of 2 class readings (over repeats) is testable: 1 with") and ", ;" not in text

@@ -259,9 +259,10 @@ def spearman_intervals(study: Study):
 
 def union_curve(study: Study):
     """Claim 7 (methods#claim-7): the class-level union of m TPs' required sets against m, for the
-    data (solid), the null of arbitrary combinations (dashed, its 95% range shaded) and R = 1 (the
-    instance-level count, dotted: every TP using the same terms), per model and group, one line
-    per method; TPs with k = 0 left out."""
+    data (lines with markers, solid for the majority and dashed for the minority), the null of
+    arbitrary combinations (dotted, its 95% range shaded) and R = 1 (the instance-level count,
+    dash-dotted: every TP using the same terms), per model and group, one line per method; TPs
+    with k = 0 left out."""
     table = reports.union_curve(study)
     fig, panels = _per_model(study, width=5.5)
     cmap = plt.get_cmap("tab10")
@@ -277,9 +278,9 @@ def union_curve(study: Study):
                     label=f"{method}, {group}: data")
             ax.fill_between(line["m"], line["null_low_pct"], line["null_high_pct"], color=colour, alpha=0.12, lw=0)
             ax.plot(line["m"], line["null_mean_pct"], color=colour, ls=":", lw=1.0)
-            ax.axhline(line["instance_pct"].iloc[0], color=colour, ls=(0, (1, 3)), lw=0.8)
+            ax.axhline(line["instance_pct"].iloc[0], color=colour, ls="-.", lw=0.8)
         ax.plot([], [], color="0.3", ls=":", label="null of arbitrary combinations (mean; 95% shaded)")
-        ax.plot([], [], color="0.3", ls=(0, (1, 3)), label="R = 1: the instance-level count")
+        ax.plot([], [], color="0.3", ls="-.", label="R = 1: the instance-level count")
         ax.set_xscale("log")
         ax.set_ylim(0, 105)
         ax.set_xlabel("m, true positives (k ≥ 1) drawn")

@@ -100,9 +100,11 @@ def trend(splits: pd.DataFrame) -> dict:
     signs = set(np.sign(counted["rho"]))
     all_signs = set(np.sign(splits["rho_all"].dropna()))
     status = TOO_FEW if len(counted) < MIN_SPLITS else TREND if len(signs) == 1 and 0 not in signs else NO_TREND
+    # "the healthy ones do not [agree]": counted splits of two signs (or a zero). Too few healthy
+    # splits that agree are not a disagreement; the reading already says there are too few.
     cluster = bool((not np.isnan(mean) and not np.isnan(mean_all) and np.sign(mean) != np.sign(mean_all))
                    or (len(all_signs) == 1 and 0 not in all_signs and len(splits["rho_all"].dropna()) >= MIN_SPLITS
-                       and status != TREND))
+                       and (len(signs) > 1 or 0 in signs)))
     return {"status": status, "splits": len(counted), "mean": mean, "mean_all": mean_all, "cluster_driven": cluster,
             "sign": int(next(iter(signs))) if status == TREND else 0}
 

@@ -380,13 +380,9 @@ def rq3_headline(study: Study) -> str:
     latent = joined.latent
     for reading in dict.fromkeys(latent["reading"]) if len(latent) else []:
         cells = rules.latent_cells(latent, reading)
-        testable = cells[cells["verdict"] != rules.LATENT_UNTESTABLE]
-        counts = testable["verdict"].value_counts()
         role = ("decides claim 9's CNN part" if reading == rules.CNN_LATENT else
                 "decides claim 9's tabular part" if reading == rules.TABLE_LATENT else "shown beside")
-        lines.append(f"- **Latent reading, {reading}** ({role}): of {len(testable)} testable class readings "
-                     f"(over repeats), " + ", ".join(f"{n} read *{s}*" for s, n in counts.items())
-                     + (f"; {len(cells) - len(testable)} untestable" if len(cells) > len(testable) else "") + ".")
+        lines.append(f"- **Latent reading, {reading}** ({role}): {wording.latent_readings(cells)}.")
     gaps = latent_columns(study)
     if "pooled features exactly 0" in gaps:
         lines.append(f"- Pooled features are exactly 0 in {100 * gaps['pooled features exactly 0']:.1f}% of the "

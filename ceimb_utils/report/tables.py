@@ -5,6 +5,7 @@ import base64
 import html
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 MISSING = "—"  # how a table shows a value that does not exist
@@ -15,7 +16,22 @@ def frame_html(frame: pd.DataFrame) -> str:
     rows, ``MISSING`` where a value is missing."""
     plain = (frame.index.nlevels == 1 and frame.index.name is None
              and (isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index)))
-    return frame.to_html(index=not plain, max_rows=None, max_cols=None, na_rep=MISSING)
+    if plain:  # a pivot's column name (``method``) would otherwise head an empty index column
+        frame = frame.rename_axis(columns=None)
+    return _missing_shown(frame).to_html(index=not plain, max_rows=None, max_cols=None, na_rep=MISSING)
+
+
+def _missing_shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``None`` in its object columns (a flag that does not apply, say) as
+    ``MISSING``: ``to_html``'s ``na_rep`` replaces NaN only, and would print "None"."""
+    out = frame
+    for at in np.flatnonzero((frame.dtypes == object).to_numpy()):
+        column = frame.iloc[:, at]
+        absent = column.map(lambda v: v is None or v is pd.NA).to_numpy(dtype=bool)
+        if absent.any():
+            out = out.copy() if out is frame else out
+            out.iloc[:, at] = column.where(~absent, MISSING)
+    return out
 
 
 @dataclass

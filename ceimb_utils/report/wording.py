@@ -16,6 +16,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from .. import paper
+from ..ce.latent import MIN_FEATURES
 from ..files import atomic_path
 from . import rules
 from .audit import MAX_FALSE_POSITIVES, ClaimAudit, DataUsed, Evidence
@@ -182,10 +183,31 @@ def _ours_9(r: ClaimResult, short: bool) -> str:
                        f"CNN (pre-pool features): relation in {f['relation']} of {f['testable']} testable classes, "
                        f"opposite in {f['opposite']}")
         else:
-            out.append(f"tabular {f['testable'] - f['relation']}/{f['testable']} no relation" if short else
+            out.append(f"tabular {f['relation']}/{f['testable']} classes relation" if short else
                        f"tabular (columns, unit-free): no relation in {f['no_relation']}, opposite in {f['opposite']}, "
                        f"mirrored in {f['mirrored']} and relation in {f['relation']} of {f['testable']} testable classes")
     return "; ".join(out)
+
+
+def latent_readings(cells: pd.DataFrame) -> str:
+    """One latent reading's class readings (``rules.latent_cells``, over repeats) in words: the
+    testable ones by what they read, then the untestable ones by why (too few features kept, or
+    a rho that is undefined because the on-rates or the magnitudes when on are all equal, as a
+    binary column's magnitudes are)."""
+    untestable = cells[cells["verdict"] == rules.LATENT_UNTESTABLE]
+    testable = cells.drop(untestable.index)
+    counts = testable["verdict"].value_counts()
+    text = (f"of {len(testable)} testable class readings (over repeats), "
+            + ", ".join(f"{n} read *{s}*" for s, n in counts.items()) if len(testable)
+            else f"none of {len(cells)} class readings (over repeats) is testable")
+    if len(untestable) and len(testable):
+        text += f"; {len(untestable)} untestable"
+    few = int((untestable["n_kept"] < MIN_FEATURES).sum())
+    why = [f"{few} with fewer than {MIN_FEATURES} features kept" if few else "",
+           f"{len(untestable) - few} with all on-rates or all magnitudes when on equal (as in binary columns)"
+           if len(untestable) > few else ""]
+    why = [w for w in why if w]
+    return text + (f": {', '.join(why)}" if why else "")
 
 
 OURS: dict[int, Callable[[ClaimResult, bool], str]] = {1: _ours_1, 2: _ours_2, 3: _ours_3, 4: _ours_4, 5: _ours_5,
@@ -327,6 +349,12 @@ def _reading_name(name: str) -> str:
     return f"the {name} reading" if not name.startswith("the ") else name
 
 
+def false_positive_rate(a: ClaimAudit) -> str:
+    """A claim's measured false-positive rate as the calibration page prints it (one decimal: a
+    rate of 8.5% must not read 8% on one page and 8.5% on the other)."""
+    return _pct(100 * a.false_positive_rate)
+
+
 def verdict_label(a: ClaimAudit) -> str:
     """The verdict with every marker the landing page puts beside it."""
     parts = [a.verdict]
@@ -337,7 +365,7 @@ def verdict_label(a: ClaimAudit) -> str:
     if a.all_runs_differ:
         parts.append(f"on all runs: {a.all_runs.verdict}")
     if a.flagged_rate:
-        parts.append(f"the rule reads a false positive in {a.false_positive_rate:.0%} of planted null cases")
+        parts.append(f"the rule reads a false positive in {false_positive_rate(a)} of planted null cases")
     return " · ".join(parts)
 
 
@@ -451,8 +479,8 @@ def claim_section(a: ClaimAudit, link: Callable[[str, str], str] | None = None, 
         lines.append("- **Under the readings**: " + ("; ".join(moved) if moved else "the same verdict under every "
                                                      "reading") + ".")
     if a.false_positive_rate is not None:
-        lines.append(f"- **Calibration**: the rule reads a false positive in {a.false_positive_rate:.0%} of planted "
-                     "cases with nothing planted (the calibration page)" + (f", above {rules_fp_limit()}." if
+        lines.append(f"- **Calibration**: the rule reads a false positive in {false_positive_rate(a)} of planted "
+                     "cases with nothing planted (its largest over the null generators of the calibration page)" + (f", above {rules_fp_limit()}." if
                                                                            a.flagged_rate else "."))
     pages = _links(a, link, QUESTION_OF[a.number])
     if pages:
@@ -497,7 +525,7 @@ def findings(audits: list[ClaimAudit]) -> str:
     flagged = [a for a in audits if a.flagged_rate]
     if flagged:
         text.append("Rules whose false-positive rate on planted data exceeds " + rules_fp_limit() + ": " + "; ".join(
-            f"{a.number} ({a.false_positive_rate:.0%})" for a in flagged) + ".")
+            f"{a.number} ({false_positive_rate(a)})" for a in flagged) + ".")
     return " ".join(text)
 
 
