@@ -25,6 +25,19 @@ def _commit(described: str) -> str:
     return described if changed else described.removesuffix("-dirty")
 
 
+def _from_the_root(argv: list[str]) -> list[str]:
+    """The command as run from the repository's root, where the Speed page tells a reader to run
+    it: a script started from inside ``benchmarks/`` is named by its path from the root."""
+    script = Path(argv[0]) if argv else None
+    if script is None or script.suffix != ".py":
+        return list(argv)
+    try:
+        named = script.resolve().relative_to(MEASURED.parent.parent).as_posix()
+    except ValueError:  # a script outside the repository: as it was run
+        return list(argv)
+    return [named, *argv[1:]]
+
+
 def save(name: str, rows: list[dict], argv: list[str] | None = None, commit: str | None = None) -> Path:
     """Write the record; ``argv``: the command's arguments as the record states them (a folder of
     this machine replaced by a placeholder); ``commit``: the commit measured, where that is a
@@ -36,7 +49,7 @@ def save(name: str, rows: list[dict], argv: list[str] | None = None, commit: str
 
     path = MEASURED / f"{name}.json"
     record = {
-        "command": shlex.join(["python", *(sys.argv if argv is None else argv)]),
+        "command": shlex.join(["python", *_from_the_root(sys.argv if argv is None else argv)]),
         "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() != 1)}, "
                    f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}",

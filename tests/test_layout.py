@@ -171,3 +171,8 @@ def test_every_figure_cell_of_a_page_states_its_alt_text_and_caption():
                 if not meta.get("image", {}).get("alt") or not meta.get("figure", {}).get("caption"):
                     missing.append(f"{path.name}: {cell.get('id')}")
     assert not missing, missing
+
+
+def test_a_page_shows_a_path_inside_the_repository_from_its_root(tmp_path):
+    assert paths.shown(paths.ROOT / "examples" / "own-data.yaml") == "examples/own-data.yaml"
+    assert paths.shown(tmp_path / "mine.yaml") == str(tmp_path / "mine.yaml")  # a user's own file, as given

@@ -80,3 +80,30 @@ def test_a_table_shows_no_empty_index_column_under_a_pivots_name_and_no_none():
     health = pd.DataFrame({"loss_went_down": [True, None], "zero_recall_classes": [[], ["1"]]})
     shown = frame_html(health)
     assert "None" not in shown and shown.count("—") == 1 and health["loss_went_down"][1] is None  # input kept
+
+
+def _profile_study(mean_supporting: float):
+    from ceimb_utils.pipeline.study import Study
+
+    profile = pd.DataFrame({"model": "svm", "method": "base", "repeat": 0, "class_index": 1, "class": "1",
+                            "d": np.arange(30), "mean_feature": np.linspace(1, 2, 30), "mean_supporting": mean_supporting})
+    runs = pd.DataFrame({"model": ["svm"], "method": ["base"], "repeat": [0]})
+    classes = pd.DataFrame({"class_index": [0, 1], "n_train": [100, 10]})
+    return Study("sylva", {}, [], {"profile": profile, "runs": runs, "classes": classes})
+
+
+def test_a_magnitude_profile_names_a_run_that_did_not_learn_and_labels_no_empty_axis(monkeypatch):
+    from ceimb_utils.report import health
+
+    table = pd.DataFrame({"model": ["svm"], "method": ["base"], "seed": [0], "healthy": [False]})
+    monkeypatch.setattr(health, "health_table", lambda study: table)
+    fig = plots.magnitude_profile(_profile_study(np.nan), model="svm")
+    assert fig._suptitle.get_text().endswith("repeat 0; this run did not learn)")
+    features, supporting = fig.axes
+    assert len(features.get_xticks()) > 0 and len(supporting.get_xticks()) == 0  # no TP: no feature indices
+    assert any(plots.NO_TP in t.get_text() for t in supporting.texts)
+    plt.close(fig)
+    monkeypatch.setattr(health, "health_table", lambda study: table.assign(healthy=True))
+    fig = plots.magnitude_profile(_profile_study(0.5), model="svm")
+    assert "did not learn" not in fig._suptitle.get_text()
+    plt.close(fig)

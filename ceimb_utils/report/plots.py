@@ -12,7 +12,7 @@ import pandas as pd
 from .. import paper
 from ..methods import family
 from ..pipeline.study import Study
-from . import remedies, reports, rules, side_by_side
+from . import health, remedies, reports, rules, side_by_side
 from .audit import cells_mean
 
 GROUP_COLOURS = {"majority": "#1f77b4", "minority": "#8c564b"}
@@ -197,14 +197,21 @@ def magnitude_profile(study: Study, class_index: int | None = None, method: str 
         ax.bar(np.arange(len(ranked)), ranked[column], color="#1f77b4")
         if not np.isfinite(ranked[column].to_numpy(dtype=float)).any():
             ax.text(0.5, 0.5, f"{NO_TP} in this class", transform=ax.transAxes, ha="center", color="0.35")
-        step = max(1, -(-len(ranked) // 22))  # at most 22 labels: 8 pt labels that do not touch
-        ax.set_xticks(np.arange(0, len(ranked), step), ranked["d"].to_numpy()[::step], rotation=90, fontsize=MIN_PT)
+            ax.set_xticks([])  # nothing was sorted: feature indices under no bar would mean nothing
+        else:
+            step = max(1, -(-len(ranked) // 22))  # at most 22 labels: 8 pt labels that do not touch
+            ax.set_xticks(np.arange(0, len(ranked), step), ranked["d"].to_numpy()[::step], rotation=90,
+                          fontsize=MIN_PT)
         ax.set_xlabel("feature index d (sorted)")
         ax.set_ylabel(label)
         ax.grid(axis="y", alpha=0.3)
     total = len(prof)
     shown = f"largest {min(limit, total)} of {total}" if total > limit else f"all {total}"
-    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, class {name!r} ({shown}, repeat {repeat})", fontsize=10)
+    table = health.health_table(study)
+    run = table[(table["model"] == model) & (table["method"] == method) & (table["seed"] == repeat)]
+    learned = "" if run.empty or bool(run["healthy"].iloc[0]) else "; this run did not learn"
+    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, class {name!r} ({shown}, repeat {repeat}{learned})",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 

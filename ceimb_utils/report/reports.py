@@ -15,7 +15,7 @@ from IPython import get_ipython
 from IPython.display import HTML
 from markdown_it import MarkdownIt
 
-from .. import paper
+from .. import paper, paths
 from . import audit, rules, wording
 from ..pipeline.study import Study
 from .tables import Collapsed, frame_html
@@ -84,7 +84,8 @@ def describe(study: Study) -> pd.DataFrame:
     rows = {
         "data set": study.dataset,
         "kind": study.kind,
-        "profile": study.config["profile"],
+        "profile": paths.shown(study.config["profile"]) if str(study.config["profile"]).endswith((".yaml", ".yml"))
+        else study.config["profile"],
         "models": ", ".join(study.models),
         "methods": ", ".join(study.methods),
         "repeats (seeds or splits)": ", ".join(map(str, sorted(runs["repeat"].unique()))),
@@ -314,8 +315,10 @@ def rq2_headline(study: Study) -> str:
             continue
         r = claim.loc[fam]
         lines.append(f"- **{model}**: the top 10% of CE carry **{r['share_pct']:.1f}%** of the class-mean supporting sum "
-                     f"(claim 8's figure on this data set: the mean over {int(r['cells'] - r['trivial_cells'])} class "
-                     f"cells of base and over-sampling on healthy runs, thin cells left out; {int(r['trivial_cells'])} trivial cells left out, "
+                     f"(claim 8's figure on this data set: the mean over "
+                     f"{wording.count_of(int(r['cells'] - r['trivial_cells']), 'class cell')} of base and over-sampling "
+                     f"on healthy runs, thin cells left out; {wording.count_of(int(r['trivial_cells']), 'trivial cell')} "
+                     f"left out, "
                      f"{r['share_pct_all']:.1f}% with them; paper {r['paper_pct']}%). Mean of group means over every "
                      f"method in the table below: {part['top_share_pct_mean'].mean():.1f}%.")
     return "\n".join(lines)

@@ -30,8 +30,10 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else PCT.format(x)
 
 
-def _n(count: int, word: str, plural: str | None = None) -> str:
+def count_of(count: int, word: str, plural: str | None = None) -> str:
+    """'1 class cell', '2 class cells'."""
     return f"{count} {word if count == 1 else plural or word + 's'}"
+
 
 
 def _about(x: float) -> str:
@@ -384,11 +386,11 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
         if e.left_out:  # the health rule itself is stated once, beside the table (health_rule)
             text.append(f"{e.left_out} left out (did not learn)")
     if e.splits:
-        text.append(f"{_n(e.splits, 'table split')} read without a model")
+        text.append(f"{count_of(e.splits, 'table split')} read without a model")
     low, high = e.repeats
     text.append(f"{low if low == high else f'{low} to {high}'} repeat{'s' * (high != 1)} each")
     if a is not None and a.result.left_out.get("thin"):
-        text.append(f"{_n(a.result.left_out['thin'], 'thin class cell')} left out")
+        text.append(f"{count_of(a.result.left_out['thin'], 'thin class cell')} left out")
     theirs = [data_label(d) for d in e.data if d.papers]
     others = [data_label(d) for d in e.data if not d.papers]
     if theirs:
