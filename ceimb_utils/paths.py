@@ -41,12 +41,3 @@ def runs_dir() -> Path:
 
 def checkpoints_dir() -> Path:
     return results_dir() / "checkpoints"
-
-
-def shown(path: str | os.PathLike) -> str:
-    """A path as a page shows it: from the repository's root when it lies inside it (a page must
-    not carry the folder of the machine that built it), else as given."""
-    try:
-        return Path(path).expanduser().resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)

@@ -171,3 +171,27 @@ def test_sensitivity_lists_every_reading():
     table = audit.sensitivity(list(audit_of({"fashion-lt": s}).values()))
     assert set(audit.SENSITIVITY) <= set(table.columns)
     assert table.set_index("#").loc[7, "top-10 sets"] == UNTESTABLE  # claim 7's curves: default sets only
+
+
+def test_the_evidence_counts_the_runs_a_rule_reads_and_names_the_data_it_judged():
+    """Claim 6 reads base, SMOTE and ADASYN: a ReMix run is not its evidence. A data set whose runs
+    all did not learn, or that left the rule no cell, is named apart from the data the verdict
+    rests on (the landing page once said "the paper's data (coil_2000)" for a verdict on sylva)."""
+    two = {(0, "majority"): 40.0, (1, "minority"): 40.0}
+    studies = {}
+    for name in ("sylva", "coil_2000", "hiva"):
+        rows = []
+        for method in ("base", "smote", "adasyn", "remix"):
+            rows += class_rows(name, "svm", method, two, n_tp=5 if name == "hiva" else 50)
+        studies[name] = study(name, rows)
+    unhealthy = set()
+    health = {n: health_of(s, {("svm", m, r) for m in ("base", "smote", "adasyn", "remix") for r in range(3)}
+                           if n == "coil_2000" else unhealthy) for n, s in studies.items()}
+    a = {x.number: x for x in audit.audit(studies, health, readings=False)}[6]
+    assert (a.evidence.runs, a.evidence.healthy) == (27, 18)  # 3 data sets x 3 methods x 3 splits; no remix
+    assert [d.name for d in a.evidence.data] == ["sylva"]
+    assert a.evidence.unlearned == ["coil_2000"] and a.evidence.unjudged == ["hiva"]
+    text = wording.evidence_text(a.evidence, a)
+    assert "the paper's data" not in text and "substitute data (sylva)" in text
+    assert "no run learned on coil_2000" in text and "no cell left to judge on hiva" in text
+    assert wording.limitations(list({6: a}.values()))["data"].item() == "substitute data"

@@ -174,5 +174,7 @@ def test_every_figure_cell_of_a_page_states_its_alt_text_and_caption():
 
 
 def test_a_page_shows_a_path_inside_the_repository_from_its_root(tmp_path):
-    assert paths.shown(paths.ROOT / "examples" / "own-data.yaml") == "examples/own-data.yaml"
-    assert paths.shown(tmp_path / "mine.yaml") == str(tmp_path / "mine.yaml")  # a user's own file, as given
+    from ceimb_utils.report.reports import shown_path
+
+    assert shown_path(paths.ROOT / "examples" / "own-data.yaml") == "examples/own-data.yaml"
+    assert shown_path(tmp_path / "mine.yaml") == str(tmp_path / "mine.yaml")  # a user's own file, as given

@@ -141,6 +141,8 @@ class Evidence:
     repeats: tuple[int, int]
     data: list[DataUsed]
     splits: int = 0  # table splits read without a model (claim 9's tabular part)
+    unlearned: list[str] = field(default_factory=list)  # data sets in scope whose runs all did not learn
+    unjudged: list[str] = field(default_factory=list)  # data sets that learned but left the rule no cell
 
     @property
     def left_out(self) -> int:
@@ -159,8 +161,13 @@ def _data_used(runs: pd.DataFrame) -> list[DataUsed]:
 
 
 def evidence_of(number: int, joined: Joined) -> Evidence:
+    """The runs a claim's rule could use (its families, and its methods where it reads fewer than
+    all), how many learned, and the data: the data sets it rests on, and apart those whose runs
+    all did not learn (they name no data the verdict used)."""
     families = rules.FAMILIES[number]
     runs = joined.runs[joined.runs["family"].isin(families)] if len(joined.runs) else joined.runs
+    if number in rules.METHODS and len(runs):
+        runs = runs[runs["method"].isin(rules.METHODS[number])]
     splits, tab = 0, runs.iloc[0:0]
     if number == 9:  # networks whose features are read; table splits need no model
         latent = joined.latent
@@ -174,8 +181,21 @@ def evidence_of(number: int, joined: Joined) -> Evidence:
             return Evidence(0, 0, _repeat_range(tab), _data_used(tab), splits)
     if runs.empty:
         return Evidence(0, 0, (0, 0), [], splits)
-    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs), _data_used(pd.concat([runs, tab])),
-                    splits)
+    learned = runs.groupby("dataset", sort=False)["healthy"].any()
+    unlearned = [d for d, ok in learned.items() if not ok and d not in set(tab["dataset"])]
+    used = pd.concat([runs[~runs["dataset"].isin(unlearned)], tab])
+    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs), _data_used(used), splits, unlearned)
+
+
+def judged_on(evidence: Evidence, result: rules.ClaimResult) -> Evidence:
+    """``evidence`` with its data narrowed to the data sets the verdict judged a cell of: one whose
+    runs learned but whose cells were all thin or unpaired names no data the verdict used."""
+    cells = result.cells
+    if not len(cells) or "dataset" not in cells:
+        return evidence
+    judged = set(cells["dataset"])
+    return replace(evidence, data=[d for d in evidence.data if d.name in judged],
+                   unjudged=[d.name for d in evidence.data if d.name not in judged])
 
 
 def _repeat_range(runs: pd.DataFrame) -> tuple[int, int]:
@@ -275,6 +295,7 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
     for number, rule in rules.CLAIMS.items():
         evidence = evidence_of(number, joined)
         result = _verdict(number, healthy, evidence)
+        evidence = judged_on(evidence, result)
         under = {}
         if readings:
             for name, reading in SENSITIVITY.items():

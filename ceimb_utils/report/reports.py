@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -78,13 +80,22 @@ def as_html(text: str) -> HTML:
     return HTML(MarkdownIt().render(text))
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as a page shows it: from the repository's root when it lies inside it (a page must
+    not carry the folder of the machine that built it), else as given."""
+    try:
+        return Path(path).expanduser().resolve().relative_to(paths.ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def describe(study: Study) -> pd.DataFrame:
     """What this notebook's numbers come from."""
     runs = study.runs
     rows = {
         "data set": study.dataset,
         "kind": study.kind,
-        "profile": paths.shown(study.config["profile"]) if str(study.config["profile"]).endswith((".yaml", ".yml"))
+        "profile": shown_path(study.config["profile"]) if str(study.config["profile"]).endswith((".yaml", ".yml"))
         else study.config["profile"],
         "models": ", ".join(study.models),
         "methods": ", ".join(study.methods),

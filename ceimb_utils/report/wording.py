@@ -397,6 +397,10 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
         text.append(f"the paper's data ({'; '.join(theirs)})")
     if others:
         text.append(f"substitute data ({'; '.join(others)})")
+    if e.unlearned:
+        text.append(f"no run learned on {', '.join(e.unlearned)}")
+    if e.unjudged:
+        text.append(f"no cell left to judge on {', '.join(e.unjudged)} (thin or unpaired)")
     return "; ".join(text)
 
 
