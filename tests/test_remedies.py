@@ -120,12 +120,34 @@ def test_change_from_base_is_per_model_in_the_minority_group():
             for repeat in (0, 1):
                 rows.append((model, method, repeat, 0, "majority", 50.0, 0.5, 0.9))
                 rows.append((model, method, repeat, 1, "minority", 20.0 + offset + shift, 0.6, 0.5 + shift / 100))
-    shift = remedies.against_base(study_of(rows)).set_index(["model", "method"])
+    study = study_of(rows)
+    shift = remedies.against_base(study, health(study)).set_index(["model", "method"])
     assert shift.loc[("lg", "smote"), "required_pct_change"] == pytest.approx(2.0)
     assert shift.loc[("svm", "balanced"), "required_pct_change"] == pytest.approx(-3.0)
     assert shift.loc[("svm", "balanced"), "recall_change"] == pytest.approx(-0.03)
     assert shift.loc[("lg", "balanced"), "family"] == "intervention"
     assert shift.loc[("lg", "smote"), "family"] == "oversampling"
+    assert (shift["pairs"] == 2).all()
+
+
+def test_change_from_base_pairs_only_runs_that_both_learned():
+    """Base's split 1 did not learn (its minority recall is 0): it pairs with nothing, and a method
+    whose only healthy split has no healthy base has no change at all (methods#health)."""
+    rows = []
+    for method, shift in (("base", 0.0), ("smote", 2.0), ("l1", -4.0)):
+        for repeat, lost in ((0, False), (1, True)):
+            recall = 0.0 if lost and method == "base" else 0.5 + shift / 100
+            rows.append(("lg", method, repeat, 0, "majority", 50.0, 0.5, 0.9))
+            rows.append(("lg", method, repeat, 1, "minority", 20.0 + shift + (30.0 if lost else 0.0), 0.6, recall))
+    study = study_of(rows)
+    marks = health(study, {("lg", "base", 1), ("lg", "l1", 0)})
+    shift = remedies.against_base(study, marks).set_index("method")
+    assert shift.loc["smote", "pairs"] == 1 and shift.loc["smote", "required_pct_change"] == pytest.approx(2.0)
+    assert shift.loc["l1", "pairs"] == 0 and np.isnan(shift.loc["l1", "recall_change"])
+    text = remedies.summary(study, marks)
+    assert "- **oversampling**: smote: minority CE per TP +2.0 pp of D, top-10% share +0.000, minority recall " \
+           "+0.020 against base, over 1 pair of runs that learned (the same seed or split)." in text
+    assert "- **intervention**: l1: no pair with base in which both runs learned, so no change is given." in text
 
 
 def test_every_question_has_a_template_a_chapter_and_a_toc_entry():
@@ -136,3 +158,16 @@ def test_every_question_has_a_template_a_chapter_and_a_toc_entry():
         assert (paths.BOOK / f"{q.chapter}.md").exists(), q.name
         entry = chapters[f"book/{q.chapter}"]
         assert entry["sections"] == [{"glob": f"book/results/{q.name}/*"}], q.name
+
+
+def test_the_trend_rule_discloses_its_false_positive_rate_and_power():
+    """Three splits share a sign by chance one time in four (2 x 0.5**3); five, one in sixteen. The
+    simulated rates go through ``trend`` itself, and a stated trend carries them."""
+    false_positive, power = remedies.trend_rates((6, 6, 6))
+    assert 0.17 <= false_positive <= 0.33 and power > false_positive + 0.2  # 500 draws: sd about 0.02
+    assert remedies.trend_rates((6,) * 5)[0] <= 0.12
+    r = top_share_row(study_of(points_rows("lg", lambda i, rep: 0.5 + 0.05 * i)))
+    assert r["status"] == remedies.TREND
+    text = remedies.summary(study_of(points_rows("lg", lambda i, rep: 0.5 + 0.05 * i)),
+                            health(study_of(points_rows("lg", lambda i, rep: 0.5 + 0.05 * i))))
+    assert f"reads a trend in {100 * false_positive:.0f}% of draws with nothing planted" in text
