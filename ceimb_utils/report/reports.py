@@ -18,7 +18,8 @@ from IPython.display import HTML
 from markdown_it import MarkdownIt
 
 from .. import paper, paths
-from . import audit, rules, wording
+from ..methods import family as method_family
+from . import audit, health, rules, wording
 from ..pipeline.study import Study
 from .tables import Collapsed, frame_html
 
@@ -272,6 +273,36 @@ def generalisation(study: Study) -> pd.DataFrame:
     warnings = study.runs.groupby(["model", "method"], observed=True)["warnings"].sum().reset_index()
     table = table.merge(warnings.rename(columns={"warnings": "convergence_warnings"}), on=["model", "method"])
     return _ordered(table, study).round(3)
+
+
+def generalisation_headline(study: Study) -> str:
+    """The page's finding, on runs that learned (methods#health): per model, base's mean balanced
+    accuracy, the best over-sampling method's, and the best of all where a remedy beats both, each
+    with its runs; a run that did not learn would otherwise pull a mean down or up unseen."""
+    marks = health.health_table(study).rename(columns={"seed": "repeat"})[["model", "method", "repeat", "healthy"]]
+    runs = study.runs.merge(marks, on=["model", "method", "repeat"], how="left")
+    learned = runs[runs["healthy"].fillna(False).astype(bool)]
+    means = learned.groupby(["model", "method"], sort=False)["balanced_accuracy"].agg(["mean", "size"]).reset_index()
+    means["family"] = means["method"].map(method_family)
+
+    def named(row) -> str:
+        return f"{row['method']} {row['mean']:.3f} ({wording.count_of(int(row['size']), 'run')})"
+
+    lines = []
+    for model in study.models:
+        part = means[means["model"] == model].sort_values("mean", ascending=False)
+        base, over = part[part["method"] == "base"], part[part["family"] == "oversampling"]
+        said = [f"base {named(base.iloc[0]).removeprefix('base ')}" if len(base) else "base: no run learned"]
+        if len(over):
+            said.append(f"best over-sampling {named(over.iloc[0])}")
+        if len(part) and part.iloc[0]["family"] == "intervention":
+            said.append(f"best of all {named(part.iloc[0])}, a remedy (RQ4)")
+        lines.append(f"- **{model}**: " + "; ".join(said) + ".")
+    left = int((~runs["healthy"].fillna(False).astype(bool)).sum())
+    lines.append("Mean balanced accuracy on the test split over the runs that learned; " + (
+        f"{left} of {len(runs)} runs did not learn and {'is' if left == 1 else 'are'} left out (the table below has "
+        "every run)." if left else f"all {len(runs)} runs learned."))
+    return "\n".join(lines)
 
 
 def recall(study: Study) -> pd.DataFrame:
