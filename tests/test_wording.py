@@ -73,8 +73,10 @@ def test_findings_name_claims_reversals_and_unsettled_verdicts():
     text = wording.findings([_claim(), _claim(verdict=FAILS, repeats=(FAILS,), readings={})])
     assert text.startswith("Of the paper's 2 quantitative claims, measured here on models that learned, 1 holds, "
                            "0 hold in part and 1 does not hold.")
-    assert "Verdicts the repeats leave unsettled: 1 (unsettled (2 of 3))." in text
+    assert "Verdicts the repeats leave unsettled: 1 (2 of 3 repeats give it)." in text
     assert "under the bias excluded reading" in text
+    claim = wording.SHORT_TITLES[1]
+    assert f"Claims that do not hold: 1 ({claim}), measured: " in text and f"({claim}:" not in text
 
 
 def test_each_claim_has_a_section_with_its_anchor():
@@ -122,6 +124,8 @@ def test_a_data_set_page_states_its_claim_in_the_audit_s_words():
     judged = wording.on_this_data_set(ClaimResult(7, PARTLY, figures, left_out={"not testable here": 6}))
     assert judged.startswith(f"claim 7 on this data set alone: **{PARTLY}**; images: R 2.1x (null 5.5x)")
     assert judged.endswith("Left out: 6 cells not testable here (the null saturates at every m).")
+    short = wording.ours(ClaimResult(7, PARTLY, {**figures, "R": 2.0, "contradicts": 1}), short=True)
+    assert short == "R 2.0x at 10 TPs (null 5.5x); 1 of 2 cells under 2x"  # what decides, beside the mean
     saturated = wording.on_this_data_set(rules.untestable(7, "null saturates", **{"not testable here": 3}))
     assert f"**{rules.UNTESTABLE}**; in every cell, even at the smallest number of TPs" in saturated
     assert saturated.endswith("Left out: 3 cells not testable here (the null saturates at every m).")

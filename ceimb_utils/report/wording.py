@@ -156,9 +156,11 @@ def _ours_6(r: ClaimResult, short: bool) -> str:
 def _ours_7(r: ClaimResult, short: bool) -> str:
     f = r.figures
     at = ", ".join(map(str, f["m"]))
-    if short:
-        return f"R {f['R']:.1f}x at {at} TPs (null {f['R_null']:.1f}x)"
-    return (f"images: R {f['R']:.1f}x (null {f['R_null']:.1f}x), p {f['p']:.2f}, at m = {at} TPs with k ≥ 1; "
+    if short:  # the cells decide, not the mean R: a mean of 2.0x sits above cells below 2x and others above
+        return (f"R {f['R']:.1f}x at {at} TPs (null {f['R_null']:.1f}x); {f['contradicts']} of {f['cells']} cells "
+                f"under {paper.CLASS_LEVEL_MUCH_LARGER:g}x")
+    return (f"images: R {f['R']:.1f}x (null {f['R_null']:.1f}x), p {f['p']:.2f} (R's place between 1 and the null, "
+            f"the mean over cells), at m = {at} TPs with k ≥ 1; "
             f"{f['supports']} of {f['cells']} cells support, {f['partly']} partly, {f['contradicts']} contradict")
 
 
@@ -501,8 +503,8 @@ def rules_fp_limit() -> str:
 def findings(audits: list[ClaimAudit]) -> str:
     """The landing page's opening, computed: how many claims hold, which hold and which do not
     (with the figure that decides it), and every marker that qualifies a verdict."""
-    def named(items, figure=False):
-        return "; ".join(f"{a.number} ({SHORT_TITLES[a.number]}" + (f": {_figure(a, True)}" if figure else "") + ")"
+    def named(items, figure=False):  # a figure after its claim's title, not inside its parentheses
+        return "; ".join(f"{a.number} ({SHORT_TITLES[a.number]})" + (f", measured: {_figure(a, True)}" if figure else "")
                          for a in items)
 
     by = {k: [a for a in audits if a.verdict == k] for k in rules.VERDICTS}
@@ -523,7 +525,7 @@ def findings(audits: list[ClaimAudit]) -> str:
     unsettled = [a for a in audits if a.repeats and not a.settled]
     if unsettled:
         text.append("Verdicts the repeats leave unsettled: " + "; ".join(
-            f"{a.number} ({repeat_note(a)})" for a in unsettled) + ".")
+            f"{a.number} ({a.agreeing} of {len(a.repeats)} repeats give it)" for a in unsettled) + ".")
     reversed_ = [a for a in audits if a.reversals]
     if reversed_:
         text.append("Verdicts a reading of the paper's open choices reverses: " + "; ".join(
