@@ -195,3 +195,18 @@ def test_the_evidence_counts_the_runs_a_rule_reads_and_names_the_data_it_judged(
     assert "the paper's data" not in text and "substitute data (sylva)" in text
     assert "no run learned on coil_2000" in text and "no cell left to judge on hiva" in text
     assert wording.limitations(list({6: a}.values()))["data"].item() == "substitute data"
+
+
+def test_the_rq1_page_quotes_the_range_the_audit_reads_beside_every_run(monkeypatch):
+    """A remedy's cells (balanced: 1% and 30%) are in the page's table, never in the range it
+    compares with the paper's; the claims audit's range comes first."""
+    from ceimb_utils.report import reports
+
+    kw = dict(recall=0.9, never_crosses=0, bias_only=0)
+    rows = (class_rows("sylva", "lg", "base", {(0, "majority"): 5.0, (1, "minority"): 9.0}, **kw)
+            + class_rows("sylva", "lg", "smote", {(0, "majority"): 6.0, (1, "minority"): 10.0}, **kw)
+            + class_rows("sylva", "lg", "balanced", {(0, "majority"): 1.0, (1, "minority"): 30.0}, **kw))
+    monkeypatch.setattr(audit, "health_table", health_of)
+    text = reports.rq1_headline(study("sylva", rows))
+    assert text.startswith("- **lg**: a true positive needs 5.0% to 10.0% of its CE per class cell as the claims "
+                           "audit reads them") and "1.0% to 30.0% over every method and run" in text
