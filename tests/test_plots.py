@@ -107,3 +107,17 @@ def test_a_magnitude_profile_names_a_run_that_did_not_learn_and_labels_no_empty_
     fig = plots.magnitude_profile(_profile_study(0.5), model="svm")
     assert "did not learn" not in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def test_the_landing_figure_leaves_out_thin_class_cells_as_the_rules_do():
+    """A class cell with fewer than 20 TPs in some repeat enters no verdict; the figure the
+    landing page captions "what the claims are judged on" must not show it either."""
+    from test_audit import class_rows
+
+    thin = class_rows("hiva", "lg", "base", {(0, "majority"): 5.0}, n_tp=200) + class_rows(
+        "hiva", "lg", "base", {(1, "minority"): 24.0}, n_tp=12)
+    classes = pd.DataFrame(thin).assign(family="lg")
+    fig = plots.audit_headline(classes)
+    heights = {round(p.get_height(), 1) for p in fig.axes[0].patches if p.get_height() > 0}
+    assert 5.0 in heights and 24.0 not in heights
+    plt.close(fig)

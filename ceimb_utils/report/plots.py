@@ -361,7 +361,9 @@ def recall_by_class(study: Study):
 def audit_headline(classes: pd.DataFrame):
     """The landing figure: CE needed per TP and top-10% share per data set and model family, on
     what the claims are judged on (``audit.Joined.tables().classes``: base and over-sampling,
-    healthy runs)."""
+    healthy runs), thin class cells left out as the rules leave them out."""
+    kept, _ = rules.class_cells(classes, "required_pct")
+    classes = classes.merge(kept[list(rules.CELL)], on=list(rules.CELL)) if len(kept) else classes.iloc[0:0]
     frame = classes.assign(label=classes["dataset"] + "\n" + classes["family"].str.upper())
     required = cells_mean(frame, "required_pct", ("label", "group"))
     union = cells_mean(frame, "union_pct", ("label", "group"))
