@@ -441,8 +441,11 @@ def _n(count: int, word: str) -> str:
 def _image_facts(settings: DatasetConfig) -> str:
     section, dataset = settings.section, settings.name
     schedule = schedule_of(section)
+    first, second = schedule.decays
     then = ("then a cosine to near 0" if schedule.shape == "cosine"
-            else "decays after epochs {} and {}".format(*schedule.decays))
+            else f"no decay within its {section['epochs']} epochs" if first >= section["epochs"]
+            else f"one decay to x0.0001 after epoch {first}" if first == second
+            else f"decays after epochs {first} and {second}")
     return (f"{dataset}: {_n(len(section['seeds']), 'seed')} ({', '.join(map(str, section['seeds']))}) of a "
             f"{section['epochs']}-epoch {section['arch']} ({_n(schedule.warmup, 'warm-up epoch')}, {then}, "
             f"batches of {section['batch_size']}, "
