@@ -124,6 +124,9 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
         if ratios:
             text += (" Its SVM runs' analysis against their fit, median (largest) per method: "
                      + ", ".join(f"{m} {v['median']:#.2g} ({v['max']:#.2g})" for m, v in ratios.items()) + ".")
+            longer = [m for m, v in ratios.items() if v["median"] > 1]
+            if longer:
+                text += f" The analysis takes longer than the fit in the median run of {', '.join(longer)}."
     return text
 
 
