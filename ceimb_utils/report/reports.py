@@ -393,6 +393,8 @@ def latent_table(study: Study) -> pd.DataFrame:
     rows = []
     for reading in dict.fromkeys(latent["reading"]) if len(latent) else []:
         cells = rules.latent_cells(latent, reading)
+        if reading == rules.TABLE_LATENT:  # read on the table's columns, without a model: no model or method
+            cells = cells.assign(model="—", method="—")
         table = cells.groupby(["model", "method", "class_index"], observed=True, sort=False).agg(
             reads=("verdict", lambda v: ", ".join(f"{s} {n}" for s, n in v.value_counts().items())),
             rho=("rho", "mean"), null_low=("null_low", "mean"), null_high=("null_high", "mean"),
