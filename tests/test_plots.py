@@ -121,3 +121,14 @@ def test_the_landing_figure_leaves_out_thin_class_cells_as_the_rules_do():
     heights = {round(p.get_height(), 1) for p in fig.axes[0].patches if p.get_height() > 0}
     assert 5.0 in heights and 24.0 not in heights
     plt.close(fig)
+
+
+def test_a_model_panel_shows_only_the_methods_that_model_ran():
+    from ceimb_utils.pipeline.study import Study
+
+    runs = pd.DataFrame({"model": ["lg", "lg", "svm"], "method": ["base", "l1", "base"], "repeat": 0})
+    frame = pd.DataFrame({"model": ["lg", "lg", "svm"], "method": ["base", "l1", "base"], "group": "minority",
+                          "value": [10.0, 12.0, 30.0]})
+    fig = plots.method_bars(Study("sylva", {}, [], {"runs": runs}), frame, "group", "value")
+    assert [[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes[:2]] == [["base", "l1"], ["base"]]
+    plt.close(fig)

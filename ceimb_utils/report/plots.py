@@ -91,11 +91,13 @@ def method_bars(study: Study, frame: pd.DataFrame, hue: str, value: str, err: st
     """One panel per model: bars per method, one per ``hue`` level. ``colours`` and ``labels``
     may be dicts or functions of the model's rows."""
     fig, panels = _per_model(study, width=width)
+    runs = study.runs
     for model, ax in panels:
         part = frame[frame["model"] == model]
+        ran = set(runs.loc[runs["model"] == model, "method"])  # l1 is LG's alone: no empty place for it under the SVM
         grouped_bars(ax, part, "method", hue, value, err, colours(part) if callable(colours) else colours,
-                     labels(part) if callable(labels) else labels, order_x=study.methods, order_hue=order_hue,
-                     missing=missing)
+                     labels(part) if callable(labels) else labels, order_x=[m for m in study.methods if m in ran],
+                     order_hue=order_hue, missing=missing)
         if ylim:
             ax.set_ylim(*ylim)
         ax.set_ylabel(ylabel)
