@@ -163,7 +163,7 @@ def test_the_audit_quotes_a_false_positive_rate_as_the_calibration_page_does(tmp
     s = study("fashion-lt", class_rows("fashion-lt", "resnet8", "base", TEN))
     a = audit_of({"fashion-lt": s}, readings=False)[1]
     a.false_positive_rate = audit.false_positive_rates(record)["9"]
-    assert "false positive in 8.5% of planted" in wording.claim_section(a)
+    assert "the rule reads a false positive in 8.5% of cases" in wording.claim_section(a)
 
 
 def test_sensitivity_lists_every_reading():

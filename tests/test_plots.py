@@ -77,9 +77,11 @@ def test_a_table_shows_no_empty_index_column_under_a_pivots_name_and_no_none():
     pivot = long.pivot_table(index="model", columns="method", values="recall").reset_index()
     shown = frame_html(pivot)
     assert "<th>method</th>" not in shown and "<th></th>" not in shown and "<th>base</th>" in shown
-    health = pd.DataFrame({"loss_went_down": [True, None], "zero_recall_classes": [[], ["1"]]})
+    health = pd.DataFrame({"loss_went_down": [True, None], "zero_recall_classes": [[], ["1"]],
+                           "per_split": [[0.2, None], [0.1, 0.3]]})
     shown = frame_html(health)
-    assert "None" not in shown and shown.count("—") == 1 and health["loss_went_down"][1] is None  # input kept
+    assert "None" not in shown and shown.count("—") == 2 and health["loss_went_down"][1] is None  # input kept
+    assert "[0.2, —]" in shown and "[0.1, 0.3]" in shown
 
 
 def _profile_study(mean_supporting: float):

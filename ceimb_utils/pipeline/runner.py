@@ -461,8 +461,8 @@ def profile_facts(name: str) -> dict[str, str]:
     runs = []
     if tab:
         t = cfg["tabular"]
-        rows = f", at most {t['max_rows']} rows each, stratified" if t["max_rows"] else ""
-        runs.append(f"{', '.join(tab)}: {t['splits']} stratified splits{rows}; models "
+        rows = f"a stratified subsample of at most {t['max_rows']} rows of each, then " if t["max_rows"] else ""
+        runs.append(f"{', '.join(tab)}: {rows}{t['splits']} stratified splits; models "
                     f"{', '.join(t['models'])}; interventions {', '.join(t['interventions']) or 'none'}")
     runs += [_image_facts(settings) for settings in RunPlan.of(cfg, img).datasets]
     if img:

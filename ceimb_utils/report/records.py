@@ -126,7 +126,8 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
                      + ", ".join(f"{m} {v['median']:#.2g} ({v['max']:#.2g})" for m, v in ratios.items()) + ".")
             longer = [m for m, v in ratios.items() if v["median"] > 1]
             if longer:
-                text += f" The analysis takes longer than the fit in the median run of {', '.join(longer)}."
+                text += (" The analysis takes longer than the fit in the median run of "
+                         + (" and ".join(longer) if len(longer) < 3 else ", ".join(longer[:-1]) + " and " + longer[-1]) + ".")
     return text
 
 
@@ -237,8 +238,10 @@ def verdict_stability(record: Record) -> tuple[str, pd.DataFrame]:
     backends = [c for c in claims.columns if c not in ("claim", "same verdict")]
     flips = int((~claims["same verdict"]).sum())
     seeds = ", ".join(map(str, record.raw["rows"]["seeds"]))
+    changed = ", ".join(str(c) for c in claims.loc[~claims["same verdict"], "claim"])
     return (f"The image runs of seed {seeds} retrained under {len(backends)} CPU back-ends: {flips} of {len(claims)} "
-            "claims change verdict.", tidy(claims))
+            f"claims {'changes' if flips == 1 else 'change'} verdict" + (f" (claim {changed})" if flips else "")
+            + ". The verdicts and figures are as the record stored them when it was measured.", tidy(claims))
 
 
 FINDINGS = {"book_time": book_time, "analysis_speed": analysis_speed, "ce_metrics": ce_metrics,

@@ -16,6 +16,7 @@ from scipy.stats import spearmanr
 
 from .. import methods
 from ..pipeline.study import Study
+from .audit import MAX_FALSE_POSITIVES
 from .health import health_table
 
 CONCENTRATION = {"required_pct": "CE needed per TP (% of D)", "top_share": "share of the top 10% of CE"}
@@ -192,9 +193,11 @@ def _rates_note(r: Mapping) -> str:
         return ""
     runs = tuple(int(n) for n in r["healthy_runs"] if n >= MIN_HEALTHY)
     false_positive, power = trend_rates(runs)
+    above = (f": above the {MAX_FALSE_POSITIVES:.0%} the claims' rules are held to, so a description, not a "
+             "finding") if false_positive > MAX_FALSE_POSITIVES else ""
     return (f" (on {len(runs)} splits of {_span(pd.Series(runs), '{:.0f}')} healthy runs, the rule reads a trend in "
-            f"{100 * false_positive:.0f}% of draws with nothing planted and in {100 * power:.0f}% with a planted "
-            f"rank relation of about {PLANTED_RHO}; simulated, {RATE_DRAWS} draws each)")
+            f"{100 * false_positive:.1f}% of draws with nothing planted and in {100 * power:.1f}% with a planted "
+            f"rank relation of about {PLANTED_RHO}; simulated, {RATE_DRAWS} draws each{above})")
 
 
 def _span(values: pd.Series, fmt: str) -> str:
@@ -223,7 +226,7 @@ def summary(study: Study, health: pd.DataFrame | None = None) -> str:
                      f"{_span(paired['top_share_change'], '{:+.3f}')}, minority recall "
                      f"{_span(paired['recall_change'], '{:+.3f}')} against base, over "
                      f"{_span(paired['pairs'], '{:.0f}')} pair{'s' * bool(paired['pairs'].max() > 1)} of runs that "
-                     "learned (the same seed or split)")
+                     f"learned{' each' if len(paired) > 1 else ''} (the same seed or split)")
         if len(unpaired):
             line += ("; " if len(paired) else "") + (
                 f"{', '.join(dict.fromkeys(unpaired['run']))}: no pair with base in "

@@ -22,15 +22,20 @@ def frame_html(frame: pd.DataFrame) -> str:
 
 
 def _missing_shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``None`` in its object columns (a flag that does not apply, say) as
-    ``MISSING``: ``to_html``'s ``na_rep`` replaces NaN only, and would print "None"."""
+    """``frame`` with ``None`` in its object columns (a flag that does not apply, say), and inside
+    their lists (a split without a value), as ``MISSING``: ``to_html``'s ``na_rep`` replaces NaN
+    only, and would print "None"."""
     out = frame
     for at in np.flatnonzero((frame.dtypes == object).to_numpy()):
         column = frame.iloc[:, at]
         absent = column.map(lambda v: v is None or v is pd.NA).to_numpy(dtype=bool)
-        if absent.any():
+        gaps = column.map(lambda v: isinstance(v, (list, tuple)) and any(x is None for x in v)).to_numpy(dtype=bool)
+        if absent.any() or gaps.any():
             out = out.copy() if out is frame else out
-            out.iloc[:, at] = column.where(~absent, MISSING)
+            shown = column.where(~absent, MISSING)
+            out.iloc[:, at] = shown.where(~gaps, column.map(
+                lambda v: "[" + ", ".join(MISSING if x is None else str(x) for x in v) + "]"
+                if isinstance(v, (list, tuple)) else v))
     return out
 
 

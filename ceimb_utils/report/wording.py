@@ -236,7 +236,7 @@ def on_this_data_set(result: ClaimResult) -> str:
 
 # ---------------------------------------------------------------- why: the rule applied
 LEFT_OUT = {"no TP": "class cells without a true positive", "thin": f"thin class cells (fewer than {MIN_TPS} TPs)",
-            "no TP on one side": "class cells without a TP on one side of a pair",
+            "no TP on one side": "class cells without a pair (a TP on each side, in runs that both learned)",
             "trivial": "trivial cells (share 1 by construction)",
             "not testable here": "cells not testable here (the null saturates at every m)"}
 
@@ -487,8 +487,8 @@ def claim_section(a: ClaimAudit, link: Callable[[str, str], str] | None = None, 
         lines.append("- **Under the readings**: " + ("; ".join(moved) if moved else "the same verdict under every "
                                                      "reading") + ".")
     if a.false_positive_rate is not None:
-        lines.append(f"- **Calibration**: the rule reads a false positive in {false_positive_rate(a)} of planted "
-                     "cases with nothing planted (its largest over the null generators of the calibration page)" + (f", above {rules_fp_limit()}." if
+        lines.append(f"- **Calibration**: on planted data with nothing planted, the rule reads a false positive in "
+                     f"{false_positive_rate(a)} of cases (its largest over the null generators of the calibration page)" + (f", above {rules_fp_limit()}." if
                                                                            a.flagged_rate else "."))
     pages = _links(a, link, QUESTION_OF[a.number])
     if pages:
