@@ -127,7 +127,7 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
             longer = [m for m, v in ratios.items() if v["median"] > 1]
             if longer:
                 text += (" The analysis takes longer than the fit in the median run of "
-                         + (" and ".join(longer) if len(longer) < 3 else ", ".join(longer[:-1]) + " and " + longer[-1]) + ".")
+                         + (", ".join(longer[:-1]) + " and " + longer[-1] if len(longer) > 1 else longer[0]) + ".")
     return text
 
 

@@ -35,7 +35,6 @@ def count_of(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-
 def _about(x: float) -> str:
     """The interval that "about x" stands for."""
     return f"{x / ABOUT:.1f}% to {x * ABOUT:.1f}%"
