@@ -33,7 +33,7 @@ def points_rows(model, recall_of, repeats=(0, 1, 2)):
 
 
 def top_share_row(study, unhealthy=()):
-    return remedies.correlation_table(study, health(study, unhealthy)).set_index("concentration", drop=False).loc["top_share"]
+    return remedies.correlation_table(study, health(study, unhealthy)).set_index("concentration", drop=False).loc["top_share_pct"]
 
 
 def test_the_correlation_is_never_pooled_across_model_families():
@@ -45,7 +45,7 @@ def test_the_correlation_is_never_pooled_across_model_families():
             for m in METHODS for rep in range(3)]
     study = study_of(rows)
     table = remedies.correlation_table(study, health(study))
-    share = table[table["concentration"] == "top_share"].set_index("family")
+    share = table[table["concentration"] == "top_share_pct"].set_index("family")
     assert list(share.index) == ["lg", "svm"] and (share["splits"] == 3).all()
 
 
@@ -109,7 +109,7 @@ def test_the_reading_follows_what_each_concentration_measure_means():
     table = remedies.correlation_table(study_of(rows), health(study_of(rows))).set_index("concentration", drop=False)
     assert remedies.correlation_reading(table.loc["required_pct"]) == (
         "more CE per TP (less concentration) goes with higher minority recall")
-    assert remedies.correlation_reading(table.loc["top_share"]) == (
+    assert remedies.correlation_reading(table.loc["top_share_pct"]) == (
         "a larger top-10% share (more concentration) goes with lower minority recall")
 
 
@@ -138,14 +138,15 @@ def test_change_from_base_pairs_only_runs_that_both_learned():
         for repeat, lost in ((0, False), (1, True)):
             recall = 0.0 if lost and method == "base" else 0.5 + shift / 100
             rows.append(("lg", method, repeat, 0, "majority", 50.0, 0.5, 0.9))
-            rows.append(("lg", method, repeat, 1, "minority", 20.0 + shift + (30.0 if lost else 0.0), 0.6, recall))
+            rows.append(("lg", method, repeat, 1, "minority", 20.0 + shift + (30.0 if lost else 0.0), 0.6 + shift / 100,
+                         recall))
     study = study_of(rows)
     marks = health(study, {("lg", "base", 1), ("lg", "l1", 0)})
     shift = remedies.against_base(study, marks).set_index("method")
     assert shift.loc["smote", "pairs"] == 1 and shift.loc["smote", "required_pct_change"] == pytest.approx(2.0)
     assert shift.loc["l1", "pairs"] == 0 and np.isnan(shift.loc["l1", "recall_change"])
     text = remedies.summary(study, marks)
-    assert "- **oversampling**: smote: minority CE per TP +2.0 pp of D, top-10% share +0.000, minority recall " \
+    assert "- **oversampling**: smote: minority CE per TP +2.0 pp of D, top-10% share +2.0 pp, minority recall " \
            "+0.020 against base, over 1 pair of runs that learned (the same seed or split)." in text
     assert "- **intervention**: l1: no pair with base in which both runs learned, so no change is given." in text
 

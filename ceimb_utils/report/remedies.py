@@ -19,7 +19,8 @@ from ..pipeline.study import Study
 from .audit import MAX_FALSE_POSITIVES
 from .health import health_table
 
-CONCENTRATION = {"required_pct": "CE needed per TP (% of D)", "top_share": "share of the top 10% of CE"}
+# Both in percent, as every other page gives them: the top-10% share of study.classes is a fraction.
+CONCENTRATION = {"required_pct": "CE needed per TP (% of D)", "top_share_pct": "share of the top 10% of CE (%)"}
 RUN = ["model", "method", "repeat"]
 
 
@@ -30,25 +31,29 @@ def _family_order(frame: pd.DataFrame) -> pd.DataFrame:
                              kind="stable").reset_index(drop=True)
 
 
+def _in_percent(classes: pd.DataFrame) -> pd.DataFrame:
+    return classes.assign(top_share_pct=100 * classes["top_share"])
+
+
 def group_table(study: Study) -> pd.DataFrame:
-    """Per model, method and class group: CE needed per TP, top-10% share and recall, the mean
-    over the group's classes, then mean and sd over seeds or splits."""
-    per_run = study.classes.groupby(RUN + ["group"], observed=True, sort=False)[
-        ["required_pct", "top_share", "recall"]].mean().reset_index()
+    """Per model, method and class group: CE needed per TP, top-10% share (both in percent) and
+    recall, the mean over the group's classes, then mean and sd over seeds or splits."""
+    per_run = _in_percent(study.classes).groupby(RUN + ["group"], observed=True, sort=False)[
+        ["required_pct", "top_share_pct", "recall"]].mean().reset_index()
     out = per_run.groupby(["model", "method", "group"], observed=True, sort=False).agg(
         required_pct=("required_pct", "mean"), required_pct_sd=("required_pct", "std"),
-        top_share=("top_share", "mean"), top_share_sd=("top_share", "std"),
+        top_share_pct=("top_share_pct", "mean"), top_share_pct_sd=("top_share_pct", "std"),
         recall=("recall", "mean"), recall_sd=("recall", "std"), runs=("repeat", "nunique")).reset_index()
     return _family_order(out)
 
 
 def against_base(study: Study, health: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each method's change from base in the minority group, per model: the method's minority
-    mean (CE per TP, top-10% share, recall) less base's on the same seed or split, averaged over
+    mean (CE per TP and top-10% share in percentage points, recall) less base's on the same seed or split, averaged over
     the pairs in which both runs learned (methods#health: a paired comparison enters only then);
     ``pairs`` counts them, and a method without one has no change."""
     points = minority_points(study, health)
-    columns = ["required_pct", "top_share", "minority_recall"]
+    columns = [*CONCENTRATION, "minority_recall"]
     base = points[points["method"] == "base"][["model", "repeat", "healthy", *columns]]
     pairs = points[points["method"] != "base"].merge(base, on=["model", "repeat"], suffixes=("", "_base"))
     learned = pairs[pairs["healthy"] & pairs["healthy_base"]]
@@ -66,7 +71,7 @@ def against_base(study: Study, health: pd.DataFrame | None = None) -> pd.DataFra
 def minority_points(study: Study, health: pd.DataFrame | None = None) -> pd.DataFrame:
     """One point per model, method and seed or split: the minority classes' mean recall and
     concentration (both readings), and whether the run learned (``healthy``)."""
-    minority = study.classes[study.classes["group"] == "minority"]
+    minority = _in_percent(study.classes[study.classes["group"] == "minority"])
     points = minority.groupby(RUN, observed=True, sort=False)[["recall", *CONCENTRATION]].mean().reset_index()
     table = health if health is not None else health_table(study)
     marks = table.rename(columns={"seed": "repeat"})[RUN + ["healthy"]] if len(table) else None
@@ -169,7 +174,7 @@ def correlation_table(study: Study, health: pd.DataFrame | None = None) -> pd.Da
 # What a larger value of each reading means: the top share grows with concentration, the CE
 # needed per TP shrinks with it. The sentence names the reading, so its direction cannot flip.
 LARGER_MEANS = {"required_pct": "more CE per TP (less concentration)",
-                "top_share": "a larger top-10% share (more concentration)"}
+                "top_share_pct": "a larger top-10% share (more concentration)"}
 
 
 def correlation_reading(r: Mapping) -> str:
@@ -223,7 +228,7 @@ def summary(study: Study, health: pd.DataFrame | None = None) -> str:
         if len(paired):
             line += (f"{', '.join(dict.fromkeys(paired['run']))}: minority CE per TP "
                      f"{_span(paired['required_pct_change'], '{:+.1f}')} pp of D, top-10% share "
-                     f"{_span(paired['top_share_change'], '{:+.3f}')}, minority recall "
+                     f"{_span(paired['top_share_pct_change'], '{:+.1f}')} pp, minority recall "
                      f"{_span(paired['recall_change'], '{:+.3f}')} against base, over "
                      f"{_span(paired['pairs'], '{:.0f}')} pair{'s' * bool(paired['pairs'].max() > 1)} of runs that "
                      f"learned{' each' if len(paired) > 1 else ''} (the same seed or split)")
@@ -233,7 +238,7 @@ def summary(study: Study, health: pd.DataFrame | None = None) -> str:
                 "which both runs learned, so no change is given")
         lines.append(line + ".")
     table = correlation_table(study, health)
-    for r in table[table["concentration"] == "top_share"].to_dict("records"):
+    for r in table[table["concentration"] == "top_share_pct"].to_dict("records"):
         per = ", ".join(_value(v) for v in r["per_split"])
         lines.append(f"- {r['family'].upper()}, minority recall against the top-10% share, Spearman per split on "
                      f"healthy runs: {per} (mean {_value(r['mean'])}; all runs: {_value(r['mean_all'])}): "
