@@ -134,3 +134,32 @@ def test_a_model_panel_shows_only_the_methods_that_model_ran():
     fig = plots.method_bars(Study("sylva", {}, [], {"runs": runs}), frame, "group", "value")
     assert [[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes[:2]] == [["base", "l1"], ["base"]]
     plt.close(fig)
+
+
+def test_a_study_without_a_union_curve_says_why_and_draws_no_legend():
+    """Tabular runs compute no claim-7 curve: the figure must say so, not show empty panels under
+    a legend of a null and an R = 1 line that nothing drew."""
+    from ceimb_utils.pipeline.study import Study
+
+    runs = pd.DataFrame({"model": ["lg", "svm"], "method": "base", "repeat": 0})
+    fig = plots.union_curve(Study("sylva", {}, [], {"runs": runs}))
+    (ax,) = fig.axes
+    assert not fig.legends and "judged on networks" in ax.texts[0].get_text()
+    plt.close(fig)
+
+
+def test_the_recall_scatter_keys_every_method_once_and_hollow_markers_apart(monkeypatch):
+    """Base on COIL 2000 never learned: its colour still needs a key, and the hollow key names no
+    method (its edge colour does)."""
+    from ceimb_utils.report import remedies
+    from test_remedies import health, points_rows, study_of
+
+    study = study_of(points_rows("svm", lambda i, rep: 0.5 + 0.05 * i))
+    monkeypatch.setattr(remedies, "health_table", lambda s: health(s, {("svm", "base", rep) for rep in (0, 1, 2)}))
+    fig = plots.recall_concentration(study)
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert labels[0] == "base (SVM)" and len(labels) == len(set(labels)) == 7
+    assert labels[-1].startswith("hollow: a run that did not learn")
+    filled = [c for c in fig.axes[1].collections if len(c.get_offsets()) and c.get_facecolor().size]
+    assert len(filled) == 5  # the five methods that learned; base's three runs hollow
+    plt.close(fig)

@@ -266,6 +266,14 @@ def spearman_intervals(study: Study):
     return fig
 
 
+def _no_figure(text: str):
+    """A small figure that says why a template's figure has nothing to draw for this study."""
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.axis("off")
+    return fig
+
+
 def union_curve(study: Study):
     """Claim 7 (methods#claim-7): the class-level union of m TPs' required sets against m, for the
     data (lines with markers, solid for the majority and dashed for the minority), the null of
@@ -273,6 +281,8 @@ def union_curve(study: Study):
     dash-dotted: every TP using the same terms), per model and group, one line per method; TPs
     with k = 0 left out."""
     table = reports.union_curve(study)
+    if table.empty:  # tabular runs never compute it (pipeline.artifacts): it would decide no claim
+        return _no_figure("No union curve: claim 7 is judged on networks, so tabular runs do not compute one.")
     fig, panels = _per_model(study, width=5.5)
     cmap = plt.get_cmap("tab10")
     colours = {m: cmap(i % 10) for i, m in enumerate(study.methods)}
@@ -288,8 +298,9 @@ def union_curve(study: Study):
             ax.fill_between(line["m"], line["null_low_pct"], line["null_high_pct"], color=colour, alpha=0.12, lw=0)
             ax.plot(line["m"], line["null_mean_pct"], color=colour, ls=":", lw=1.0)
             ax.axhline(line["instance_pct"].iloc[0], color=colour, ls="-.", lw=0.8)
-        ax.plot([], [], color="0.3", ls=":", label="null of arbitrary combinations (mean; 95% shaded)")
-        ax.plot([], [], color="0.3", ls="-.", label="R = 1: the instance-level count")
+        if not part.empty:  # the legend names only what some panel draws
+            ax.plot([], [], color="0.3", ls=":", label="null of arbitrary combinations (mean; 95% shaded)")
+            ax.plot([], [], color="0.3", ls="-.", label="R = 1: the instance-level count")
         ax.set_xscale("log")
         ax.set_ylim(0, 105)
         ax.set_xlabel("m, true positives (k ≥ 1) drawn")
@@ -306,10 +317,7 @@ def latent_scatter(study: Study, repeat=None):
     class, one panel per reading (pre-pool and pooled for networks, unit-free for tables)."""
     latent = study.tables.get("latent", pd.DataFrame())
     if latent.empty:
-        fig, ax = plt.subplots(figsize=(5, 2))
-        ax.text(0.5, 0.5, "no latent reading in these runs", ha="center", transform=ax.transAxes)
-        ax.axis("off")
-        return fig
+        return _no_figure("no latent reading in these runs")
     repeat = latent["repeat"].min() if repeat is None else repeat
     method = "base" if "base" in set(latent["method"]) else latent["method"].iloc[0]
     model = latent["model"].iloc[0]
@@ -451,9 +459,13 @@ def recall_concentration(study: Study):
             for healthy, sub in part.groupby("healthy"):
                 ax.scatter(sub[value], sub["minority_recall"], s=30, marker=markers[model],
                            color=colours[method] if healthy else "none", edgecolor=colours[method] if not healthy else "black",
-                           linewidth=0.3 if healthy else 1.0,
-                           label=f"{method} ({remedies.model_family(study, model).upper()})" if healthy else
-                           "did not learn (hollow)")
+                           linewidth=0.3 if healthy else 1.0)
+            # a key per method and model even where none of its runs learned (all hollow)
+            ax.scatter([], [], s=30, marker=markers[model], color=colours[method], edgecolor="black", linewidth=0.3,
+                       label=f"{method} ({remedies.model_family(study, model).upper()})")
+        if not points["healthy"].all():  # one neutral key: a hollow marker's edge is its method's colour
+            ax.scatter([], [], s=30, marker="o", color="none", edgecolor="0.3", linewidth=1.0,
+                       label="hollow: a run that did not learn (edge in its method's colour)")
         rows = table[table["concentration"] == value]
         ax.set_title("\n".join(
             f"{r.family.upper()}: Spearman per split " + ", ".join("n/a" if v is None else f"{v:.2f}" for v in r.per_split)
