@@ -178,3 +178,22 @@ def test_a_page_shows_a_path_inside_the_repository_from_its_root(tmp_path):
 
     assert shown_path(paths.ROOT / "examples" / "own-data.yaml") == "examples/own-data.yaml"
     assert shown_path(tmp_path / "mine.yaml") == str(tmp_path / "mine.yaml")  # a user's own file, as given
+
+
+def test_the_reproduce_page_names_every_module_in_its_layer():
+    """The page's layout table is what a contributor reads first: a module it leaves out, or puts
+    in another layer, misleads them (the page once left out five modules)."""
+    import re
+
+    rows = {}
+    for line in (paths.ROOT / "book" / "reproduce.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].isdigit():
+            package = "" if cells[1] == "top level" else cells[1].strip("`")
+            rows[package] = (int(cells[0]), set(re.findall(r"`(\w+)`", cells[2])))
+    assert set(rows) == set(LAYERS)
+    for package, (layer, named) in rows.items():
+        assert layer == LAYERS[package], package
+        folder = paths.PACKAGE / package if package else paths.PACKAGE
+        modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        assert modules <= named, f"{package or 'top level'}: the page does not name {sorted(modules - named)}"
