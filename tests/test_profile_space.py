@@ -26,7 +26,7 @@ from ceimb_utils.config import ConfigError, load_profile  # noqa: E402
 from ceimb_utils.pipeline import runner  # noqa: E402
 from ceimb_utils.pipeline.study import load_study  # noqa: E402
 from ceimb_utils.questions import AUDIT, QUESTION_INFO, REQUIREMENTS, Grid, page  # noqa: E402
-from ceimb_utils.report import audit, needs, rules  # noqa: E402
+from ceimb_utils.report import audit, needs, plots, rules  # noqa: E402
 
 EXAMPLES = 16  # each draws a profile; runs shared by examples are computed once
 
@@ -115,8 +115,11 @@ def _check_parts(study, body) -> None:
             assert sentence.startswith(need.part + " needs ") and f" to {study.kind}." in sentence, sentence
     figures = {"magnitude": needs.magnitude_profiles(study), "top5": needs.frequency_magnitude_top(study)}
     for (question, part), drawn_figures in zip((("rq2", "magnitude"), ("rq3", "top5")), figures.values()):
-        expected = 0 if needs.in_place_of(study, question, part) else len(study.models)
-        assert len(drawn_figures) == expected and all(isinstance(f, plt.Figure) for f in drawn_figures)
+        if needs.in_place_of(study, question, part):
+            assert drawn_figures is None
+        else:  # one figure, one caption: a block per model, each titled with its model
+            titles = [sub.get_suptitle() for sub in drawn_figures.subfigs]
+            assert len(titles) == len(study.models) and all(plots._model_name(m) in t for t, m in zip(titles, study.models))
     table = needs.against_base(study)
     assert isinstance(table, Markdown if needs.in_place_of(study, "rq4", "against_base") else pd.DataFrame)
     plt.close("all")

@@ -33,12 +33,12 @@ def in_place(study: Study, question: str, part: str) -> Markdown | None:
     return Markdown(sentence) if sentence else None
 
 
-def magnitude_profiles(study: Study) -> list:
-    """RQ2 (paper Figure 5): the rarest class's magnitude profile under base, one figure per
-    model; none without base."""
+def magnitude_profiles(study: Study):
+    """RQ2 (paper Figure 5): the rarest class's magnitude profile under base, one row per model;
+    no figure (None) without base."""
     if in_place_of(study, "rq2", "magnitude"):
-        return []
-    return [plots.magnitude_profile(study, model=model) for model in study.models]
+        return None
+    return plots.magnitude_profiles(study)
 
 
 def compared_methods(study: Study) -> list[str]:
@@ -48,13 +48,12 @@ def compared_methods(study: Study) -> list[str]:
     return ["base", "eos" if "eos" in oversamplers else oversamplers[0]]
 
 
-def frequency_magnitude_top(study: Study) -> list:
+def frequency_magnitude_top(study: Study):
     """RQ3 (paper Figure 7): the top-5 CE by frequency and their magnitudes, base beside an
-    over-sampling method, one figure per model; none without both."""
+    over-sampling method, one block of rows per model; no figure (None) without both."""
     if in_place_of(study, "rq3", "top5"):
-        return []
-    compare = compared_methods(study)
-    return [plots.frequency_magnitude_top(study, compare, model=model) for model in study.models]
+        return None
+    return plots.frequency_magnitude_tops(study, compared_methods(study))
 
 
 def against_base(study: Study):

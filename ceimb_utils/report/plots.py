@@ -186,13 +186,30 @@ def top_share_bars(study: Study):
 def magnitude_profile(study: Study, class_index: int | None = None, method: str = "base",
                       model: str | None = None, repeat=None, limit: int = 64):
     """Paper Figure 5: class-mean features and supporting CE, sorted, labelled by index."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
+    fig.suptitle(_draw_profile(axes, study, class_index, method, model, repeat, limit), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def magnitude_profiles(study: Study, method: str = "base", limit: int = 64):
+    """Paper Figure 5 for every model of ``study``: one row per model, each titled with its run,
+    so that one figure carries one caption."""
+    fig = plt.figure(figsize=(12, 3.6 * len(study.models)), layout="constrained")
+    for row, model in zip(np.atleast_1d(fig.subfigures(len(study.models), 1)), study.models):
+        row.suptitle(_draw_profile(row.subplots(1, 2), study, None, method, model, None, limit), fontsize=10)
+    return fig
+
+
+def _draw_profile(axes, study: Study, class_index, method: str, model, repeat, limit: int) -> str:
+    """Draw one run's profile of one class on two axes; return its title (the run, and whether it
+    learned)."""
     class_index = reports.rarest_class(study) if class_index is None else class_index
     model = model or study.models[0]
     repeat = study.runs["repeat"].min() if repeat is None else repeat
     prof = study.profile.query("model == @model and method == @method and repeat == @repeat "
                                "and class_index == @class_index")
     name = prof["class"].iloc[0]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
     for ax, column, label in ((axes[0], "mean_feature", "mean feature F[d]"),
                               (axes[1], "mean_supporting", "mean supporting CE")):
         ranked = prof.sort_values(column, ascending=False).head(limit)
@@ -212,27 +229,44 @@ def magnitude_profile(study: Study, class_index: int | None = None, method: str 
     table = health.health_table(study)
     run = table[(table["model"] == model) & (table["method"] == method) & (table["seed"] == repeat)]
     learned = "" if run.empty or bool(run["healthy"].iloc[0]) else "; this run did not learn"
-    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, class {name!r} ({shown}, repeat {repeat}{learned})",
-                 fontsize=10)
-    fig.tight_layout()
-    return fig
+    return f"{study.dataset}, {_model_name(model)} {method}, class {name!r} ({shown}, repeat {repeat}{learned})"
 
 
 def frequency_magnitude_top(study: Study, methods=None, model: str | None = None, n: int = 5):
     """Paper Figure 7: per class, the n CE most often in a TP's required set and their magnitudes."""
     methods = list(methods or study.methods[:2])
-    model = model or study.models[0]
     fig, axes = plt.subplots(len(methods), 2, figsize=(12, 3.0 * len(methods)), squeeze=False)
+    fig.suptitle(_draw_top(axes, study, methods, model or study.models[0], n), fontsize=10)
+    legend_below(fig, axes=[axes[0, 0]], ncol=n, rect_top=0.95)
+    return fig
+
+
+def frequency_magnitude_tops(study: Study, methods, n: int = 5):
+    """Paper Figure 7 for every model of ``study``: one block of rows per model, each titled, so
+    that one figure carries one caption."""
+    methods = list(methods)
+    fig = plt.figure(figsize=(12, 3.0 * len(methods) * len(study.models) + 0.6), layout="constrained")
+    blocks = np.atleast_1d(fig.subfigures(len(study.models), 1))
+    for block, model in zip(blocks, study.models):
+        block.suptitle(_draw_top(block.subplots(len(methods), 2, squeeze=False), study, methods, model, n),
+                       fontsize=10)
+    handles, labels = blocks[0].axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=n, frameon=False)
+    return fig
+
+
+def _draw_top(axes, study: Study, methods: list, model: str, n: int) -> str:
+    """Draw one model's top-n rows (one per method) on ``axes``; return its title."""
     for row, method in enumerate(methods):
         top = reports.top_frequency(study, method, model, n=n)
         for col, (column, label) in enumerate((("freq", "frequency in the required sets"), ("mag", "mean supporting CE"))):
             grouped_bars(axes[row, col], top, "class", "rank", column, order_x=list(dict.fromkeys(top["class"])))
             axes[row, col].set_title(f"{method}: {label}", fontsize=9)
             axes[row, col].tick_params(axis="x", labelsize=MIN_PT, rotation=30)
-    fig.suptitle(f"{study.dataset}, {_model_name(model)}: top-{n} CE by frequency (training TPs); "
-                 "bars: rank by frequency, 1 to " + str(n), fontsize=10)
-    legend_below(fig, axes=[axes[0, 0]], ncol=n, rect_top=0.95)
-    return fig
+            if axes[row, col].get_legend() is not None:
+                axes[row, col].get_legend().remove()
+    return (f"{study.dataset}, {_model_name(model)}: top-{n} CE by frequency (training TPs); "
+            f"bars: rank by frequency, 1 to {n}")
 
 
 def spearman_intervals(study: Study):
