@@ -88,3 +88,15 @@ def test_the_analysis_speed_page_sets_the_runs_with_numpys_avx2_kernels_apart():
     assert "coil_2000 svm base (D = 1,833) 1.5 times its fit" in text and "With numpy's AVX2 kernels" not in text
     assert text.endswith(f'Every figure was measured with `NPY_DISABLE_CPU_FEATURES="{flags}"`.')
     assert list(table.columns) == ["step (seconds)", "coil_2000 svm base", "coil_2000 svm smote"]
+
+
+def test_a_record_names_the_cpu_it_ran_on_not_a_back_end_a_page_contradicts():
+    """The Speed page's clones ran under AVX2; the record's process saw an AVX-512 CPU. The page
+    says what the CPU offers, so the two do not read as a contradiction."""
+    from ceimb_utils.report import records
+
+    assert records.machine_words("x86_64, 2 threads, torch CPU capability AVX512") == (
+        "an x86_64 machine, 2 threads, whose CPU offers torch's AVX512 kernels")
+    assert records.machine_words("x86_64, 1 thread, torch CPU capability AVX2").endswith("1 thread, whose CPU offers "
+                                                                                         "torch's AVX2 kernels")
+    assert records.machine_words("something else") == "something else"

@@ -26,7 +26,7 @@ from ..data.planted import settings
 from ..data.tabular import split_rows
 from ..datasets import dataset_spec
 from ..pipeline.study import Study
-from . import audit, rules
+from . import audit, records, rules
 from .plots import legend_below
 
 FEATURE_MODELS = ("lg", "head")  # CE per input feature; the SVM's D counts support vectors
@@ -418,7 +418,7 @@ def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
     where = "" if draws is None else (f" The latent reading's rows were read while this book was built, over "
                                       f"{int(draws['draws'].iloc[0])} draws of each generator, by the function that "
                                       "writes them to the record.")
-    return table, (f"{source} measured with `{record['command']}` on {record['machine']}, {record['measured']}, "
+    return table, (f"{source} measured with `{record['command']}` on {records.machine_words(record['machine'])}, {record['measured']}, "
                    f"commit {record['git_commit']}." + where)
 
 

@@ -4,6 +4,7 @@ machine, date and commit that produced it."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,20 @@ class Record:
         return pd.DataFrame(self.raw["rows"]) if isinstance(self.raw["rows"], list) else pd.DataFrame()
 
     def provenance(self) -> str:
-        return f"Measured with `{self.command}` on {self.machine}, {self.measured}, commit {self.commit}."
+        return f"Measured with `{self.command}` on {machine_words(self.machine)}, {self.measured}, commit {self.commit}."
+
+
+def machine_words(machine: str) -> str:
+    """A record's machine as a page says it. The record stores the recording process's torch CPU
+    capability, which is the CPU's own unless that process forced a back-end; a page that says its
+    runs went under another back-end must not read as contradicting it (the Speed page's AVX2
+    clones, recorded by a process on an AVX-512 CPU)."""
+    found = re.fullmatch(r"(\S+), (\d+) threads?, torch CPU capability (\w+)", machine)
+    if not found:
+        return machine
+    arch, threads, capability = found.groups()
+    return (f"an {arch} machine, {threads} thread{'s' * (threads != '1')}, whose CPU offers torch's "
+            f"{capability} kernels")
 
 
 def read(name: str) -> Record | None:
@@ -153,6 +167,9 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         text += (" The analysis takes no longer than the fit in every timed run." if not above else
                  f" The analysis takes no longer than the fit in {len(runs) - len(above)} of the {len(runs)} timed "
                  f"runs; it takes longer in {', '.join(above)}.")
+        text += (" The frequency interval draws subsamples only for a class with enough TPs whose required sets "
+                 "together hold at least half of the D terms (the methods page, Intervals); in a run where no class passes that "
+                 "check, the step takes no time.")
     text += _sweep_sentences(_of_kind(default, "sweep")) + measured_with
     if len(variant):
         flags = variant["numpy_disabled"].iloc[0]
@@ -210,7 +227,8 @@ def image_settings(record: Record) -> tuple[str, pd.DataFrame]:
     best = rows.loc[rows["mean"].idxmax()]
     return (f"{len(rows)} candidates on the validation split; the highest mean balanced accuracy, "
             f"{best['mean']:.4f}, came from `{best['candidate']}` ({best['train_minutes']:.1f} minutes per "
-            "training).", tidy(rows[["candidate", "validation_balanced_accuracy", "mean", "min_recall",
+            "training). `warmup_epochs` is on the paper's 200-epoch scale: a run scales it by its epochs / 200, "
+            "as it does the decay points, and warms up for at least one epoch.", tidy(rows[["candidate", "validation_balanced_accuracy", "mean", "min_recall",
                                      "train_minutes"]], 4))
 
 
