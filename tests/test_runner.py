@@ -211,3 +211,18 @@ def test_a_kernel_that_dies_before_its_first_reply_is_started_again_and_other_er
     with pytest.raises(RuntimeError, match="a cell failed"):
         runner._execute_one(QUESTION_INFO["rq1"], {}, tmp_path / "other.ipynb", "t", None, {})
     assert len(calls) == 1 and not (tmp_path / "other.ipynb").exists()
+
+
+def test_the_kernels_get_the_folders_as_absolute_paths_and_the_environment_is_restored(tmp_path, monkeypatch):
+    """A kernel runs in its notebook's folder: a relative CEIMB_RESULTS would there name another
+    cache than the one the command trained into."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CEIMB_RESULTS", "cache")
+    monkeypatch.delenv("CEIMB_DATA", raising=False)
+    monkeypatch.setenv("CEIMB_PROGRESS", "1")
+    with runner.kernel_environment():
+        assert os.environ["CEIMB_RESULTS"] == str(tmp_path / "cache")
+        assert "CEIMB_DATA" not in os.environ and os.environ["CEIMB_PROGRESS"] == "0"
+    assert os.environ["CEIMB_RESULTS"] == "cache" and os.environ["CEIMB_PROGRESS"] == "1"

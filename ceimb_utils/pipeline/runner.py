@@ -8,6 +8,7 @@ them again, and carry their full configuration.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -126,19 +127,35 @@ def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int 
     notebook writes nothing and its error is raised once the others have finished."""
     from concurrent.futures import ThreadPoolExecutor
 
-    env_before = os.environ.get("CEIMB_PROGRESS")
-    os.environ["CEIMB_PROGRESS"] = "0"  # the kernels inherit it: no progress bars in the book
-    try:
+    with kernel_environment():
         with ThreadPoolExecutor(max_workers=max(1, min(int(jobs), len(tasks)))) as pool:
             futures = [pool.submit(_execute_one, *task, cfg) for task in tasks]
             for future in bar(futures, desc=desc, unit="nb"):
                 future.exception()  # wait; errors are raised below, in task order
         return [future.result() for future in futures]
+
+
+FOLDERS = ("CEIMB_DATA", "CEIMB_RESULTS")  # paths.py reads them in whatever folder a process runs
+
+
+@contextlib.contextmanager
+def kernel_environment():
+    """What the notebook kernels inherit while they run: no progress bars in the book, and the
+    data and results folders as absolute paths. A kernel runs in its notebook's folder, so a
+    relative ``CEIMB_RESULTS`` would there name another cache than the one the command used."""
+    before = {name: os.environ.get(name) for name in ("CEIMB_PROGRESS", *FOLDERS)}
+    os.environ["CEIMB_PROGRESS"] = "0"
+    for name in FOLDERS:
+        if before[name]:
+            os.environ[name] = str(Path(before[name]).expanduser().resolve())
+    try:
+        yield
     finally:
-        if env_before is None:
-            os.environ.pop("CEIMB_PROGRESS", None)
-        else:
-            os.environ["CEIMB_PROGRESS"] = env_before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, title: str,
