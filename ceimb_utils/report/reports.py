@@ -230,8 +230,14 @@ def top_share(study: Study) -> pd.DataFrame:
     """RQ2: share of the top 10% of CE, class-mean (default), per instance, and on |CE|, in
     percent (a share is a percentage wherever a reader sees it)."""
     shares = ["top_share", "top_share_instance", "top_share_absolute"]
+    by = ["model", "method", "group"]
     pct = study.classes.assign(**{f"{c}_pct": 100 * study.classes[c] for c in shares})
-    table = mean_sd(pct, ["model", "method", "group"], [f"{c}_pct" for c in shares])
+    table = mean_sd(pct, by, [f"{c}_pct" for c in shares])
+    # a share of 1 by construction (methods#top-share) reads like the strongest concentration
+    defined = study.classes.dropna(subset=["top_share"])
+    cells = defined.assign(trivial=defined["top_share"] >= rules.TRIVIAL_SHARE).groupby(by, observed=True)["trivial"]
+    table = table.merge(cells.agg(trivial_cells="sum", cells="size").reset_index(), on=by, how="left")
+    table[["trivial_cells", "cells"]] = table[["trivial_cells", "cells"]].fillna(0).astype(int)
     return _ordered(table, study).round(1)
 
 
