@@ -30,7 +30,7 @@ def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 20
 DRAWS = pd.DataFrame([{"rule": calibration.RAW, "generator": "t", "reading": "raw",
                        "planted": rules.NO_RELATION, "shown": False, "draws": 100, "testable": 200, "hits": 10,
                        "reads": "no relation 190, opposite 10", "false_positive_rate": 0.05, "power": np.nan,
-                       "low": 0.024, "high": 0.09, "recovered": True}])
+                       "low": 0.024, "high": 0.09, "effective": 200.0, "recovered": True}])
 
 
 def test_a_null_tables_one_draw_is_worded_with_the_rate_its_draws_measure():
@@ -39,7 +39,7 @@ def test_a_null_tables_one_draw_is_worded_with_the_rate_its_draws_measure():
     assert "On the one draw run through the pipeline, t reads class 1: opposite 3 of 3" in text
     assert "over 100 draws the rule reads something other than no relation in 5.0% (95% interval 2.4 to 9.0%)" in text
     assert "it misses" not in text
-    assert "a null answer is judged missed from 30 readings other than no relation (15%): with probability 0.00 for a " \
+    assert "exact binomial chances, the readings taken as independent): a null answer is judged missed from 30 readings other than no relation (15%): with probability 0.00 for a " \
            "rule at 5% false positives" in text
 
 
@@ -78,7 +78,7 @@ def test_an_answer_per_class_group_is_judged_per_group_and_reads_in_the_rates_ta
                            "planted": "relation (minority), no relation (majority)", "shown": False, "draws": 2,
                            **judged}])
     table, _ = calibration.rates(draws)
-    assert table.loc[table["generator"] == "t", "95% interval"].item() == "—"
+    assert table.loc[table["generator"] == "t", calibration.INTERVAL_SHOWN].item() == "—"
 
 
 def test_the_draws_recover_pre_pool_maps_and_refuse_the_pooled_reading_on_the_same_draws():
@@ -97,3 +97,21 @@ def test_a_binary_table_reading_relation_and_opposite_is_mirrored_in_both_classe
     settings = calibration.planted_tables()["minority-shared-imb"]
     assert set(calibration.read_table_draw(settings, False, 0)) == {rules.MIRRORED}
     assert set(calibration.read_table_draw(settings, True, 0)) != {rules.MIRRORED}  # raw: no pairs
+
+
+def test_the_clustered_interval_holds_a_known_rate_where_one_of_independent_readings_does_not():
+    """A draw's two classes read together (a mirrored pair): the exact interval over class
+    readings is too narrow; the clustered one holds the rate at its level or above."""
+    held = calibration.interval_coverage(simulations=400)
+    assert held["clustered"] >= 0.93 and held["independent"] <= 0.90
+
+
+def test_the_clustered_interval_is_the_exact_one_where_readings_are_independent_and_wider_in_pairs():
+    one = np.r_[np.ones(12), np.zeros(188)]
+    low, high, effective = calibration.clustered_interval(one, np.ones(200))
+    exact = calibration._interval(12, 200)
+    assert effective > 198 and abs(low - exact[0]) < 1e-3 and abs(high - exact[1]) < 1e-3
+    low2, high2, effective2 = calibration.clustered_interval(np.r_[np.full(6, 2), np.zeros(94)], np.full(100, 2))
+    assert effective2 < 101 and low2 < exact[0] and high2 > exact[1] and low2 < 0.06 < high2
+    none = calibration.clustered_interval(np.zeros(50), np.full(50, 2))  # no design effect to estimate
+    assert none[0] == 0.0 and abs(none[1] - calibration._interval(0, 100)[1]) < 1e-9

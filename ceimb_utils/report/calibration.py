@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, binomtest
+from scipy.stats import beta, binom, binomtest
 
 from .. import paths
 from ..config import load_profile
@@ -43,7 +43,7 @@ POOLED_NOTE = " (made by pooling)"  # the pooled reading's answer: shown beside,
 # one rule one way: tables are read unit-free; the raw reading is the one a network's layer gets.
 UNIT_FREE = "claim 9, latent reading (table, unit-free)"
 RAW = "claim 9, latent reading (table, raw)"
-CONFIDENCE = 0.95  # a null answer is missed when the rate's exact interval at this level lies above the limit
+CONFIDENCE = 0.95  # a null answer is missed when the rate's interval at this level lies above the limit
 
 
 def planted_of(study: Study) -> dict:
@@ -257,6 +257,52 @@ def _interval(hits: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
+def clustered_interval(hits: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
+    """The exact interval of a share read in clusters, and its effective number of readings: the
+    Clopper-Pearson interval on the readings a design effect leaves (Korn and Graubard 1998).
+
+    A draw's classes are read on the same rows, and the two classes of a mirrored pair are one
+    contrast, so a draw, not a class reading, is the independent unit. ``hits[i]`` of ``n[i]``
+    readings of draw i count; the design effect is the share's variance over draws (a ratio
+    estimator's) against a binomial's on all readings, at least 1. Where it cannot be estimated (a
+    share of 0 or 1, or one draw), every reading counts, and the interval is ``_interval``'s."""
+    hits, n = np.asarray(hits, dtype=float), np.asarray(n, dtype=float)
+    total = n.sum()
+    if not total:
+        return np.nan, np.nan, 0.0
+    rate, draws = hits.sum() / total, int((n > 0).sum())
+    effective = total
+    if draws > 1 and 0 < rate < 1:
+        variance = draws / (draws - 1) * ((hits - rate * n) ** 2).sum() / total ** 2
+        effective = min(total, rate * (1 - rate) / variance) if variance > 0 else total
+    x, alpha = rate * effective, 1 - CONFIDENCE
+    low = 0.0 if x <= 0 else float(beta.ppf(alpha / 2, x, effective - x + 1))
+    high = 1.0 if x >= effective else float(beta.ppf(1 - alpha / 2, x + 1, effective - x))
+    return low, high, float(effective)
+
+
+COVERAGE_RATE = 0.08  # a rate near claim 9's measured false positives, for the coverage check
+COVERAGE_SIMULATIONS = 400
+
+
+def interval_coverage(simulations: int = COVERAGE_SIMULATIONS, draws: int = DRAWS, rate: float = COVERAGE_RATE,
+                      seed: int = 0) -> dict[str, float]:
+    """How often each interval holds a known rate on draws built like the mirrored tables: each
+    draw's two class readings both hit (a mirrored pair) with chance ``rate``. The clustered
+    interval should hold it in about ``CONFIDENCE`` of simulations; one that counts each class
+    reading as independent does not."""
+    rng = np.random.default_rng(seed)
+    held = {"clustered": 0, "independent": 0}
+    n = np.full(draws, 2)
+    for _ in range(simulations):
+        hits = 2 * (rng.random(draws) < rate)
+        low, high, _ = clustered_interval(hits, n)
+        held["clustered"] += low <= rate <= high
+        low, high = _interval(int(hits.sum()), int(n.sum()))
+        held["independent"] += low <= rate <= high
+    return {k: v / simulations for k, v in held.items()}
+
+
 def criterion_errors(n: int, null_rates: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20),
                      powers: tuple[float, ...] = (0.85, 0.90, 0.95)) -> tuple[int, dict[float, float], dict[float, float]]:
     """The criteria of ``judge`` on ``n`` testable readings, as exact binomial chances: the fewest
@@ -274,14 +320,15 @@ def criterion_errors(n: int, null_rates: tuple[float, ...] = (0.05, 0.10, 0.15, 
 def judge(planted: str, statuses: pd.DataFrame) -> dict:
     """A latent case's draws against its planted answer, over its testable class readings. A
     null answer (*no relation*): the false-positive rate, readings other than *no relation*, is
-    recovered unless its exact interval (``CONFIDENCE``) lies wholly above
+    recovered unless its interval (``clustered_interval``, at ``CONFIDENCE``) lies wholly above
     ``audit.MAX_FALSE_POSITIVES``; a planted answer: the power, the share reading it, is recovered
-    from ``rules.MOSTLY``. Both with their exact interval, and the count they are read from."""
+    from ``rules.MOSTLY``. Both with that interval, its effective number of readings, and the
+    count they are read from."""
     if "(" in planted:  # an answer per class group: each group judged on its own
         wanted = _per_class(planted)
         parts = {_group(c): judge(wanted[_group(c)], part) for c, part in statuses.groupby("class_index")
                  if _group(c) in wanted}
-        return {"testable": sum(p["testable"] for p in parts.values()), "hits": np.nan,
+        return {"testable": sum(p["testable"] for p in parts.values()), "hits": np.nan, "effective": np.nan,
                 "reads": "; ".join(f"{g}: {p['reads']}" for g, p in parts.items()),
                 "false_positive_rate": np.nan, "power": np.nan, "low": np.nan, "high": np.nan,
                 "recovered": bool(parts) and all(p["recovered"] for p in parts.values())}
@@ -289,13 +336,15 @@ def judge(planted: str, statuses: pd.DataFrame) -> dict:
         statuses[statuses["verdict"] != rules.LATENT_UNTESTABLE]
     n = len(testable)
     null = planted == rules.NO_RELATION
-    hits = int((testable["verdict"] != rules.NO_RELATION).sum() if null else (testable["verdict"] == planted).sum())
+    hit = testable["verdict"] != rules.NO_RELATION if null else testable["verdict"] == planted
+    hits = int(hit.sum())
     rate = hits / n if n else np.nan
-    low, high = _interval(hits, n)
+    per_draw = hit.groupby(testable["draw"]).agg(["sum", "size"])
+    low, high, effective = clustered_interval(per_draw["sum"].to_numpy(), per_draw["size"].to_numpy())
     recovered = bool(n) and (low <= audit.MAX_FALSE_POSITIVES if null else rate >= rules.MOSTLY)
     return {"testable": n, "hits": hits, "reads": ", ".join(f"{s} {k}" for s, k in testable["verdict"].value_counts().items()),
             "false_positive_rate": rate if null else np.nan, "power": np.nan if null else rate,
-            "low": low, "high": high, "recovered": recovered}
+            "low": low, "high": high, "effective": effective, "recovered": recovered}
 
 
 def latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS) -> pd.DataFrame:
@@ -383,17 +432,23 @@ def latent_rate_rows(draws: pd.DataFrame) -> list[dict]:
     for _, r in draws[~draws["shown"]].iterrows():
         rows.append({"claim": "9", "rule": r["rule"], "unit": "testable class", "generator": r["generator"],
                      "planted": r["planted"], "reads": r["reads"],
-                     **{k: (None if pd.isna(r[k]) else float(r[k])) for k in ("false_positive_rate", "power")},
+                     **{k: (None if pd.isna(r[k]) else float(r[k])) for k in ("false_positive_rate", "power", "low",
+                                                                              "high", "effective")},
                      "hits": None if pd.isna(r["hits"]) else int(r["hits"]), "n": int(r["testable"]),
                      "seeds": int(r["draws"])})
     return rows
 
 
+RATE_SHOWN = {"false_positive_rate": "false positives (%)", "power": "power (%)"}
+INTERVAL_SHOWN = f"{CONFIDENCE:.0%} interval (%)"
+
+
 def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
-    """Each rule's false-positive rate and power with their exact interval: claims 1 and 7 from
-    ``benchmarks/calibration_rates.py``'s record (a head fitted per seed), the latent reading
-    from ``draws`` where given (read while the book is built, by the function that writes the
-    record's rows) or else from the record; and the record's provenance."""
+    """Each rule's false-positive rate and power in percent with their exact interval: claims 1
+    and 7 from ``benchmarks/calibration_rates.py``'s record (a head fitted per seed, a verdict per
+    seed: independent readings), the latent reading from ``draws`` where given (read while the
+    book is built, by the function that writes the record's rows) or else from the record, with
+    the clustered interval of ``judge`` where the row has one; and the record's provenance."""
     try:
         record = json.loads(RATES_RECORD.read_text())
     except (OSError, ValueError):
@@ -401,25 +456,31 @@ def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
     rows = [r for r in record["rows"] if draws is None or str(r["claim"]) != "9"]
     if draws is not None:
         rows += latent_rate_rows(draws)
-    table = pd.DataFrame(rows).reindex(columns=RATE_COLUMNS + ["hits"])
+    table = pd.DataFrame(rows).reindex(columns=RATE_COLUMNS + ["hits", "low", "high", "effective"])
     table["n"] = table["n"].fillna(table["seeds"]).astype(int)  # a verdict per seed: one reading each
     intervals = []
     for _, r in table.iterrows():
         rate = r["false_positive_rate"] if pd.notna(r["false_positive_rate"]) else r["power"]
-        hits = r["hits"] if pd.notna(r["hits"]) else (round(float(rate) * r["n"]) if pd.notna(rate) else None)
-        low, high = _interval(int(hits), int(r["n"])) if hits is not None and r["n"] else (np.nan, np.nan)
-        intervals.append("—" if np.isnan(low) else f"{100 * low:.1f} to {100 * high:.1f}%")
-    table[f"{CONFIDENCE:.0%} interval"] = intervals
-    table = table.drop(columns="hits")
-    for column in ("false_positive_rate", "power"):
-        table[column] = pd.to_numeric(table[column], errors="coerce").round(3)
+        if pd.notna(r["low"]):  # read in draws: the clustered interval
+            low, high = r["low"], r["high"]
+        else:
+            hits = r["hits"] if pd.notna(r["hits"]) else (round(float(rate) * r["n"]) if pd.notna(rate) else None)
+            low, high = _interval(int(hits), int(r["n"])) if hits is not None and r["n"] else (np.nan, np.nan)
+        intervals.append("—" if np.isnan(low) else f"{100 * low:.1f} to {100 * high:.1f}")
+    table[INTERVAL_SHOWN] = intervals
+    table["effective n"] = [round(e) if pd.notna(e) else n for e, n in zip(table["effective"], table["n"])]
+    table = table.drop(columns=["hits", "low", "high", "effective"])
+    for column, shown in RATE_SHOWN.items():
+        table[shown] = (100 * pd.to_numeric(table.pop(column), errors="coerce")).round(1)
+    table = table[[c for c in table if c not in (INTERVAL_SHOWN, "n", "effective n", "seeds")]
+                  + ["n", "effective n", "seeds", INTERVAL_SHOWN]]
     table = table.astype(object).where(table.notna(), "—")
     source = "Claims 1 and 7 were" if draws is not None else "Every rule was"
     where = "" if draws is None else (f" The latent reading's rows were read while this book was built, over "
                                       f"{int(draws['draws'].iloc[0])} draws of each generator, by the function that "
                                       "writes them to the record.")
-    return table, (f"{source} measured with `{record['command']}` on {records.machine_words(record['machine'])}, {record['measured']}, "
-                   f"commit {record['git_commit']}." + where)
+    return table, (f"{source} measured with `{record['command']}` on {records.machine_words(record['machine'])}, "
+                   f"{record['measured']}, commit {record['git_commit']}." + where)
 
 
 # ---------------------------------------------------------------- RQ1 on planted data
@@ -510,16 +571,25 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
     judged = draws[~draws["shown"] & (draws["testable"] > 0)] if draws is not None else pd.DataFrame()
     for n in sorted(set(judged["testable"])) if len(judged) else []:
         k, missed, recovered = criterion_errors(int(n))
-        lines.append(f"- **The criteria themselves**, with {n} testable readings (exact binomial chances): a null "
+        lines.append(f"- **The criteria themselves**, with {n} testable readings (exact binomial chances, the readings "
+                     "taken as independent): a null "
                      f"answer is judged missed from {k} readings other than no relation ({100 * k / n:.0f}%): with "
                      "probability " + ", ".join(f"{p:.2f} for a rule at {100 * r:.0f}% false positives"
                                                 for r, p in missed.items())
                      + "; a planted answer is judged recovered with probability "
                      + ", ".join(f"{p:.2f} for a rule of power {100 * q:.0f}%" for q, p in recovered.items()) + ".")
+    if len(judged):
+        held = interval_coverage()
+        lines.append(f"- **The interval of a rate read over draws** counts the readings of one draw together (a draw's "
+                     "classes are read on the same rows, and a mirrored pair is one contrast). On simulated draws whose "
+                     f"two classes hit together with a known chance of {COVERAGE_RATE:.0%}, it held that chance in "
+                     f"{100 * held['clustered']:.1f}% of {COVERAGE_SIMULATIONS} simulations of {DRAWS} draws (its level: "
+                     f"{CONFIDENCE:.0%}); an exact interval "
+                     f"that takes each class reading as independent held it in {100 * held['independent']:.1f}%.")
     if rates_table is not None and len(rates_table):
         for rule, part in rates_table.groupby("rule", sort=False):
-            fp = pd.to_numeric(part["false_positive_rate"], errors="coerce").dropna()
-            power = pd.to_numeric(part["power"], errors="coerce").dropna()
+            fp = pd.to_numeric(part[RATE_SHOWN["false_positive_rate"]], errors="coerce").dropna() / 100
+            power = pd.to_numeric(part[RATE_SHOWN["power"]], errors="coerce").dropna() / 100
             lines.append(f"- **{rule[:1].upper()}{rule[1:]}**, over {int(part['seeds'].iloc[0])} "
                          f"{'draws' if str(part['claim'].iloc[0]) == '9' else 'seeds'} of each generator: "
                          + (f"false positives {100 * fp.max():.1f}% at most (point estimates)" if len(fp)
