@@ -182,7 +182,7 @@ def test_a_page_shows_a_path_inside_the_repository_from_its_root(tmp_path):
 
 def test_the_reproduce_page_names_every_module_in_its_layer():
     """The page's layout table is what a contributor reads first: a module it leaves out, or puts
-    in another layer, misleads them (the page once left out five modules)."""
+    in another layer, misleads them (the page once left out eight modules)."""
     import re
 
     rows = {}
