@@ -150,3 +150,12 @@ def test_latent_readings_say_why_a_class_is_untestable_and_never_leave_an_empty_
     none = cells.iloc[3:]
     text = wording.latent_readings(none)
     assert text.startswith("none of 2 class readings (over repeats) is testable: 1 with") and ", ;" not in text
+
+
+def test_a_span_reads_one_value_where_both_ends_read_the_same():
+    from ceimb_utils.report import wording
+
+    assert wording.span([0.1234, 0.56]) == "0.1 to 0.6"
+    assert wording.span([2.04, 1.96], "{:.1f}%") == "2.0%"  # equal once written: one value
+    assert wording.span([float("nan")], empty="no TP") == "no TP"
+    assert wording.span([3, 1, 2], "{:+.0f}") == "+1 to +3"

@@ -8,7 +8,6 @@ reads directly, since it needs no model.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Mapping
@@ -18,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta, binom, binomtest
 
-from .. import paths
 from ..config import load_profile
 from ..ce import latent as latent_reading
 from ..data import planted as generators
@@ -30,7 +28,6 @@ from . import audit, records, rules
 from .plots import legend_below
 
 FEATURE_MODELS = ("lg", "head")  # CE per input feature; the SVM's D counts support vectors
-RATES_RECORD = paths.ROOT / "benchmarks" / "measured" / "calibration_rates.json"
 NOT_HOLDS = "not holds"  # a planted answer met by partly or does not hold
 # A class's latent reading on a null generator is a 5% test: one draw of a table can read a
 # relation by chance, and a table's splits share its rows, so they read it together. Each latent
@@ -450,10 +447,10 @@ def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
     book is built, by the function that writes the record's rows) or else from the record, with
     the clustered interval of ``judge`` where the row has one; and the record's provenance."""
     try:
-        record = json.loads(RATES_RECORD.read_text())
+        record = records.load(audit.RATES_RECORD)  # the one path the landing page reads too
     except (OSError, ValueError):
-        return None, "*Not measured yet: run `python benchmarks/calibration_rates.py --save`.*"
-    rows = [r for r in record["rows"] if draws is None or str(r["claim"]) != "9"]
+        return None, records.missing("calibration_rates")
+    rows = [r for r in record.raw["rows"] if draws is None or str(r["claim"]) != "9"]
     if draws is not None:
         rows += latent_rate_rows(draws)
     table = pd.DataFrame(rows).reindex(columns=RATE_COLUMNS + ["hits", "low", "high", "effective"])
@@ -479,8 +476,7 @@ def rates(draws: pd.DataFrame | None = None) -> tuple[pd.DataFrame | None, str]:
     where = "" if draws is None else (f" The latent reading's rows were read while this book was built, over "
                                       f"{int(draws['draws'].iloc[0])} draws of each generator, by the function that "
                                       "writes them to the record.")
-    return table, (f"{source} measured with `{record['command']}` on {records.machine_words(record['machine'])}, "
-                   f"{record['measured']}, commit {record['git_commit']}." + where)
+    return table, record.provenance(f"{source} measured") + where
 
 
 # ---------------------------------------------------------------- RQ1 on planted data

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ import pandas as pd
 from .. import paths
 from ..config import load_profile
 from ..datasets import dataset_spec
+from ..questions import and_list
 
 MEASURED = paths.ROOT / "benchmarks" / "measured"
 
@@ -30,8 +32,8 @@ class Record:
     def rows(self) -> pd.DataFrame:
         return pd.DataFrame(self.raw["rows"]) if isinstance(self.raw["rows"], list) else pd.DataFrame()
 
-    def provenance(self) -> str:
-        return f"Measured with `{self.command}` on {machine_words(self.machine)}, {self.measured}, commit {self.commit}."
+    def provenance(self, lead: str = "Measured") -> str:
+        return f"{lead} with `{self.command}` on {machine_words(self.machine)}, {self.measured}, commit {self.commit}."
 
 
 def machine_words(machine: str) -> str:
@@ -49,10 +51,13 @@ def machine_words(machine: str) -> str:
 
 def read(name: str) -> Record | None:
     path = MEASURED / f"{name}.json"
-    if not path.exists():
-        return None
-    raw = json.loads(path.read_text())
-    return Record(name, raw["command"], raw["measured"], raw["machine"], raw["git_commit"], raw)
+    return load(path) if path.exists() else None
+
+
+def load(path: Path) -> Record:
+    """The record at ``path`` (``OSError`` or ``ValueError`` when it cannot be read)."""
+    raw = json.loads(Path(path).read_text())
+    return Record(Path(path).stem, raw["command"], raw["measured"], raw["machine"], raw["git_commit"], raw)
 
 
 def missing(name: str) -> str:
@@ -140,8 +145,7 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
                      + ", ".join(f"{m} {v['median']:#.2g} ({v['max']:#.2g})" for m, v in ratios.items()) + ".")
             longer = [m for m, v in ratios.items() if v["median"] > 1]
             if longer:
-                text += (" The analysis takes longer than the fit in the median run of "
-                         + (", ".join(longer[:-1]) + " and " + longer[-1] if len(longer) > 1 else longer[0]) + ".")
+                text += f" The analysis takes longer than the fit in the median run of {and_list(longer)}."
     return text
 
 
@@ -168,8 +172,8 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
                  f" The analysis takes no longer than the fit in {len(runs) - len(above)} of the {len(runs)} timed "
                  f"runs; it takes longer in {', '.join(above)}.")
         text += (" The frequency interval draws subsamples only for a class with enough TPs whose required sets "
-                 "together hold at least half of the D terms (the methods page, Intervals); in a run where no class passes that "
-                 "check, the step takes no time.")
+                 "together hold at least half of the D terms (the methods page, Intervals); in a run where no "
+                 "class passes that check, the step takes no time.")
     text += _sweep_sentences(_of_kind(default, "sweep")) + measured_with
     if len(variant):
         flags = variant["numpy_disabled"].iloc[0]
@@ -228,8 +232,8 @@ def image_settings(record: Record) -> tuple[str, pd.DataFrame]:
     return (f"{len(rows)} candidates on the validation split; the highest mean balanced accuracy, "
             f"{best['mean']:.4f}, came from `{best['candidate']}` ({best['train_minutes']:.1f} minutes per "
             "training). `warmup_epochs` is on the paper's 200-epoch scale: a run scales it by its epochs / 200, "
-            "as it does the decay points, and warms up for at least one epoch.", tidy(rows[["candidate", "validation_balanced_accuracy", "mean", "min_recall",
-                                     "train_minutes"]], 4))
+            "as it does the decay points, and warms up for at least one epoch.",
+            tidy(rows[["candidate", "validation_balanced_accuracy", "mean", "min_recall", "train_minutes"]], 4))
 
 
 def grouped_seeds(record: Record) -> tuple[str, pd.DataFrame]:

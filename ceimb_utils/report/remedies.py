@@ -18,6 +18,7 @@ from .. import methods
 from ..pipeline.study import Study
 from .audit import MAX_FALSE_POSITIVES
 from .health import health_table
+from .wording import span
 
 # Both in percent, as every other page gives them: the top-10% share of study.classes is a fraction.
 CONCENTRATION = {"required_pct": "CE needed per TP (% of D)", "top_share_pct": "share of the top 10% of CE (%)"}
@@ -49,9 +50,9 @@ def group_table(study: Study) -> pd.DataFrame:
 
 def against_base(study: Study, health: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each method's change from base in the minority group, per model: the method's minority
-    mean (CE per TP and top-10% share in percentage points, recall) less base's on the same seed or split, averaged over
-    the pairs in which both runs learned (methods#health: a paired comparison enters only then);
-    ``pairs`` counts them, and a method without one has no change."""
+    mean (CE per TP and top-10% share in percentage points, recall) less base's on the same seed
+    or split, averaged over the pairs in which both runs learned (methods#health: a paired
+    comparison enters only then); ``pairs`` counts them, and a method without one has no change."""
     points = minority_points(study, health)
     columns = [*CONCENTRATION, "minority_recall"]
     base = points[points["method"] == "base"][["model", "repeat", "healthy", *columns]]
@@ -200,14 +201,9 @@ def _rates_note(r: Mapping) -> str:
     false_positive, power = trend_rates(runs)
     above = (f": above the {MAX_FALSE_POSITIVES:.0%} the claims' rules are held to, so a description, not a "
              "finding") if false_positive > MAX_FALSE_POSITIVES else ""
-    return (f" (on {len(runs)} splits of {_span(pd.Series(runs), '{:.0f}')} healthy runs, the rule reads a trend in "
+    return (f" (on {len(runs)} splits of {span(pd.Series(runs), '{:.0f}')} healthy runs, the rule reads a trend in "
             f"{100 * false_positive:.1f}% of draws with nothing planted and in {100 * power:.1f}% with a planted "
             f"rank relation of about {PLANTED_RHO}; simulated, {RATE_DRAWS} draws each{above})")
-
-
-def _span(values: pd.Series, fmt: str) -> str:
-    low, high = values.min(), values.max()
-    return fmt.format(low) if np.isclose(low, high) else f"{fmt.format(low)} to {fmt.format(high)}"
 
 
 def _value(v) -> str:
@@ -227,10 +223,10 @@ def summary(study: Study, health: pd.DataFrame | None = None) -> str:
         line = f"- **{name}**: "
         if len(paired):
             line += (f"{', '.join(dict.fromkeys(paired['run']))}: minority CE per TP "
-                     f"{_span(paired['required_pct_change'], '{:+.1f}')} pp of D, top-10% share "
-                     f"{_span(paired['top_share_pct_change'], '{:+.1f}')} pp, minority recall "
-                     f"{_span(paired['recall_change'], '{:+.3f}')} against base, over "
-                     f"{_span(paired['pairs'], '{:.0f}')} pair{'s' * bool(paired['pairs'].max() > 1)} of runs that "
+                     f"{span(paired['required_pct_change'], '{:+.1f}')} pp of D, top-10% share "
+                     f"{span(paired['top_share_pct_change'], '{:+.1f}')} pp, minority recall "
+                     f"{span(paired['recall_change'], '{:+.3f}')} against base, over "
+                     f"{span(paired['pairs'], '{:.0f}')} pair{'s' * bool(paired['pairs'].max() > 1)} of runs that "
                      f"learned{' each' if len(paired) > 1 else ''} (the same seed or split)")
         if len(unpaired):
             line += ("; " if len(paired) else "") + (

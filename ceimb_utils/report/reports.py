@@ -298,7 +298,7 @@ def generalisation_headline(study: Study) -> str:
     for model in study.models:
         part = means[means["model"] == model].sort_values("mean", ascending=False)
         base, over = part[part["method"] == "base"], part[part["family"] == "oversampling"]
-        said = [f"base {named(base.iloc[0]).removeprefix('base ')}" if len(base) else "base: no run learned"]
+        said = [named(base.iloc[0]) if len(base) else "base: no run learned"]
         if len(over):
             said.append(f"best over-sampling {named(over.iloc[0])}")
         if len(part) and part.iloc[0]["family"] == "intervention":
@@ -324,11 +324,7 @@ def rarest_class(study: Study) -> int:
 
 
 def _span(values: pd.Series) -> str:
-    values = values.dropna()
-    if not len(values):
-        return "no TP"
-    low, high = f"{values.min():.1f}%", f"{values.max():.1f}%"
-    return low if low == high else f"{low} to {high}"
+    return wording.span(values, "{:.1f}%", empty="no TP")
 
 
 def rq1_headline(study: Study) -> str:

@@ -30,6 +30,16 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else PCT.format(x)
 
 
+def span(values, fmt: str = "{:.1f}", empty: str = "—") -> str:
+    """'low to high' of ``values`` in ``fmt``, one value where both ends read the same, ``empty``
+    where there is none."""
+    values = pd.Series(values, dtype=float).dropna()
+    if not len(values):
+        return empty
+    low, high = fmt.format(values.min()), fmt.format(values.max())
+    return low if low == high else f"{low} to {high}"
+
+
 def count_of(count: int, word: str, plural: str | None = None) -> str:
     """'1 class cell', '2 class cells'."""
     return f"{count} {word if count == 1 else plural or word + 's'}"
