@@ -43,8 +43,10 @@ class DatasetSpec:
 
     @property
     def as_is_by_default(self) -> bool:
-        """Whether the data set is used as it is unless its entry says otherwise: a user's folder
-        or table (a torchvision class keeps the built-in image sets' settings, methods#own-data)."""
+        """Whether the data set is used as it is unless its entry says otherwise.
+
+        True for a user's folder or table; a torchvision class keeps the built-in image sets'
+        settings (methods#own-data)."""
         return not self.builtin and self.entry["source"] != "torchvision"
 
 

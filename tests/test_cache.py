@@ -1,4 +1,5 @@
 """The run cache: keyed, atomic, never recomputes a finished run, recomputes a damaged one."""
+import ast
 import json
 import os
 import shutil
@@ -46,12 +47,12 @@ def test_metric_settings_key_the_analysis_not_the_model():
     assert run_key(other) != run_key({**CONFIG, "metrics": {"topk": 10}})
 
 
-def _edited_copy(tmp_path, module: str):
-    """A copy of the package in which ``module`` gained one line."""
+def _edited_copy(tmp_path, module: str, line: str = "_EDITED = 1"):
+    """A copy of the package in which ``module`` gained one line of code."""
     copy = tmp_path / "pkg"
     shutil.copytree(paths.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     with open(copy / module, "a") as fh:
-        fh.write("\n# an edit\n")
+        fh.write(f"\n{line}\n")
     return copy
 
 
@@ -94,6 +95,44 @@ def test_every_presentation_entry_names_modules(entry):
 @pytest.mark.parametrize("module", [m for m in _modules() if cache_module.presentation_only(m)])
 def test_editing_a_presentation_module_keeps_the_fingerprint(tmp_path, module):
     assert _fingerprints(_edited_copy(tmp_path, module)) == _fingerprints()
+
+
+def _reworded(source: str) -> str:
+    """``source`` with every docstring and comment reworded, the code left as it is."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    for node in ast.walk(tree):
+        doc = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node) is not None:
+            first = doc[0].lineno - 1
+            lines[first] = lines[first].replace('"""', '"""Reworded. ', 1)
+    return "".join(line.replace("# ", "# reworded: ", 1) if line.lstrip().startswith("# ") else line
+                   for line in lines)
+
+
+def test_rewording_docstrings_and_comments_keeps_the_fingerprint(tmp_path):
+    """A docstring fix in a training module recomputes nobody's cache (CEResult.scores's was one)."""
+    copy = tmp_path / "pkg"
+    shutil.copytree(paths.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    changed = 0
+    for name in ("ce/extraction.py", "ce/metrics.py", "models/train_cnn.py"):
+        before = (copy / name).read_text()
+        (copy / name).write_text(_reworded(before))
+        changed += (copy / name).read_text() != before
+    assert changed == 3
+    assert _fingerprints(copy) == _fingerprints()
+
+
+def test_a_changed_constant_or_operator_changes_the_code():
+    source = "TOLERANCE = 1e-9  # why\nSCALE = 2 * TOLERANCE\n"
+    assert cache_module.code_of(source) == cache_module.code_of(source.replace("# why", "# because"))
+    assert cache_module.code_of(source) != cache_module.code_of(source.replace("1e-9", "1e-8"))
+    assert cache_module.code_of(source) != cache_module.code_of(source.replace("2 *", "2 /"))
+
+
+def test_a_module_that_is_only_a_docstring_keeps_a_body():
+    assert cache_module.code_of('"""Only words."""\n') == cache_module.code_of('"""Other words."""\n')
+    assert cache_module.code_of('"""Only words."""\n') != cache_module.code_of('"""Words."""\nX = 1\n')
 
 
 def test_a_new_module_enters_the_fingerprint(tmp_path):

@@ -126,10 +126,11 @@ class CEResult:
 
     @cached_property
     def scores(self) -> np.ndarray:
-        """``ce.sum(-1) + bias``: (N,) for binary results, (N, C) otherwise (from features and
-        weights, ``features @ weights.T + bias``, when the CE were not given). A binary result
-        without given CE sums ``features * weights`` a block of rows at a time, the same sums
-        as ``ce.sum(-1)`` without the (N, D) array."""
+        """The scores ``ce.sum(-1) + bias``, (N,) for binary results and (N, C) otherwise.
+
+        From features and weights, ``features @ weights.T + bias``, when the CE were not given.
+        A binary result without given CE sums ``features * weights`` a block of rows at a time,
+        the same sums as ``ce.sum(-1)`` without the (N, D) array."""
         if self.given_ce is not None or "ce" in self.__dict__:
             return self.ce.sum(-1) + self.bias
         if self.binary:

@@ -115,7 +115,7 @@ class Precision:
 
     @property
     def name(self) -> str:
-        """The precision used: fp32, bf16, fp16 or fp64."""
+        """The precision used (fp32, bf16, fp16 or fp64)."""
         if self.autocast_dtype is not None:
             return {torch.bfloat16: "bf16", torch.float16: "fp16"}[self.autocast_dtype]
         return "fp64" if self.dtype == torch.float64 else "fp32"

@@ -4,7 +4,8 @@ training record) and *analyses* (CE, metric tables and nulls of one model).
 A model is keyed by its run config without the metric settings, the package version and the
 fingerprint of the code that trains (``TRAIN`` stage); an analysis by its model's key, the metric
 settings and the fingerprint of the code that measures (``MEASURE`` stage). So editing a metric
-re-analyses every run and retrains nothing; editing the training code retrains.
+re-analyses every run and retrains nothing; editing the training code retrains; rewording a
+docstring or a comment recomputes nothing (``code_of``).
 
 A run is written into a private temporary directory; ``record.json`` (with a SHA-256 of every
 artifact) is written last and the directory is renamed into place, so a killed run leaves
@@ -14,6 +15,7 @@ second copy is discarded: artifacts land exactly once.
 """
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
@@ -75,12 +77,29 @@ def presentation_only(name: str) -> bool:
     return name in PRESENTATION_ONLY or any(name.startswith(entry) for entry in PRESENTATION_ONLY if entry.endswith("/"))
 
 
+def code_of(source: str | bytes) -> bytes:
+    """What a module computes: its syntax tree without docstrings (a tree holds no comments).
+    Rewording a docstring or a comment keeps every cached run; a change to the code, down to a
+    constant or an operator, changes the tree. The tree's form is Python's own (``ast.dump``),
+    so a new Python minor version may change it once: runs are then recomputed, never reused
+    wrongly."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
 @functools.lru_cache(maxsize=None)
 def code_fingerprint(stage: str = TRAIN, package: Path = paths.PACKAGE) -> str:
     """Digest of every module of ``package`` that shapes a result of ``stage`` (once per process).
 
-    Modules are hashed by their path relative to the package and their bytes, in sorted order,
-    so renaming, adding or editing a result-computing module changes the digest of its stages.
+    Modules are hashed by their path relative to the package and their code (``code_of``), in
+    sorted order, so renaming, adding or editing the code of a result-computing module changes
+    the digest of its stages, and editing its docstrings or comments does not.
     """
     if stage not in STAGES:
         raise ValueError(f"Unknown stage {stage!r}; choose one of {STAGES}.")
@@ -90,7 +109,7 @@ def code_fingerprint(stage: str = TRAIN, package: Path = paths.PACKAGE) -> str:
         name = path.relative_to(package).as_posix()
         if presentation_only(name) or "__pycache__" in path.parts or stage not in stage_of(name):
             continue
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + code_of(path.read_bytes()) + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -246,7 +246,7 @@ class ClaimAudit:
 
     @cached_property
     def agreeing(self) -> int:
-        """k: repeats whose own verdict equals the stated one."""
+        """The k of "k of n" (the repeats whose own verdict equals the stated one)."""
         return sum(r.verdict == self.verdict for r in self.repeats)
 
     @property
