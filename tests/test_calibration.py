@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ceimb_utils.report import calibration, rules
 
@@ -115,3 +116,29 @@ def test_the_clustered_interval_is_the_exact_one_where_readings_are_independent_
     assert effective2 < 101 and low2 < exact[0] and high2 > exact[1] and low2 < 0.06 < high2
     none = calibration.clustered_interval(np.zeros(50), np.full(50, 2))  # no design effect to estimate
     assert none[0] == 0.0 and abs(none[1] - calibration._interval(0, 100)[1]) < 1e-9
+
+
+def test_a_relation_both_classes_share_reads_draw_for_draw_as_nothing_planted():
+    """The unit-free reading's blind spot (methods#latent-reading), shown on the calibration page:
+    the shared-relation table is the null table times a factor per column, which divides out."""
+    tables = calibration.planted_tables()
+    assert calibration.shared_twins(tables) == [("shared-relation-imb", "frequency-shared-imb")]
+    split = calibration.split_settings()
+    for seed in range(4):
+        shared = calibration.read_table_draw(tables["shared-relation-imb"], False, seed, split)
+        null = calibration.read_table_draw(tables["frequency-shared-imb"], False, seed, split)
+        assert shared == null
+    # with the classes' own on-rates the same law is read (the twin rule does not pair them)
+    assert set(calibration.read_table_draw(tables["frequency-magnitude-imb"], False, 0, split)) == {rules.RELATION}
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_the_page_says_whether_the_shared_relation_read_as_the_null(same):
+    draws = pd.DataFrame([
+        {"rule": calibration.UNIT_FREE, "generator": "shared-relation-imb", "reads": "no relation 190, relation 10",
+         "testable": 200},
+        {"rule": calibration.UNIT_FREE, "generator": "frequency-shared-imb",
+         "reads": "no relation 190, relation 10" if same else "no relation 195, relation 5", "testable": 200}])
+    line, = calibration._blind_spot(draws, calibration.planted_tables())
+    assert ("the same counts as frequency-shared-imb" in line) == same
+    assert ("against no relation 195, relation 5 of 200 on frequency-shared-imb" in line) == (not same)

@@ -536,6 +536,36 @@ def _pipeline_miss(r: Mapping, drawn: Mapping) -> str:
             f"rule {what}.")
 
 
+def shared_twins(tables: Mapping[str, Mapping]) -> list[tuple[str, str]]:
+    """(a table with a relation that both classes share, the table with nothing planted that it
+    differs from by a factor per column): the same shared on-rates, units and ratio, so one
+    seed draws the same rows and the relation multiplies each column by a factor of its on-rate,
+    the same in both classes (methods#latent-reading)."""
+    def setting(t):
+        return t["rates"], t["units"], t["ratio"]
+    nulls = {setting(t): name for name, t in tables.items() if t["generator"] == "frequency" and t["rates"] == "shared"}
+    return [(name, nulls[setting(t)]) for name, t in tables.items()
+            if t["rates"] == "shared" and t["generator"] in generators.LAWS and t["generator"] != "frequency"
+            and setting(t) in nulls]
+
+
+def _blind_spot(draws: pd.DataFrame, tables: Mapping[str, Mapping]) -> list[str]:
+    """What the unit-free reading cannot see, from the draws of ``shared_twins``."""
+    lines = []
+    for shared, null in shared_twins(tables):
+        a, b = _drawn(draws, shared, UNIT_FREE), _drawn(draws, null, UNIT_FREE)
+        if a is None or b is None:
+            continue
+        same = a["reads"] == b["reads"] and a["testable"] == b["testable"]
+        lines.append(f"- **What the tabular reading cannot see.** {shared}, whose two classes carry the same relation "
+                     f"(shared on-rates), reads {a['reads']} of {a['testable']} testable class readings, "
+                     + ("the same counts as" if same else f"against {b['reads']} of {b['testable']} on")
+                     + f" {null}, where nothing was planted. The two draw the same rows from one seed and differ by "
+                     "a factor per column, which the unit-free contrast divides out: the tabular part of claim 9 "
+                     "detects only a relation that differs between classes.")
+    return lines
+
+
 def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.DataFrame,
              rates_table: pd.DataFrame | None = None, draws: pd.DataFrame | None = None) -> str:
     """The chapter's conclusions, each computed from the tables of the page."""
@@ -564,6 +594,8 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
                          f"; on feature maps with no relation per position, the pooled features read "
                          f"{made['reads'].iloc[0]} of {made['testable'].iloc[0]} class readings: pooling makes the "
                          "relation by itself, which is why the pre-pool reading decides" if len(made) else "") + ".")
+    if draws is not None:
+        lines += _blind_spot(draws, planted_tables())
     judged = draws[~draws["shown"] & (draws["testable"] > 0)] if draws is not None else pd.DataFrame()
     for n in sorted(set(judged["testable"])) if len(judged) else []:
         k, missed, recovered = criterion_errors(int(n))
