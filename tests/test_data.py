@@ -1,9 +1,11 @@
 """Imbalance builders and loaders: offline sources, seeded selection, fast clear failures."""
+import re
 import time
 
 import numpy as np
 import pytest
 
+from ceimb_utils import paths
 from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.data.images import check_available as image_available
 from ceimb_utils.data.images import load_images, load_validation
@@ -110,3 +112,29 @@ def test_validation_split_comes_from_training_images_left_out_or_lent(tmp_path):
         assert train <= set(full.train_x[full.train_y == c, 1, 0, 0].tolist())
     with pytest.raises(ConfigError, match="too few training images"):
         load_validation("places5", section, seed=0, per_class=5, data_dir=tmp_path)  # cat would lend all 4
+
+
+def _leading_number(label: str) -> float:
+    """The first number of a band's label ('1 - 10%', 'f 50-99', '20-30'), NaN without one."""
+    found = re.search(r"\d+", label)
+    return float(found[0]) if found else np.nan
+
+
+def test_the_ticdata_codes_are_as_the_data_sets_page_says():
+    """Ordered bands keep UCI's order (codes = UCI integers up to a constant); only the nominal
+    TICDATA_ALPHABETICAL columns list their levels alphabetically (book/datasets.md)."""
+    import rdata
+
+    from ceimb_utils.data import tabular
+
+    path = next(p for p in tabular._ticdata_candidates(paths.data_dir()) if p.exists())
+    frame = rdata.read_rda(str(path))["ticdata"].drop(columns="CARAVAN")
+    factors = {c: list(frame[c].cat.categories) for c in frame.columns if hasattr(frame[c], "cat")}
+    alphabetical = {c for c, levels in factors.items() if np.isnan([_leading_number(x) for x in levels]).any()}
+    assert alphabetical == set(tabular.TICDATA_ALPHABETICAL)
+    for column, levels in factors.items():
+        if column in alphabetical:
+            assert levels == sorted(levels)
+        else:
+            assert np.all(np.diff([_leading_number(x) for x in levels]) > 0), column
+    assert len(factors["STYPE"]) == 39 and "Mixed seniors" in factors["STYPE"]

@@ -59,6 +59,12 @@ def _load_challenge(name: str, data_dir: Path) -> TabularData:
     return TabularData(X, y, str(data.parent))
 
 
+# kernlab's ticdata columns whose factor levels are in alphabetical order, not UCI's: customer
+# subtype (UCI's MOSTYPE, where subtypes 5 and 32 share the label "Mixed seniors" and so one
+# level) and customer main type.
+TICDATA_ALPHABETICAL = ("STYPE", "MOSHOOFD")
+
+
 def _ticdata_candidates(data_dir: Path) -> list[Path]:
     return [data_dir / "coil_2000" / "ticdata.rda", data_dir / "r-cran-kernlab" / KERNLAB_TICDATA,
             Path("/") / KERNLAB_TICDATA]
@@ -69,8 +75,10 @@ def _load_ticdata(path: Path) -> TabularData:
 
     frame = rdata.read_rda(str(path))["ticdata"]
     target = frame.pop("CARAVAN")
-    # R factors keep the level order of the original integer codes; their codes are the
-    # UCI integers up to a constant per column, which standard scaling removes.
+    # The ordered factors (age, percentage and contribution bands) keep UCI's level order: their
+    # codes are the UCI integers up to a constant per column, which standard scaling removes.
+    # The nominal TICDATA_ALPHABETICAL columns list their levels alphabetically: their codes
+    # number the same categories in another order (book/datasets.md says so).
     columns = [frame[c].cat.codes if hasattr(frame[c], "cat") else frame[c] for c in frame.columns]
     X = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
     y = (np.asarray(target.astype(str)) == "insurance").astype(int)
