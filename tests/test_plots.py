@@ -163,3 +163,32 @@ def test_the_recall_scatter_keys_every_method_once_and_hollow_markers_apart(monk
     filled = [c for c in fig.axes[1].collections if len(c.get_offsets()) and c.get_facecolor().size]
     assert len(filled) == 5  # the five methods that learned; base's three runs hollow
     plt.close(fig)
+
+
+def test_the_spearman_figure_marks_the_statistic_its_null_bar_is_for(monkeypatch):
+    """The grey bar is the permutation null on a subsample: the same subsample's Spearman is
+    drawn on it, so a point read on every TP is never compared with another statistic's null."""
+    from ceimb_utils.pipeline.study import Study
+    from ceimb_utils.report import reports
+
+    runs = pd.DataFrame({"model": ["lg"], "method": ["base"], "repeat": 0})
+    table = pd.DataFrame({"model": "lg", "method": "base", "class": ["0", "1"], "spearman": [0.40, 0.90],
+                          "ci_low": np.nan, "ci_high": np.nan, "subsample_spearman": [0.10, 0.85],
+                          "perm_null_low": [-0.01, 0.70], "perm_null_high": [0.25, 0.95]})
+    monkeypatch.setattr(reports, "spearman", lambda study: table)
+    fig = plots.spearman_intervals(Study("sylva", {}, [], {"runs": runs}))
+    ticks = [c for c in fig.axes[0].collections if c.get_label().startswith("observed on that subsample")]
+    assert len(ticks) == 1 and np.allclose(ticks[0].get_offsets()[:, 1], [0.10, 0.85])
+    plt.close(fig)
+
+
+def test_a_tabular_page_says_why_it_has_no_union_curve_and_draws_no_captioned_figure():
+    """The figure cell's caption describes a curve: where none was computed the cell before it
+    says why, and the cell draws nothing for the caption to describe."""
+    from ceimb_utils.pipeline.study import Study
+    from ceimb_utils.report import needs
+
+    runs = pd.DataFrame({"model": ["lg", "svm"], "method": "base", "repeat": 0})
+    study = Study("sylva", {}, [], {"runs": runs})
+    assert needs.union_in_place(study).data == plots.NO_UNION_CURVE
+    assert needs.union_curve(study) is None

@@ -184,6 +184,7 @@ def test_a_chapter_without_pages_gets_a_placeholder_until_it_has_one(tmp_path, m
     assert {p.parent.name for p in written} == set(runner.QUESTION_INFO)
     text = (tmp_path / "authors" / runner.PLACEHOLDER).read_text()
     assert text.startswith("# Not run yet") and "`authors`" in text and "`quick`" not in text
+    assert ".venv/bin/python -m ceimb_utils run --profile authors" in text and "(../../datasets.md)" in text
     assert "`quick`" in (tmp_path / "rq1" / runner.PLACEHOLDER).read_text()
     (tmp_path / "rq1" / "sylva.ipynb").write_text("{}")
     runner.mark_unanswered()

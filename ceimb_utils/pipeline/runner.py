@@ -418,7 +418,8 @@ def mark_unanswered() -> list[Path]:
             continue
         profiles = [p for p, asked in by_profile.items() if question.name in asked]
         how = (f"The profiles that run it: {', '.join(f'`{p}`' for p in profiles)}; for example "
-               f"`python -m ceimb_utils run --profile {profiles[0]}`." if profiles else
+               f"`.venv/bin/python -m ceimb_utils run --profile {profiles[0]}`, with the profile's data "
+               "under `CEIMB_DATA` (the [data sets page](../../datasets.md) says how to get each)." if profiles else
                "No profile runs it; pass `--questions " + question.name + "`.")
         with atomic_path(placeholder) as tmp:
             tmp.write_text(f"# Not run yet\n\nNo data set of this book has been run for this question. {how}\n")

@@ -13,7 +13,7 @@ from IPython.display import Markdown
 from ..methods import family
 from ..pipeline.study import Study
 from ..questions import Grid, page
-from . import plots, remedies
+from . import plots, remedies, reports
 
 
 def grid(study: Study) -> Grid:
@@ -31,6 +31,18 @@ def in_place(study: Study, question: str, part: str) -> Markdown | None:
     """The same sentence for a page to show (None, which shows nothing, when the part is shown)."""
     sentence = in_place_of(study, question, part)
     return Markdown(sentence) if sentence else None
+
+
+def union_in_place(study: Study) -> Markdown | None:
+    """The sentence in place of claim 7's curve where the runs computed none (tabular runs:
+    claim 7 is judged on networks); None where the curve is drawn."""
+    return Markdown(plots.NO_UNION_CURVE) if reports.union_curve(study).empty else None
+
+
+def union_curve(study: Study):
+    """Claim 7's curve (``plots.union_curve``), or no figure (None) where the runs computed none,
+    so that its caption describes only a curve that is drawn."""
+    return None if reports.union_curve(study).empty else plots.union_curve(study)
 
 
 def magnitude_profiles(study: Study):

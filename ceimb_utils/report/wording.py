@@ -125,7 +125,7 @@ def _ours_1(r: ClaimResult, short: bool) -> str:
 def _ours_2(r: ClaimResult, short: bool) -> str:
     f = r.figures
     if short:
-        return f"{f['passing']}/{f['shifts']} shifts within {_g(MEANINGFUL_PP)} pp (largest {f['largest_shift']:+.1f})"
+        return f"{f['passing']}/{f['shifts']} shifts within {_g(MEANINGFUL_PP)} pp (largest {f['largest_shift']:+.1f} pp)"
     return "; ".join(f"{c.dataset} {c.method} {c.group}: {c.shift:+.1f} pp" for c in r.cells.itertuples())
 
 
