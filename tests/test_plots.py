@@ -192,3 +192,41 @@ def test_a_tabular_page_says_why_it_has_no_union_curve_and_draws_no_captioned_fi
     study = Study("sylva", {}, [], {"runs": runs})
     assert needs.union_in_place(study).data == plots.NO_UNION_CURVE
     assert needs.union_curve(study) is None
+
+
+def _latent_study(dataset: str, per_reading: dict):
+    from ceimb_utils.pipeline.study import Study
+
+    rows = [{"repeat": 0, "method": "base", "model": "lg" if dataset == "sylva" else "resnet8", "kept": True,
+             "reading": reading, "class_index": c, "p": 0.1 * (d + 1), "mu": 1.0 + d, "mu_unit_free": 1.0}
+            for reading, classes in per_reading.items() for c in classes for d in range(3)]
+    classes = pd.DataFrame({"class_index": range(4), "class": ["a", "b", "c", "d"]})
+    return Study(dataset, {}, [], {"latent": pd.DataFrame(rows), "classes": classes})
+
+
+def test_the_latent_figure_keys_every_panels_classes_and_says_whose_features_it_reads():
+    fig = plots.latent_scatter(_latent_study("fashion-lt", {"pooled": [0, 1], "pre-pool": [0, 1, 2, 3]}))
+    (legend,) = fig.legends
+    assert sorted(t.get_text() for t in legend.get_texts()) == ["a", "b", "c", "d"]
+    assert "seed 0: latent features" in fig._suptitle.get_text()
+    plt.close(fig)
+    from ceimb_utils.report import rules
+    fig = plots.latent_scatter(_latent_study("sylva", {rules.TABLE_LATENT: [0, 1]}))
+    assert "split 0: its input columns" in fig._suptitle.get_text() and "logistic" not in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_the_remedy_bars_mark_a_group_without_a_true_positive(monkeypatch):
+    """COIL 2000's SVM base predicts no minority row: its minority bars are empty, and say why."""
+    from ceimb_utils.pipeline.study import Study
+    from ceimb_utils.report import remedies
+
+    runs = pd.DataFrame({"model": "svm", "method": ["base", "smote"], "repeat": 0})
+    table = pd.DataFrame({"model": "svm", "method": ["base", "base", "smote", "smote"],
+                          "group": ["majority", "minority"] * 2, "required_pct": [42.0, np.nan, 44.0, 46.0],
+                          "top_share_pct": [51.0, np.nan, 50.0, 48.0]}).assign(required_pct_sd=1.0,
+                                                                                top_share_pct_sd=1.0)
+    monkeypatch.setattr(remedies, "group_table", lambda study: table)
+    fig = plots.remedy_bars(Study("coil_2000", {}, [], {"runs": runs}))
+    assert [sum(plots.NO_TP in t.get_text() for t in ax.texts) for ax in fig.axes] == [1, 1]
+    plt.close(fig)

@@ -326,7 +326,7 @@ def sensitivity(audits: list[ClaimAudit]) -> pd.DataFrame:
     rows = [{"#": a.number, "default": a.verdict, **a.readings} for a in audits]
     table = pd.DataFrame(rows)
     names = [c for c in table.columns if c != "#"]
-    table["survives every reading"] = table[names].eq(rules.HOLDS).all(axis=1)
+    table["holds under every reading"] = table[names].eq(rules.HOLDS).all(axis=1)
     return table
 
 

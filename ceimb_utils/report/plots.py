@@ -355,9 +355,10 @@ def union_curve(study: Study):
 
 
 def latent_scatter(study: Study, repeat=None):
-    """Claim 9's latent reading (methods#latent-reading) for the base model's features (or the
-    first method's) of one repeat: each feature's on-rate against its magnitude when on, per
-    class, one panel per reading (pre-pool and pooled for networks, unit-free for tables)."""
+    """Claim 9's latent reading (methods#latent-reading) of one repeat, for a network the base
+    model's features (or the first method's), for a table its input columns: each feature's
+    on-rate against its magnitude when on, per class, one panel per reading (pre-pool and pooled
+    for networks, unit-free for tables), one legend for the classes of every panel."""
     latent = study.tables.get("latent", pd.DataFrame())
     if latent.empty:
         return _no_figure("no latent reading in these runs")
@@ -379,8 +380,10 @@ def latent_scatter(study: Study, repeat=None):
         ax.set_ylabel("magnitude when on" + (" (unit-free)" if reading == rules.TABLE_LATENT else ""))
         ax.set_title(f"{reading}", fontsize=9)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{study.dataset}, {_model_name(model)} {method}, repeat {repeat}: latent features", fontsize=10)
-    legend_below(fig, axes=[axes[0][0]], ncol=5, rect_top=0.92)
+    whose = (f"split {repeat}: its input columns, read once per split whatever the model" if study.kind == "tabular"
+             else f"{_model_name(model)} {method}, seed {repeat}: latent features")
+    fig.suptitle(f"{study.dataset}, {whose}", fontsize=10)
+    legend_below(fig, ncol=5, rect_top=0.92)  # every panel's classes: a panel may keep fewer
     return fig
 
 
@@ -471,7 +474,8 @@ def remedy_bars(study: Study):
         for row, (value, label) in enumerate(remedies.CONCENTRATION.items()):
             ax = axes[row, col]
             grouped_bars(ax, part, "method", "group", value, f"{value}_sd", SHARE_COLOURS,
-                         order_x=[m for m in order if m in set(part["method"])], order_hue=["majority", "minority"])
+                         order_x=[m for m in order if m in set(part["method"])], order_hue=["majority", "minority"],
+                         missing=NO_TP)
             ax.set_ylabel(label)
             ax.tick_params(axis="x", labelrotation=30)
             if row == 0:
