@@ -142,3 +142,19 @@ def test_the_page_says_whether_the_shared_relation_read_as_the_null(same):
     line, = calibration._blind_spot(draws, calibration.planted_tables())
     assert ("the same counts as frequency-shared-imb" in line) == same
     assert ("against no relation 195, relation 5 of 200 on frequency-shared-imb" in line) == (not same)
+
+
+def test_a_relu_of_gaussian_pre_activations_reads_relation_with_no_law_planted():
+    """The mechanism the calibration page discloses: a ReLU alone makes claim 9's relation."""
+    cases = [c for c in calibration.latent_cases({}) if c.made_by == "the ReLU"]
+    assert {c.reading for c in cases} == {"features", "pre-pool"}
+    for case in cases:
+        judged = calibration.judge(rules.RELATION, case.statuses(3))
+        assert judged["testable"] == 18 and judged["power"] == 1.0
+    draws = pd.DataFrame([{"rule": c.rule, "generator": c.generator, "reading": c.reading, "planted": c.planted,
+                           "shown": c.shown, "made_by": c.made_by, "reads": "relation 18", "testable": 18,
+                           "recovered": True} for c in cases])
+    (line,) = calibration._relu_line(draws)
+    assert "features: relation 18 of 18" in line and "pre-pool: relation 18 of 18" in line
+    table = calibration.network_readings(draws.assign(false_positive_rate=np.nan, power=1.0, low=0.8, high=1.0))
+    assert set(table["planted"]) == {"relation (made by the ReLU)"} and set(table["recovered"]) == {"— (shown)"}

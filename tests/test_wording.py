@@ -159,3 +159,18 @@ def test_a_span_reads_one_value_where_both_ends_read_the_same():
     assert wording.span([2.04, 1.96], "{:.1f}%") == "2.0%"  # equal once written: one value
     assert wording.span([float("nan")], empty="no TP") == "no TP"
     assert wording.span([3, 1, 2], "{:+.0f}") == "+1 to +3"
+
+
+def test_claim_9s_reason_states_each_parts_scope():
+    """A ReLU makes the CNN part's relation by itself; the tabular part sees only class-specific
+    relations (calibration page): each reason says the scope of the parts it judged."""
+    from types import SimpleNamespace
+
+    from ceimb_utils.report import wording as w
+
+    cnn = w.WHY[9](SimpleNamespace(parts={"CNN": "holds"}, figures={}))
+    both = w.WHY[9](SimpleNamespace(parts={"CNN": "holds", "tabular": "partly"}, figures={}))
+    tabular = w.WHY[9](SimpleNamespace(parts={"tabular": "partly"}, figures={}))
+    assert "A ReLU makes the relation by itself" in cnn and "class-specific" not in cnn
+    assert "A ReLU makes" in both and "class-specific" in both
+    assert "class-specific" in tabular and "ReLU" not in tabular

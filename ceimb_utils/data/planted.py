@@ -22,6 +22,8 @@ minority row; ``ratio`` 1 is the balanced version), each a generator built for a
 Images' latent features (``latent_features``, ``feature_maps``): C classes x D non-negative
 features, or feature maps of H x W positions before global average pooling, with the same
 laws per feature or per position, for the network reading of claim 9 (methods#latent-reading).
+``relu_features`` and ``relu_maps`` plant no law at all: Gaussian pre-activations whose mean
+differs by class and channel, passed through a ReLU, as a network's layer makes its features.
 A profile declares a table as a data set (``data_sets: {name: {planted: sparse, ...}}``); the
 ``planted`` profile holds the book's.
 """
@@ -123,3 +125,32 @@ def feature_maps(per_position: str, n_per_class: int = 60, classes: int = 6, cha
     on = active & (rng.random(shape) < q)
     maps = np.where(on, rng.gamma(4.0, 0.25, shape) * LAWS[per_position](q * q), 0.0)
     return maps, y
+
+
+RELU_MEANS = (-1.5, 1.5)  # the spread of the pre-activations' means, in units of their spread
+
+
+def _relu(means: np.ndarray, shape: tuple[int, ...], rng) -> np.ndarray:
+    """max(0, mean + N(0, 1)) for pre-activations of the given means (broadcast to ``shape``)."""
+    return np.maximum(0.0, means + rng.standard_normal(shape))
+
+
+def relu_features(n_per_class: int = 300, classes: int = 6, d: int = 64, seed: int = 0):
+    """(F, y): ``classes`` classes x ``d`` features, each the ReLU of a Gaussian pre-activation
+    whose mean is drawn per class and feature from ``RELU_MEANS``; no law relates a feature's
+    size to how often it is on, yet a feature whose mean is larger is both on more often and
+    larger when on: what a ReLU makes by itself (methods#latent-reading)."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n_per_class)
+    means = rng.uniform(*RELU_MEANS, (classes, d))[y]
+    return _relu(means, means.shape, rng), y
+
+
+def relu_maps(n_per_class: int = 60, classes: int = 6, channels: int = 64, size: int = 7, seed: int = 0):
+    """(maps, y): (N, channels, size, size) feature maps before pooling, each position the ReLU
+    of a Gaussian pre-activation whose mean is drawn per class and channel from ``RELU_MEANS``
+    (the same at every position), as ``relu_features`` per position."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(classes), n_per_class)
+    means = rng.uniform(*RELU_MEANS, (classes, channels))[y][:, :, None, None]
+    return _relu(means, (len(y), channels, size, size), rng), y

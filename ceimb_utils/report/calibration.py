@@ -35,7 +35,6 @@ NOT_HOLDS = "not holds"  # a planted answer met by partly or does not hold
 # run splits it), and a null answer is a rate (methods#calibration-rates).
 DRAWS = 100
 LATENT_PROFILE = "planted-latent"
-POOLED_NOTE = " (made by pooling)"  # the pooled reading's answer: shown beside, not a rule's
 # A planted table's claim 9 answers carry the names of the rates table's rows, so the page names
 # one rule one way: tables are read unit-free; the raw reading is the one a network's layer gets.
 UNIT_FREE = "claim 9, latent reading (table, unit-free)"
@@ -199,7 +198,11 @@ class LatentCase:
     reading: str  # "unit-free", "raw", "features", "pre-pool", "pooled"
     planted: str
     read: Callable[[int], list[str]]  # each class's status on the draw of this seed
-    shown: bool = False  # shown beside, not a rule: the pooled reading, whose relation pooling makes
+    made_by: str = ""  # shown beside, not a rule: what makes the answer ("pooling", "the ReLU")
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.made_by)
 
     def statuses(self, draws: int) -> pd.DataFrame:
         rows = [{"draw": i, "class_index": c, "verdict": v}
@@ -214,6 +217,21 @@ NETWORK_CASES = (  # (name, kind, law, the direct or pre-pool answer, the pooled
     ("multi-class features, opposite", "features", "opposite", rules.OPPOSITE, None),
     ("feature maps, none per position", "maps", "frequency", rules.NO_RELATION, rules.RELATION),
     ("feature maps, relation per position", "maps", "frequency_magnitude", rules.RELATION, rules.RELATION),
+)
+
+
+def _read_relu_features(seed: int) -> list[str]:
+    return latent_reading.read_features(*generators.relu_features(seed=seed), seed=seed)
+
+
+def _read_relu_maps(seed: int) -> list[str]:
+    return latent_reading.read_maps(*generators.relu_maps(seed=seed), seed=seed)
+
+
+RELU_CASES = (  # (name, reading, rule, read): no law planted, a ReLU of Gaussian pre-activations
+    ("ReLU of Gaussian pre-activations", "features", "claim 9, latent reading (network, raw)", _read_relu_features),
+    ("ReLU of Gaussian pre-activations, maps", "pre-pool", "claim 9, latent reading (network, pre-pool)",
+     _read_relu_maps),
 )
 
 
@@ -242,7 +260,9 @@ def latent_cases(tables: Mapping[str, Mapping]) -> list[LatentCase]:
             cases.append(LatentCase("claim 9, latent reading (network, pre-pool)", name, "pre-pool", answer,
                                     partial(_read_maps, law, False)))
             cases.append(LatentCase("claim 9, latent reading (network, pooled)", name, "pooled", pooled,
-                                    partial(_read_maps, law, True), shown=True))
+                                    partial(_read_maps, law, True), made_by="pooling"))
+    for name, reading, rule, read in RELU_CASES:
+        cases.append(LatentCase(rule, name, reading, rules.RELATION, read, made_by="the ReLU"))
     return cases
 
 
@@ -351,7 +371,7 @@ def latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS) -> pd.DataFr
     rows = []
     for case in latent_cases(tables):
         rows.append({"rule": case.rule, "generator": case.generator, "reading": case.reading,
-                     "planted": case.planted, "shown": case.shown, "draws": draws,
+                     "planted": case.planted, "shown": case.shown, "made_by": case.made_by, "draws": draws,
                      **judge(case.planted, case.statuses(draws))})
     return pd.DataFrame(rows)
 
@@ -412,7 +432,7 @@ def network_readings(draws: pd.DataFrame) -> pd.DataFrame:
     directly over the draws: per case and reading (direct, pre-pool or pooled), what was planted,
     what the classes read and whether that recovers it."""
     part = draws[draws["rule"].str.contains("network")]
-    planted = [f"{r['planted']}{POOLED_NOTE}" if r["shown"] else r["planted"] for _, r in part.iterrows()]
+    planted = [f"{r['planted']} (made by {r['made_by']})" if r["shown"] else r["planted"] for _, r in part.iterrows()]
     return pd.DataFrame({"case": part["generator"], "reading": part["reading"], "planted": planted,
                          "over independent draws": [_over_draws(r) for _, r in part.iterrows()],
                          "recovered": np.where(part["shown"], "— (shown)", np.where(part["recovered"], "yes", "no"))}
@@ -549,6 +569,22 @@ def shared_twins(tables: Mapping[str, Mapping]) -> list[tuple[str, str]]:
             and setting(t) in nulls]
 
 
+def _relu_line(draws: pd.DataFrame) -> list[str]:
+    """What a ReLU makes by itself, from the draws of ``RELU_CASES``."""
+    relu = draws[draws["made_by"] == "the ReLU"] if "made_by" in draws else draws.iloc[0:0]
+    if relu.empty:
+        return []
+    reads = "; ".join(f"{r['reading']}: {r['reads']} of {r['testable']} testable class readings"
+                      for _, r in relu.iterrows())
+    low, high = generators.RELU_MEANS
+    return [f"- **What a ReLU makes by itself.** With no law planted, Gaussian pre-activations whose mean differs by "
+            f"class and channel (drawn from {low:g} to {high:g} standard deviations), passed through a ReLU, read "
+            f"({reads}): a channel whose pre-activation is larger on average is both on more often and larger when "
+            "on. So claim 9's CNN part, a *relation* in a network's features, is what any ReLU layer gives whose "
+            "channels differ in mean pre-activation: reading it confirms the paper's observation, not that training "
+            "tied magnitude to frequency."]
+
+
 def _blind_spot(draws: pd.DataFrame, tables: Mapping[str, Mapping]) -> list[str]:
     """What the unit-free reading cannot see, from the draws of ``shared_twins``."""
     lines = []
@@ -595,7 +631,7 @@ def findings(studies: Mapping[str, Study], answers: pd.DataFrame, network: pd.Da
                          f"{made['reads'].iloc[0]} of {made['testable'].iloc[0]} class readings: pooling makes the "
                          "relation by itself, which is why the pre-pool reading decides" if len(made) else "") + ".")
     if draws is not None:
-        lines += _blind_spot(draws, planted_tables())
+        lines += _relu_line(draws) + _blind_spot(draws, planted_tables())
     judged = draws[~draws["shown"] & (draws["testable"] > 0)] if draws is not None else pd.DataFrame()
     for n in sorted(set(judged["testable"])) if len(judged) else []:
         k, missed, recovered = criterion_errors(int(n))

@@ -325,8 +325,15 @@ def _why_9(r):
     if "tabular" in r.parts:
         parts.append(f"tabular, share of testable classes that do not read relation (mirrored pairs count as not "
                      f"relation): {r.parts['tabular']}")
-    return "; ".join(parts) + (". The tabular reading sees only class-specific relations (a relation every class "
-                               "shares divides out of its unit-free magnitude)" if "tabular" in r.parts else "")
+    scope = []
+    if "CNN" in r.parts:
+        scope.append("A ReLU makes the relation by itself wherever its channels differ in mean pre-activation, so the "
+                     "CNN part confirms the paper's observation, not that training tied magnitude to frequency "
+                     "(calibration page)")
+    if "tabular" in r.parts:
+        scope.append("The tabular reading sees only class-specific relations (a relation every class shares divides "
+                     "out of its unit-free magnitude)")
+    return "; ".join(parts) + "".join(f". {s}" for s in scope)
 
 
 WHY = {1: _why_1, 2: _why_2, 3: _why_3, 4: _why_4, 5: _why_5, 6: _why_6, 7: _why_7, 8: _why_8, 9: _why_9}
