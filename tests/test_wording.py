@@ -126,6 +126,11 @@ def test_a_data_set_page_states_its_claim_in_the_audit_s_words():
     assert judged.endswith("Left out: 6 cells not testable here (the null saturates at every m).")
     short = wording.ours(ClaimResult(7, PARTLY, {**figures, "R": 2.0, "contradicts": 1}), short=True)
     assert short == "R 2.0x at 10 TPs (null 5.5x); 1 of 2 cells under 2x"  # what decides, beside the mean
+    named = {**figures, "judged": [("fashion-lt", "base", "majority"), ("fashion-lt", "remix", "majority")]}
+    short = wording.ours(ClaimResult(7, PARTLY, named, left_out={"not testable here": 6}), short=True)
+    assert short.endswith("0 of 2 cells under 2x (majority under base and remix; 6 not testable)")
+    assert wording.judged_cells([("a", "base", "minority"), ("b", "eos", "majority")]) == (
+        "minority under base (a); majority under eos (b)")
     saturated = wording.on_this_data_set(rules.untestable(7, "null saturates", **{"not testable here": 3}))
     assert f"**{rules.UNTESTABLE}**; in every cell, even at the smallest number of TPs" in saturated
     assert saturated.endswith("Left out: 3 cells not testable here (the null saturates at every m).")

@@ -431,7 +431,8 @@ def claim_7(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
         "R": float(judged["R"].mean()), "R_null": float(judged["R_null"].mean()), "p": float(judged["p"].mean()),
         "supports": int((judged["grade"] == SUPPORTS).sum()), "partly": int((judged["grade"] == PARTLY_SUPPORTS).sum()),
         "contradicts": int((judged["grade"] == CONTRADICTS).sum()), "cells": len(judged),
-        "m": sorted({int(m) for m in judged["m"]}), "k0": int(cnn.classes["n_k0"].sum()) if "n_k0" in cnn.classes else 0},
+        "m": sorted({int(m) for m in judged["m"]}), "k0": int(cnn.classes["n_k0"].sum()) if "n_k0" in cnn.classes else 0,
+        "judged": [tuple(map(str, c)) for c in judged[["dataset", "method", "group"]].itertuples(index=False)]},
         cells, left_out=left, datasets=_datasets(cnn.classes))
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from .. import paper
+from ..questions import and_list
 from ..ce.latent import MIN_FEATURES
 from ..files import atomic_path
 from . import rules
@@ -162,15 +163,27 @@ def _ours_6(r: ClaimResult, short: bool) -> str:
     return f"{base}; {resampled}"
 
 
+def judged_cells(judged: list[tuple[str, str, str]], untested: int = 0) -> str:
+    """Which cells claim 7 judged, by group: 'majority under base and remix; 6 not testable'
+    (the data set named where there are several)."""
+    several = len({d for d, _, _ in judged}) > 1
+    by: dict[str, list[str]] = {}
+    for dataset, method, group in judged:
+        by.setdefault(group, []).append(f"{method} ({dataset})" if several else method)
+    text = "; ".join(f"{group} under {and_list(list(dict.fromkeys(methods)))}" for group, methods in by.items())
+    return text + (f"; {untested} not testable" if untested else "")
+
+
 def _ours_7(r: ClaimResult, short: bool) -> str:
     f = r.figures
     at = ", ".join(map(str, f["m"]))
+    which = f" ({judged_cells(f['judged'], r.left_out.get('not testable here', 0))})" if f.get("judged") else ""
     if short:  # the cells decide, not the mean R: a mean of 2.0x sits above cells below 2x and others above
         return (f"R {f['R']:.1f}x at {at} TPs (null {f['R_null']:.1f}x); {f['contradicts']} of {f['cells']} cells "
-                f"under {paper.CLASS_LEVEL_MUCH_LARGER:g}x")
+                f"under {paper.CLASS_LEVEL_MUCH_LARGER:g}x{which}")
     return (f"images: R {f['R']:.1f}x (null {f['R_null']:.1f}x), p {f['p']:.2f} (R's place between 1 and the null, "
             f"the mean over cells), at m = {at} TPs with k ≥ 1; "
-            f"{f['supports']} of {f['cells']} cells support, {f['partly']} partly, {f['contradicts']} contradict")
+            f"{f['supports']} of {f['cells']} cells support, {f['partly']} partly, {f['contradicts']} contradict{which}")
 
 
 def _ours_8(r: ClaimResult, short: bool) -> str:
