@@ -129,6 +129,6 @@ def test_the_generalisation_finding_reads_only_runs_that_learned(monkeypatch):
     marks = runs.rename(columns={"repeat": "seed"}).assign(healthy=lambda f: f["balanced_accuracy"] > 0.6)
     monkeypatch.setattr(health_module, "health_table", lambda study: marks)
     text = reports.generalisation_headline(Study("sylva", {}, [], {"runs": runs}))
-    assert text.splitlines()[0] == ("- **lg**: base 0.810 (2 runs); best over-sampling smote 0.850 (3 runs); "
-                                    "best of all balanced 0.890 (3 runs), a remedy (RQ4).")
+    assert text.splitlines()[0] == ("- **lg**: base 0.810 (2 of 3 runs learned; 0.707 over all 3); best over-sampling "
+                                    "smote 0.850 (3 runs); best of all balanced 0.890 (3 runs), a remedy (RQ4).")
     assert "1 of 9 runs did not learn and is left out" in text

@@ -290,9 +290,16 @@ def generalisation_headline(study: Study) -> str:
     learned = runs[runs["healthy"].fillna(False).astype(bool)]
     means = learned.groupby(["model", "method"], sort=False)["balanced_accuracy"].agg(["mean", "size"]).reset_index()
     means["family"] = means["method"].map(method_family)
+    every = runs.groupby(["model", "method"], sort=False)["balanced_accuracy"].agg(["mean", "size"])
 
     def named(row) -> str:
-        return f"{row['method']} {row['mean']:.3f} ({wording.count_of(int(row['size']), 'run')})"
+        # a method whose weaker splits did not learn is averaged over its stronger ones: say so, with
+        # its mean over every run beside, so that a ranking over unequal run sets is seen as one
+        all_mean, all_size = every.loc[(row["model"], row["method"])]
+        if int(row["size"]) == int(all_size):
+            return f"{row['method']} {row['mean']:.3f} ({wording.count_of(int(row['size']), 'run')})"
+        return (f"{row['method']} {row['mean']:.3f} ({int(row['size'])} of {int(all_size)} runs learned; "
+                f"{all_mean:.3f} over all {int(all_size)})")
 
     lines = []
     for model in study.models:
