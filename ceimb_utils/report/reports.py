@@ -202,11 +202,13 @@ def bias_sensitivity(study: Study) -> pd.DataFrame:
 
 
 def readings(study: Study) -> pd.DataFrame:
-    """Required CE, class-level union and top share per group under every reading of the metrics."""
+    """Required CE, class-level union and top share per group under every reading of the metrics,
+    all three in percent (as every page gives the share)."""
     order = list(dict.fromkeys(study.readings["reading"]))
     values = ["required_pct", "union_pct", "top_share"]
     per_repeat = study.readings.groupby(["model", "method", "group", "reading", "repeat"], observed=True)[values].mean()
     table = per_repeat.groupby(["model", "method", "group", "reading"], observed=True).mean().reset_index()
+    table = table.rename(columns={"top_share": "top_share_pct"}).assign(top_share_pct=lambda t: 100 * t["top_share_pct"])
     table["reading"] = pd.Categorical(table["reading"], order, ordered=True)
     table = _ordered(table, study).sort_values(["model", "method", "group", "reading"]).reset_index(drop=True)
     return table.round(ROUND)
