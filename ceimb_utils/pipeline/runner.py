@@ -117,7 +117,10 @@ def _tag_for_the_book(cell) -> None:
 
 
 KERNEL_STARTS = 3  # a kernel that dies before its first reply is started again, this many times in all
+# How jupyter_client reports a kernel that never started: it died at once, or (when it died
+# binding a port that another process took) the client waited for it in vain.
 KERNEL_DIED = "Kernel died before replying to kernel_info"
+KERNEL_SILENT = "Kernel didn't respond in"
 
 
 def execute_notebooks(tasks: Sequence[tuple], cfg: Mapping[str, Any], jobs: int = 1,
@@ -175,7 +178,7 @@ def _execute_one(question: Question, parameters: Mapping[str, Any], out: Path, t
                 # jupyter_client picks the kernel's ports, frees them and then starts the kernel:
                 # another process may take one in between, and the kernel dies before any cell
                 # ran (jupyter/jupyter_client#154, nteract/papermill#511). Start it again.
-                if KERNEL_DIED not in str(err) or attempt == KERNEL_STARTS - 1:
+                if not any(m in str(err) for m in (KERNEL_DIED, KERNEL_SILENT)) or attempt == KERNEL_STARTS - 1:
                     raise
         _stamp(tmp, title, cfg, settings)
     return out
