@@ -129,6 +129,8 @@ def test_a_data_set_page_states_its_claim_in_the_audit_s_words():
     named = {**figures, "judged": [("fashion-lt", "base", "majority"), ("fashion-lt", "remix", "majority")]}
     short = wording.ours(ClaimResult(7, PARTLY, named, left_out={"not testable here": 6}), short=True)
     assert short.endswith("0 of 2 cells under 2x (majority under base and remix; 6 not testable)")
+    long = wording.on_this_data_set(ClaimResult(7, PARTLY, named, left_out={"not testable here": 6}))
+    assert "contradict (majority under base and remix). Left out: 6 cells not testable here" in long
     assert wording.judged_cells([("a", "base", "minority"), ("b", "eos", "majority")]) == (
         "minority under base (a); majority under eos (b)")
     saturated = wording.on_this_data_set(rules.untestable(7, "null saturates", **{"not testable here": 3}))

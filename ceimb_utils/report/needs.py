@@ -33,16 +33,20 @@ def in_place(study: Study, question: str, part: str) -> Markdown | None:
     return Markdown(sentence) if sentence else None
 
 
+def _has_union_curve(study: Study) -> bool:
+    """Whether the runs computed claim 7's curve (tabular runs never do: it is judged on networks)."""
+    return not reports.union_curve(study).empty
+
+
 def union_in_place(study: Study) -> Markdown | None:
-    """The sentence in place of claim 7's curve where the runs computed none (tabular runs:
-    claim 7 is judged on networks); None where the curve is drawn."""
-    return Markdown(plots.NO_UNION_CURVE) if reports.union_curve(study).empty else None
+    """The sentence in place of claim 7's curve where the runs computed none; None where it is drawn."""
+    return None if _has_union_curve(study) else Markdown(plots.NO_UNION_CURVE)
 
 
 def union_curve(study: Study):
     """Claim 7's curve (``plots.union_curve``), or no figure (None) where the runs computed none,
     so that its caption describes only a curve that is drawn."""
-    return None if reports.union_curve(study).empty else plots.union_curve(study)
+    return plots.union_curve(study) if _has_union_curve(study) else None
 
 
 def magnitude_profiles(study: Study):

@@ -177,10 +177,11 @@ def judged_cells(judged: list[tuple[str, str, str]], untested: int = 0) -> str:
 def _ours_7(r: ClaimResult, short: bool) -> str:
     f = r.figures
     at = ", ".join(map(str, f["m"]))
-    which = f" ({judged_cells(f['judged'], r.left_out.get('not testable here', 0))})" if f.get("judged") else ""
     if short:  # the cells decide, not the mean R: a mean of 2.0x sits above cells below 2x and others above
+        which = f" ({judged_cells(f['judged'], r.left_out.get('not testable here', 0))})" if f.get("judged") else ""
         return (f"R {f['R']:.1f}x at {at} TPs (null {f['R_null']:.1f}x); {f['contradicts']} of {f['cells']} cells "
                 f"under {paper.CLASS_LEVEL_MUCH_LARGER:g}x{which}")
+    which = f" ({judged_cells(f['judged'])})" if f.get("judged") else ""  # the long form's "Left out" counts the rest
     return (f"images: R {f['R']:.1f}x (null {f['R_null']:.1f}x), p {f['p']:.2f} (R's place between 1 and the null, "
             f"the mean over cells), at m = {at} TPs with k ≥ 1; "
             f"{f['supports']} of {f['cells']} cells support, {f['partly']} partly, {f['contradicts']} contradict{which}")
