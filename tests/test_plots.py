@@ -230,3 +230,19 @@ def test_the_remedy_bars_mark_a_group_without_a_true_positive(monkeypatch):
     fig = plots.remedy_bars(Study("coil_2000", {}, [], {"runs": runs}))
     assert [sum(plots.NO_TP in t.get_text() for t in ax.texts) for ax in fig.axes] == [1, 1]
     plt.close(fig)
+
+
+def test_the_landing_figure_averages_class_cells_over_repeats_first_as_the_rules_do():
+    """A method whose runs all learned must not outweigh the methods that learned in fewer
+    repeats: the bar is the mean over methods of each method's mean over its healthy repeats
+    (hiva LG read 13.9% as the mean over repeats of each repeat's methods, against 11.9% over
+    its cells)."""
+    from test_audit import class_rows
+
+    rows = class_rows("hiva", "lg", "remix", {(0, "majority"): 18.0}, n_tp=200) + class_rows(
+        "hiva", "lg", "base", {(0, "majority"): 8.0}, repeats=(1, 2), n_tp=200)
+    classes = pd.DataFrame(rows).assign(family="lg")
+    fig = plots.audit_headline(classes)
+    heights = {round(p.get_height(), 1) for p in fig.axes[0].patches if p.get_height() > 0}
+    assert 13.0 in heights and 14.7 not in heights  # (18 + 8) / 2, not (18 + 13 + 13) / 3
+    plt.close(fig)

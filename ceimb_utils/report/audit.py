@@ -331,8 +331,13 @@ def sensitivity(audits: list[ClaimAudit]) -> pd.DataFrame:
 
 
 def cells_mean(frame: pd.DataFrame, value: str, by) -> pd.DataFrame:
-    """Mean and spread over repeats of ``value`` per ``by`` (figures that aggregate cells)."""
+    """Per ``by``, the mean of ``value`` over class cells (data set, model, method, class), each
+    cell first averaged over its repeats as the rules read it (``rules.class_cells``), and the
+    spread over the cells (figures that aggregate cells). Averaging each repeat's methods first
+    would weigh a method by the repeats in which the others did not learn."""
     by = list(by)
-    per = frame.groupby(by + ["repeat"], observed=True)[value].mean().reset_index()
-    out = per.groupby(by, observed=True)[value].agg(["mean", "std"]).reset_index()
+    cell = by + [c for c in rules.CELL if c not in by]
+    per = frame.groupby(cell + ["repeat"], observed=True)[value].mean()
+    cells = per.groupby(cell, observed=True).mean().reset_index()
+    out = cells.groupby(by, observed=True)[value].agg(["mean", "std"]).reset_index()
     return out.rename(columns={"mean": value, "std": f"{value}_sd"}).dropna(subset=[value])
