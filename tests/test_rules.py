@@ -125,6 +125,17 @@ def test_claim_6_both_parts_and_the_ceiling_reading():
     assert rules.claim_6(tables(low, far)).verdict == FAILS
 
 
+def test_claim_6_counts_and_names_only_the_methods_it_reads():
+    """A thin ReMix cell, or a data set where only ReMix learned, is not part of claim 6's
+    evidence: its left-out count and its data sets describe base, SMOTE and ADASYN alone."""
+    base = rows("a", "svm", "base", {(0, "majority"): 80.0, (1, "minority"): 60.0})
+    smote = rows("a", "svm", "smote", {(0, "majority"): 42.0, (1, "minority"): 32.0})
+    remix = rows("b", "svm", "remix", {(0, "majority"): 30.0, (1, "minority"): 20.0}) + rows(
+        "a", "svm", "remix", {(1, "minority"): 20.0}, n_tp=5)
+    r = rules.claim_6(tables(base, smote, remix))
+    assert r.verdict == HOLDS and r.left_out == {} and r.datasets == ["a"]
+
+
 # ---------------------------------------------------------------- claim 7
 def curve_rows(method, union, null_mean, null_low, d_classes=(0, 1), repeats=(0, 1), ms=(10, 20, 50),
                saturate_from=None, replicates=None):

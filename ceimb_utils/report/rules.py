@@ -323,6 +323,8 @@ def claim_6(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     svm = t.of("svm").classes
     if svm.empty:
         return untestable(6, "no tabular data")
+    # only the methods the rule reads: a thin ReMix cell is no cell this claim leaves out
+    svm = svm[svm["method"].isin(("base", *CLAIM_6_RESAMPLED))]
     c, left = class_cells(svm, "required_pct")
     c = _with_group(c, svm)
     ceiling, _ = class_cells(svm, "ceiling_pct") if "ceiling_pct" in svm else (pd.DataFrame(), {})
