@@ -54,6 +54,8 @@ def test_interventions_never_enter_and_unhealthy_runs_are_left_out():
     label = wording.verdict_label(a)
     assert label == "holds · on all runs: partly"
     assert "1 left out (did not learn" in wording.evidence_text(a.evidence, a)
+    # remix's cells average the two repeats that learned: the evidence must not say three
+    assert a.evidence.repeats == (2, 3) and "2 to 3 healthy repeats each" in wording.evidence_text(a.evidence, a)
 
 
 def test_a_claim_without_a_healthy_run_is_untestable_and_says_why():
@@ -208,5 +210,21 @@ def test_the_rq1_page_quotes_the_range_the_audit_reads_beside_every_run(monkeypa
             + class_rows("sylva", "lg", "balanced", {(0, "majority"): 1.0, (1, "minority"): 30.0}, **kw))
     monkeypatch.setattr(audit, "health_table", health_of)
     text = reports.rq1_headline(study("sylva", rows))
-    assert text.startswith("- **lg**: a true positive needs 5.0% to 10.0% of its CE per class cell as the claims "
-                           "audit reads them") and "1.0% to 30.0% over every method and run" in text
+    assert text.startswith("- **lg**: a true positive needs 5.0% to 10.0% of its CE per class cell as claim 3 of "
+                           "the audit reads them") and "1.0% to 30.0% over every method and run" in text
+
+
+def test_the_rq1_page_quotes_the_svm_cells_claim_6_reads(monkeypatch):
+    """Claim 6 reads the base majority and SMOTE and ADASYN: ReMix's cell (16%) and the base
+    minority's (60%) are in the page's table, not in the range it says the audit reads."""
+    from ceimb_utils.report import reports
+
+    kw = dict(recall=0.9, never_crosses=0, bias_only=0)
+    rows = (class_rows("sylva", "svm", "base", {(0, "majority"): 21.0, (1, "minority"): 60.0}, **kw)
+            + class_rows("sylva", "svm", "smote", {(0, "majority"): 25.0, (1, "minority"): 28.0}, **kw)
+            + class_rows("sylva", "svm", "remix", {(0, "majority"): 16.0, (1, "minority"): 24.0}, **kw))
+    monkeypatch.setattr(audit, "health_table", health_of)
+    text = reports.rq1_headline(study("sylva", rows))
+    assert text.startswith("- **svm**: a true positive needs 21.0% to 28.0% of its CE per class cell as claim 6 of "
+                           "the audit reads them (the base majority, and both classes under SMOTE and ADASYN")
+    assert "16.0% to 60.0% over every method and run" in text

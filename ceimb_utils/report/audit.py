@@ -138,7 +138,7 @@ class Evidence:
 
     runs: int
     healthy: int
-    repeats: tuple[int, int]
+    repeats: tuple[int, int]  # fewest and most repeats per data set, model and method (of the healthy runs)
     data: list[DataUsed]
     splits: int = 0  # table splits read without a model (claim 9's tabular part)
     unlearned: list[str] = field(default_factory=list)  # data sets in scope whose runs all did not learn
@@ -184,7 +184,8 @@ def evidence_of(number: int, joined: Joined) -> Evidence:
     learned = runs.groupby("dataset", sort=False)["healthy"].any()
     unlearned = [d for d, ok in learned.items() if not ok and d not in set(tab["dataset"])]
     used = pd.concat([runs[~runs["dataset"].isin(unlearned)], tab])
-    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs), _data_used(used), splits, unlearned)
+    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs, healthy=True), _data_used(used), splits,
+                    unlearned)
 
 
 def judged_on(evidence: Evidence, result: rules.ClaimResult) -> Evidence:
@@ -198,7 +199,11 @@ def judged_on(evidence: Evidence, result: rules.ClaimResult) -> Evidence:
                    unjudged=[d.name for d in evidence.data if d.name not in judged])
 
 
-def _repeat_range(runs: pd.DataFrame) -> tuple[int, int]:
+def _repeat_range(runs: pd.DataFrame, healthy: bool = False) -> tuple[int, int]:
+    """The fewest and the most repeats per data set, model and method; ``healthy``: of the runs
+    that learned, over the methods where one did (the repeats a class cell is averaged over)."""
+    if healthy and "healthy" in runs:
+        runs = runs[runs["healthy"].astype(bool)]
     if runs.empty:
         return (0, 0)
     n = runs.groupby(["dataset", "model", "method"])["repeat"].nunique()

@@ -420,7 +420,9 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
     if e.splits:
         text.append(f"{count_of(e.splits, 'table split')} read without a model")
     low, high = e.repeats
-    text.append(f"{low if low == high else f'{low} to {high}'} repeat{'s' * (high != 1)} each")
+    # of the runs that learned, whose repeats a cell averages (a table split needs no model)
+    if high:
+        text.append(f"{low if low == high else f'{low} to {high}'} {'healthy ' if e.runs else ''}repeat{'s' * (high != 1)} each")
     if a is not None and a.result.left_out.get("thin"):
         text.append(f"{count_of(a.result.left_out['thin'], 'thin class cell')} left out")
     theirs = [data_label(d) for d in e.data if d.papers]
@@ -634,7 +636,8 @@ def rules_text() -> str:
         "out of the verdict, and counted.",
         "- A claim judged against a reference says which side supports it: claim 7 against R = 1 and the null of "
         "arbitrary combinations at matched TP counts, claim 9 against the permutation null of its latent reading.",
-        "- A claim with two parts holds when both do, partly when one does. Each repeat of each part is judged "
+        "- A claim with two parts holds when both do, does not hold when neither does, and partly otherwise (one part "
+        "holding partly is enough). Each repeat of each part is judged "
         "alone; *unsettled (k of n)* means k of the n repeats give the stated verdict.",
         "- A reading of the paper's open choices **reverses** a verdict when it moves it between holds and does not "
         "hold; a move to or from partly is a change. Reversals are named beside the verdict.",
