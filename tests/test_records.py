@@ -35,17 +35,18 @@ def test_book_time_states_the_median_of_fresh_clones_after_the_set_up():
 
 
 def test_the_analysis_speed_page_states_each_ratio_and_the_sweeps_per_method_medians():
-    rows = [{"dataset": "coil_2000", "model": "svm", "method": "base", "D": 1833, "fit_s": 0.6, "analysis_s": 1.6,
+    rows = [{"dataset": "coil_2000", "model": "svm", "method": "base", "D": 1833, "fit_s": 0.61, "analysis_s": 1.6,
              "analysis_over_fit": 2.63, "steps_s": {"frequency": 0.9, "readings": 0.1}},
-            {"dataset": "fashion-lt", "model": "resnet8", "method": "base", "D": 64, "fit_s": 144.0,
-             "analysis_s": 0.5, "analysis_over_fit": 0.0035, "steps_s": {"frequency": 0.1}},
+            {"dataset": "fashion-lt", "model": "resnet8", "method": "base", "D": 64, "fit_s": 144.131,
+             "analysis_s": 0.528, "analysis_over_fit": 0.004, "steps_s": {"frequency": 0.1}},
             {"sweep": "python -m ceimb_utils run --profile paper --datasets coil_2000 --no-notebooks",
              "datasets": ["coil_2000"], "runs": 55, "wall_s": 105.9, "fit_s_total": 83.1, "extract_s_total": 18.1,
              "analysis_s_total": 62.5, "svm_analysis_over_fit": {"base": {"median": 2.352, "max": 2.568},
                                                                  "smote": {"median": 0.901, "max": 0.942}}}]
     text, table = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": rows}))
     assert "coil_2000 svm base (D = 1,833) 2.6 times its fit" in text and "its largest step, frequency" in text
-    assert "fashion-lt resnet8 base (D = 64) 0.0035 times its fit" in text  # two digits, trailing zeros kept
+    # from the seconds the sentence gives, not the record's ratio rounded to three decimals (0.004)
+    assert "fashion-lt resnet8 base (D = 64) 0.0037 times its fit (0.53 s against 144.1 s)" in text
     assert "median (largest) per method: base 2.4 (2.6), smote 0.90 (0.94). The analysis takes longer than the " \
            "fit in the median run of base." in text
     assert "no longer than the fit in 1 of the 2 timed runs; it takes longer in coil_2000 svm base." in text
@@ -73,9 +74,9 @@ def test_the_analysis_speed_page_sets_the_runs_with_numpys_avx2_kernels_apart():
     default, variant = text.split("With numpy's AVX2 kernels")
     # the verdict on the goal counts the default kernels' runs only
     assert "no longer than the fit in 1 of the 2 timed runs; it takes longer in coil_2000 svm base." in default
-    assert "coil_2000 svm base (D = 1,833) 2.0 times its fit (1.2 s against 0.6 s" in default
+    assert "coil_2000 svm base (D = 1,833) 2.0 times its fit (1.20 s against 0.60 s" in default
     assert f'(`NPY_DISABLE_CPU_FEATURES="{flags}"` before Python starts' in variant
-    assert "coil_2000 svm base (D = 1,833) 1.5 times its fit (0.9 s against 0.6 s" in variant
+    assert "coil_2000 svm base (D = 1,833) 1.5 times its fit (0.90 s against 0.60 s" in variant
     assert "`python -m ceimb_utils run --profile paper --datasets coil_2000 --no-notebooks` ran 55 runs in " \
         "1.8 minutes" in default and "The same sweep ran 55 runs in 1.6 minutes" in variant
     assert text.count("were not on the machine") == 1
