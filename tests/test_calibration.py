@@ -31,7 +31,7 @@ def _answers(planted, alone, recovered, over="no relation 190, opposite 10 of 20
 DRAWS = pd.DataFrame([{"rule": calibration.RAW, "generator": "t", "reading": "raw",
                        "planted": rules.NO_RELATION, "shown": False, "draws": 100, "testable": 200, "hits": 10,
                        "reads": "no relation 190, opposite 10", "false_positive_rate": 0.05, "power": np.nan,
-                       "low": 0.024, "high": 0.09, "effective": 200.0, "recovered": True}])
+                       "low": 0.024, "high": 0.09, "effective": 200.0, "draws_hit": 9, "recovered": True}])
 
 
 def test_a_null_tables_one_draw_is_worded_with_the_rate_its_draws_measure():
@@ -39,6 +39,8 @@ def test_a_null_tables_one_draw_is_worded_with_the_rate_its_draws_measure():
     assert "recovers its planted answer on 1 of 1 planted tables" in text
     assert "On the one draw run through the pipeline, t reads class 1: opposite 3 of 3" in text
     assert "over 100 draws the rule reads something other than no relation in 5.0% (95% interval 2.4 to 9.0%)" in text
+    # how often one draw shows what this table shows, from the draws, not a word such as "tail"
+    assert "9 of the 100 draws read so in at least one class" in text and "tail" not in text
     assert "it misses" not in text
     assert "exact binomial chances, the readings taken as independent): a null answer is judged missed from 30 readings other than no relation (15%): with probability 0.00 for a " \
            "rule at 5% false positives" in text
@@ -66,6 +68,10 @@ def test_the_null_criterion_misses_a_rule_above_ten_percent_and_keeps_one_at_fiv
     judged = calibration.judge(rules.NO_RELATION, _statuses([rules.OPPOSITE] * k + null[k:]))
     assert not judged["recovered"] and judged["false_positive_rate"] == k / 200 and judged["hits"] == k
     assert 0.10 < judged["low"] < k / 200 < judged["high"]  # the interval holds its estimate and lies above 10%
+    # the draws that read something other than no relation in at least one class
+    two = pd.DataFrame({"draw": [0, 0, 1, 1, 2, 2], "class_index": [0, 1] * 3,
+                        "verdict": [rules.RELATION, rules.OPPOSITE] + [rules.NO_RELATION] * 3 + [rules.RELATION]})
+    assert calibration.judge(rules.NO_RELATION, two)["draws_hit"] == 2
     # untestable classes are neither hits nor readings
     assert calibration.judge(rules.RELATION, _statuses([rules.RELATION] * 9 + [rules.LATENT_UNTESTABLE] * 5))["testable"] == 9
 

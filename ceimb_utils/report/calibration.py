@@ -340,12 +340,13 @@ def judge(planted: str, statuses: pd.DataFrame) -> dict:
     recovered unless its interval (``clustered_interval``, at ``CONFIDENCE``) lies wholly above
     ``audit.MAX_FALSE_POSITIVES``; a planted answer: the power, the share reading it, is recovered
     from ``rules.MOSTLY``. Both with that interval, its effective number of readings, and the
-    count they are read from."""
+    count they are read from; ``draws_hit``: the draws with such a reading in at least one class."""
     if "(" in planted:  # an answer per class group: each group judged on its own
         wanted = _per_class(planted)
         parts = {_group(c): judge(wanted[_group(c)], part) for c, part in statuses.groupby("class_index")
                  if _group(c) in wanted}
         return {"testable": sum(p["testable"] for p in parts.values()), "hits": np.nan, "effective": np.nan,
+                "draws_hit": np.nan,
                 "reads": "; ".join(f"{g}: {p['reads']}" for g, p in parts.items()),
                 "false_positive_rate": np.nan, "power": np.nan, "low": np.nan, "high": np.nan,
                 "recovered": bool(parts) and all(p["recovered"] for p in parts.values())}
@@ -359,7 +360,8 @@ def judge(planted: str, statuses: pd.DataFrame) -> dict:
     per_draw = hit.groupby(testable["draw"]).agg(["sum", "size"])
     low, high, effective = clustered_interval(per_draw["sum"].to_numpy(), per_draw["size"].to_numpy())
     recovered = bool(n) and (low <= audit.MAX_FALSE_POSITIVES if null else rate >= rules.MOSTLY)
-    return {"testable": n, "hits": hits, "reads": ", ".join(f"{s} {k}" for s, k in testable["verdict"].value_counts().items()),
+    return {"testable": n, "hits": hits, "draws_hit": int((per_draw["sum"] > 0).sum()),
+            "reads": ", ".join(f"{s} {k}" for s, k in testable["verdict"].value_counts().items()),
             "false_positive_rate": rate if null else np.nan, "power": np.nan if null else rate,
             "low": low, "high": high, "effective": effective, "recovered": recovered}
 
@@ -549,7 +551,9 @@ def _pipeline_miss(r: Mapping, drawn: Mapping) -> str:
     the draws recover it: worded with the draws' rate."""
     what = (f"reads something other than no relation in {_percent(drawn['false_positive_rate'], drawn['low'], drawn['high'])}"
             f" of testable class readings, an interval that does not lie above the {audit.MAX_FALSE_POSITIVES:.0%} the "
-            "methods allow: this table is one draw in the rule's tail") if r["planted"] == rules.NO_RELATION else \
+            f"methods allow; {int(drawn['draws_hit'])} of the {int(drawn['draws'])} draws read so in at least one "
+            "class, so a table that does is what that rate gives, not a failure of the rule") \
+        if r["planted"] == rules.NO_RELATION else \
         f"reads it in {_percent(drawn['power'], drawn['low'], drawn['high'])} of testable class readings"
     return (f" On the one draw run through the pipeline, {r['data set']} reads {r['rule reads']} (planted "
             f"{r['planted']}; its splits share its rows and read them together); over {int(drawn['draws'])} draws the "
