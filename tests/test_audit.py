@@ -145,6 +145,11 @@ def test_the_latent_reading_is_read_once_per_extractor_and_per_table_split():
     a = audit_of(studies, readings=False)[9]
     assert a.verdict == HOLDS
     assert a.evidence.splits == 1 and a.evidence.runs == 1  # the base network; EOS adds no extractor
+    # no network learned: the table splits, which need no model, still give the repeats
+    sick = audit_of(studies, unhealthy={("resnet8", "base", 0), ("resnet8", "eos", 0)}, readings=False)[9]
+    text = wording.evidence_text(sick.evidence, sick)
+    assert text.startswith("1 run, 0 healthy")
+    assert "; 1 repeat each" in text and "healthy repeat" not in text
 
 
 def test_a_rule_with_too_many_false_positives_is_flagged(tmp_path, monkeypatch):

@@ -38,6 +38,15 @@ def test_the_rules_text_follows_the_constants(monkeypatch):
     assert f"{paper.CNN_REQUIRED_MAX_PCT * 1.5:.1f}%" in wording.rules_text()
 
 
+def test_the_rules_text_states_how_parts_combine_as_the_rule_combines_them():
+    """Claim 6 reads "partly" with part A not holding and part B partly: the audit's rules must
+    not say that partly needs a part that holds."""
+    text = wording.rules_text()
+    assert "partly when one does" not in text and "does not hold when neither does, and partly otherwise" in text
+    assert rules.combine(FAILS, PARTLY) == PARTLY and rules.combine(FAILS, FAILS) == FAILS
+    assert rules.combine(HOLDS, HOLDS) == HOLDS
+
+
 def test_the_health_paragraph_reads_the_floor():
     text = wording.health_paragraph()
     for c in health.FLOOR_EXAMPLES:

@@ -184,8 +184,10 @@ def evidence_of(number: int, joined: Joined) -> Evidence:
     learned = runs.groupby("dataset", sort=False)["healthy"].any()
     unlearned = [d for d, ok in learned.items() if not ok and d not in set(tab["dataset"])]
     used = pd.concat([runs[~runs["dataset"].isin(unlearned)], tab])
-    return Evidence(len(runs), int(runs["healthy"].sum()), _repeat_range(runs, healthy=True), _data_used(used), splits,
-                    unlearned)
+    repeats = _repeat_range(runs, healthy=True)
+    if repeats == (0, 0) and len(tab):  # no network learned: the table splits, which need none
+        repeats = _repeat_range(tab)
+    return Evidence(len(runs), int(runs["healthy"].sum()), repeats, _data_used(used), splits, unlearned)
 
 
 def judged_on(evidence: Evidence, result: rules.ClaimResult) -> Evidence:

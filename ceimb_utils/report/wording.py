@@ -414,7 +414,7 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
         return "no runs"
     text = []
     if e.runs:
-        text.append(f"{e.runs} runs, {e.healthy} healthy")
+        text.append(f"{count_of(e.runs, 'run')}, {e.healthy} healthy")
         if e.left_out:  # the health rule itself is stated once, beside the table (health_rule)
             text.append(f"{e.left_out} left out (did not learn)")
     if e.splits:
@@ -422,7 +422,7 @@ def evidence_text(e: Evidence, a: ClaimAudit | None = None) -> str:
     low, high = e.repeats
     # of the runs that learned, whose repeats a cell averages (a table split needs no model)
     if high:
-        text.append(f"{low if low == high else f'{low} to {high}'} {'healthy ' if e.runs else ''}repeat{'s' * (high != 1)} each")
+        text.append(f"{low if low == high else f'{low} to {high}'} {'healthy ' if e.healthy else ''}repeat{'s' * (high != 1)} each")
     if a is not None and a.result.left_out.get("thin"):
         text.append(f"{count_of(a.result.left_out['thin'], 'thin class cell')} left out")
     theirs = [data_label(d) for d in e.data if d.papers]
