@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute a profile's runs and execute the notebooks into book/results")
     profiles = ", ".join(f"{p} (default)" if p == "quick" else p for p in profile_names()) + (
-        ", or the path of a profile file of yours (README: Your own data sets)")
+        ", or the path of a profile file of yours (README: Your own data)")
     run.add_argument("--profile", default="quick", help=profiles)
     run.add_argument("--datasets", help="comma-separated data sets (default: the profile's)")
     run.add_argument("--questions", help="comma-separated questions: " + ", ".join(
@@ -110,23 +111,22 @@ def main(argv=None) -> int:
         for path in runner.golden():
             print(path)
         return 0
-    executor = None
     try:
+        connect = None
         if args.cluster:
             from .pipeline.dask_executor import DaskExecutor
 
-            executor = DaskExecutor.from_spec(args.cluster)
+            DaskExecutor.check_spec(args.cluster)
+            # started or joined once the sweep's inputs are checked, closed when its runs are done
+            connect = functools.partial(DaskExecutor.from_spec, args.cluster)
         written = runner.run(args.profile, args.datasets, args.questions, _overrides(args.set),
-                             executor=executor, notebooks=not args.no_notebooks)
+                             notebooks=not args.no_notebooks, connect=connect)
     except (ConfigError, DataNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except SweepError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    finally:
-        if executor is not None:
-            executor.close()
     for path in written:
         print(path)
     return 0

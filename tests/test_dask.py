@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from ceimb_utils.config import load_profile, resolve_dataset
+from ceimb_utils.errors import ConfigError
 from ceimb_utils.pipeline.cache import RunCache
 from ceimb_utils.pipeline.dask_executor import DaskExecutor
 from ceimb_utils.pipeline.executors import InProcessExecutor, expand
@@ -154,3 +155,32 @@ def test_every_training_starts_before_the_reheads_it_does_not_feed(tmp_path, mon
     InProcessExecutor(1).run(grid, Context(results_dir=str(tmp_path), progress=False))
     trainings = [i for i, c in enumerate(order) if not dependencies(c)]
     assert len(trainings) == 6 and max(trainings) < min(i for i, c in enumerate(order) if dependencies(c))
+
+
+def test_a_cluster_is_joined_only_for_a_sweep_whose_inputs_are_valid(isolated_results, monkeypatch, capsys):
+    """An unknown data set is refused before the scheduler is contacted (it was reached first,
+    and an unreachable one gave a 30 s wait and a traceback); an unreadable spec is refused
+    before anything; an unreachable scheduler is one sentence."""
+    from ceimb_utils.__main__ import main
+
+    def never(spec):
+        raise AssertionError("the cluster was contacted before the inputs were checked")
+
+    monkeypatch.setattr(DaskExecutor, "from_spec", classmethod(lambda cls, spec: never(spec)))
+    args = ["run", "--profile", "smoke", "--datasets", "nosuchset", "--no-notebooks", "--cluster", "tcp://127.0.0.1:1"]
+    assert main(args) == 2
+    assert "Unknown data set 'nosuchset'" in capsys.readouterr().err
+    assert main(["run", "--profile", "smoke", "--no-notebooks", "--cluster", "local:0"]) == 2
+    assert "Unknown cluster 'local:0'" in capsys.readouterr().err
+    assert not (isolated_results / "runs").exists()
+
+
+def test_an_unreachable_scheduler_is_refused_in_one_sentence(monkeypatch):
+    import dask.distributed
+
+    def unreachable(address, timeout=None):
+        raise OSError(f"Timed out trying to connect to {address} after {timeout}")
+
+    monkeypatch.setattr(dask.distributed, "Client", unreachable)
+    with pytest.raises(ConfigError, match=r"No Dask scheduler answered at tcp://127\.0\.0\.1:1 within 30 s"):
+        DaskExecutor.from_spec("tcp://127.0.0.1:1")

@@ -16,6 +16,8 @@ from .cache import run_key
 from .executors import Outcome, blocked_by, expand, run_one
 from .runs import Context, dependencies
 
+CONNECT_TIMEOUT_S = 30  # how long joining a scheduler may take before the sweep is refused
+
 
 def _after(run_config: Mapping[str, Any], context: Context, *needed: Outcome) -> Outcome:
     broken = [o for o in needed if not o.ok]
@@ -38,8 +40,19 @@ class DaskExecutor:
                                    dashboard_address=":0")
             return cls(Client(cluster), cluster)
         if spec.startswith(("tcp://", "tls://")):
-            return cls(Client(spec, timeout="30s"))
+            try:
+                return cls(Client(spec, timeout=f"{CONNECT_TIMEOUT_S}s"))
+            except OSError as err:  # distributed's connect timeout is an OSError
+                raise ConfigError(f"No Dask scheduler answered at {spec} within {CONNECT_TIMEOUT_S} s; start one "
+                                  "(`.venv/bin/dask scheduler`) or check the address.") from err
         raise ConfigError(f"Unknown cluster {spec!r}; use local:N (N worker processes) or tcp://host:port.")
+
+    @staticmethod
+    def check_spec(spec: str) -> None:
+        """Refuse a cluster that ``from_spec`` cannot read, without starting or joining one."""
+        if not ((spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0)
+                or spec.startswith(("tcp://", "tls://"))):
+            raise ConfigError(f"Unknown cluster {spec!r}; use local:N (N worker processes) or tcp://host:port.")
 
     def run(self, configs: Iterable[Mapping[str, Any]], context: Context) -> list[Outcome]:
         from dask.distributed import as_completed

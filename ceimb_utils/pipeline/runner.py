@@ -328,7 +328,7 @@ def check_published(settings: DatasetConfig, context: Context) -> None:
 
 
 def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any] | None = None,
-        executor=None, notebooks: bool = True, audit: bool = True) -> list[Path]:
+        executor=None, notebooks: bool = True, audit: bool = True, connect=None) -> list[Path]:
     """The whole sweep: every run of the profile's data sets, then the book's notebooks.
 
     Every input is checked first (``plan``, ``check_data``), then missing runs are computed
@@ -345,6 +345,10 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
         Configuration keys to change, dotted (``{"image.epochs": 3}``) or nested.
     executor : optional
         Runs the sweep's runs (a ``DaskExecutor`` for a cluster); by default in this process.
+    connect : callable, optional
+        Makes the executor once every input is checked, and it is closed when the runs are done
+        (``lambda: DaskExecutor.from_spec("local:2")``): a cluster is started or joined only for
+        a sweep that can run.
     notebooks : bool, default True
         Execute the notebooks; False only fills the run cache.
     audit : bool, default True
@@ -386,7 +390,14 @@ def run(profile: str, datasets=None, questions=None, overrides: Mapping[str, Any
         print(f"plan: {line}", flush=True)
     for line in notes(planned, asked, audit) if notebooks else ():
         print(f"note: {line}", file=sys.stderr)
-    ensure_runs(planned, executor=executor)
+    if connect is None:
+        ensure_runs(planned, executor=executor)
+    else:
+        executor = connect()
+        try:
+            ensure_runs(planned, executor=executor)
+        finally:
+            executor.close()
     if not notebooks:
         return []
     # A profile file by its absolute path: notebooks run in their own folder.
