@@ -33,19 +33,18 @@ class DaskExecutor:
     @classmethod
     def from_spec(cls, spec: str) -> "DaskExecutor":
         """``local:N`` starts a LocalCluster of N worker processes; ``tcp://host:port`` joins a scheduler."""
+        cls.check_spec(spec)
         from dask.distributed import Client, LocalCluster
 
-        if spec.startswith("local:") and spec[6:].isdigit() and int(spec[6:]) > 0:
+        if spec.startswith("local:"):
             cluster = LocalCluster(n_workers=int(spec[6:]), threads_per_worker=1, processes=True,
                                    dashboard_address=":0")
             return cls(Client(cluster), cluster)
-        if spec.startswith(("tcp://", "tls://")):
-            try:
-                return cls(Client(spec, timeout=f"{CONNECT_TIMEOUT_S}s"))
-            except OSError as err:  # distributed's connect timeout is an OSError
-                raise ConfigError(f"No Dask scheduler answered at {spec} within {CONNECT_TIMEOUT_S} s; start one "
-                                  "(`.venv/bin/dask scheduler`) or check the address.") from err
-        raise ConfigError(f"Unknown cluster {spec!r}; use local:N (N worker processes) or tcp://host:port.")
+        try:
+            return cls(Client(spec, timeout=f"{CONNECT_TIMEOUT_S}s"))
+        except OSError as err:  # distributed's connect timeout is an OSError
+            raise ConfigError(f"No Dask scheduler answered at {spec} within {CONNECT_TIMEOUT_S} s; start one "
+                              "(`.venv/bin/dask scheduler`) or check the address.") from err
 
     @staticmethod
     def check_spec(spec: str) -> None:

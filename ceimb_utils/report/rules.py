@@ -314,6 +314,7 @@ def claim_5(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
 
 
 CLAIM_6_RESAMPLED = ("smote", "adasyn")  # part B's methods, the paper's
+CLAIM_6_METHODS = ("base", *CLAIM_6_RESAMPLED)  # every method claim 6 reads
 
 
 def claim_6(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
@@ -324,7 +325,7 @@ def claim_6(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     if svm.empty:
         return untestable(6, "no tabular data")
     # only the methods the rule reads: a thin ReMix cell is no cell this claim leaves out
-    svm = svm[svm["method"].isin(("base", *CLAIM_6_RESAMPLED))]
+    svm = svm[svm["method"].isin(CLAIM_6_METHODS)]
     c, left = class_cells(svm, "required_pct")
     c = _with_group(c, svm)
     ceiling, _ = class_cells(svm, "ceiling_pct") if "ceiling_pct" in svm else (pd.DataFrame(), {})
@@ -547,7 +548,7 @@ FAMILIES = {1: ("cnn",), 2: ("cnn",), 3: ("lg",), 4: ("lg",), 5: ("lg",), 6: ("s
             8: ("cnn", "lg", "svm"), 9: ("cnn", "lg", "svm")}
 # The methods a claim's rule reads where it reads fewer than every base and over-sampling run
 # (the evidence counts the runs a rule could use, no others).
-METHODS = {6: ("base", *CLAIM_6_RESAMPLED)}
+METHODS = {6: CLAIM_6_METHODS}
 
 
 def parts_of(number: int) -> list[tuple[str, ...]]:
