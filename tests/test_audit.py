@@ -4,6 +4,7 @@ evidence says what a claim rests on (methods#health, methods#repeats, methods#re
 import json
 
 import pandas as pd
+import pytest
 
 from ceimb_utils.pipeline.study import Study
 from ceimb_utils.report import audit, rules, wording
@@ -204,32 +205,24 @@ def test_the_evidence_counts_the_runs_a_rule_reads_and_names_the_data_it_judged(
     assert wording.limitations(list({6: a}.values()))["data"].item() == "substitute data"
 
 
-def test_the_rq1_page_quotes_the_range_the_audit_reads_beside_every_run(monkeypatch):
-    """A remedy's cells (balanced: 1% and 30%) are in the page's table, never in the range it
-    compares with the paper's; the claims audit's range comes first."""
+@pytest.mark.parametrize("model, cells, start, every", [
+    # a remedy's cells (balanced: 1% and 30%) are in the page's table, never in the range it
+    # compares with the paper's; the claims audit's range comes first
+    ("lg", {"base": (5.0, 9.0), "smote": (6.0, 10.0), "balanced": (1.0, 30.0)},
+     "- **lg**: a true positive needs 5.0% to 10.0% of its CE per class cell as claim 3 of the audit reads them",
+     "1.0% to 30.0%"),
+    # claim 6 reads the base majority and SMOTE and ADASYN: ReMix's cell (16%) and the base
+    # minority's (60%) are in the page's table, not in the range it says the audit reads
+    ("svm", {"base": (21.0, 60.0), "smote": (25.0, 28.0), "remix": (16.0, 24.0)},
+     "- **svm**: a true positive needs 21.0% to 28.0% of its CE per class cell as claim 6 of the audit reads them "
+     "(the base majority, and both classes under SMOTE and ADASYN", "16.0% to 60.0%"),
+])
+def test_the_rq1_page_quotes_the_cells_its_claim_reads_beside_every_run(monkeypatch, model, cells, start, every):
     from ceimb_utils.report import reports
 
     kw = dict(recall=0.9, never_crosses=0, bias_only=0)
-    rows = (class_rows("sylva", "lg", "base", {(0, "majority"): 5.0, (1, "minority"): 9.0}, **kw)
-            + class_rows("sylva", "lg", "smote", {(0, "majority"): 6.0, (1, "minority"): 10.0}, **kw)
-            + class_rows("sylva", "lg", "balanced", {(0, "majority"): 1.0, (1, "minority"): 30.0}, **kw))
+    rows = [r for method, (majority, minority) in cells.items()
+            for r in class_rows("sylva", model, method, {(0, "majority"): majority, (1, "minority"): minority}, **kw)]
     monkeypatch.setattr(audit, "health_table", health_of)
     text = reports.rq1_headline(study("sylva", rows))
-    assert text.startswith("- **lg**: a true positive needs 5.0% to 10.0% of its CE per class cell as claim 3 of "
-                           "the audit reads them") and "1.0% to 30.0% over every method and run" in text
-
-
-def test_the_rq1_page_quotes_the_svm_cells_claim_6_reads(monkeypatch):
-    """Claim 6 reads the base majority and SMOTE and ADASYN: ReMix's cell (16%) and the base
-    minority's (60%) are in the page's table, not in the range it says the audit reads."""
-    from ceimb_utils.report import reports
-
-    kw = dict(recall=0.9, never_crosses=0, bias_only=0)
-    rows = (class_rows("sylva", "svm", "base", {(0, "majority"): 21.0, (1, "minority"): 60.0}, **kw)
-            + class_rows("sylva", "svm", "smote", {(0, "majority"): 25.0, (1, "minority"): 28.0}, **kw)
-            + class_rows("sylva", "svm", "remix", {(0, "majority"): 16.0, (1, "minority"): 24.0}, **kw))
-    monkeypatch.setattr(audit, "health_table", health_of)
-    text = reports.rq1_headline(study("sylva", rows))
-    assert text.startswith("- **svm**: a true positive needs 21.0% to 28.0% of its CE per class cell as claim 6 of "
-                           "the audit reads them (the base majority, and both classes under SMOTE and ADASYN")
-    assert "16.0% to 60.0% over every method and run" in text
+    assert text.startswith(start) and f"{every} over every method and run" in text
