@@ -203,8 +203,9 @@ def _profile_file_layers(path: Path) -> list[tuple[dict, str]]:
     if not isinstance(mine, dict):
         raise ConfigError(f"Profile file {path} must be a mapping of configuration keys.")
     parent = mine.pop("extends", "quick")
-    if not isinstance(parent, str) or is_profile_file(parent):
-        raise ConfigError(f"'extends' in {path} must name a built-in profile ({', '.join(profile_names())}).")
+    if not isinstance(parent, str) or parent not in profile_names():  # a file path is no built-in name
+        raise ConfigError(f"'extends: {parent}' in {path} names no built-in profile; choose one of "
+                          f"{', '.join(profile_names())}.")
     return [(_builtin_yaml(parent), f"profile {parent!r}"), (mine, f"profile file {path}")]
 
 

@@ -130,6 +130,20 @@ def test_a_changed_constant_or_operator_changes_the_code():
     assert cache_module.code_of(source) != cache_module.code_of(source.replace("2 *", "2 /"))
 
 
+def test_rewording_an_error_message_keeps_the_code():
+    """A message's wording cannot reach a cached number (the run stops); what raises it can."""
+    source = ('def load(name, folder):\n'
+              '    if not folder.exists():\n'
+              '        raise DataNotFoundError(f"Data set {name!r} not found: put it in {folder}.") from None\n'
+              '    return folder\n')
+    code = cache_module.code_of(source)
+    assert code == cache_module.code_of(source.replace("put it in {folder}", "copy it to {folder / name}"))
+    assert code != cache_module.code_of(source.replace("DataNotFoundError", "ConfigError"))
+    assert code != cache_module.code_of(source.replace("not folder.exists()", "folder.exists()"))
+    assert code != cache_module.code_of(source.replace("return folder", "return name"))
+    assert code != cache_module.code_of(source.replace("from None", "from err"))
+
+
 def test_a_module_that_is_only_a_docstring_keeps_a_body():
     assert cache_module.code_of('"""Only words."""\n') == cache_module.code_of('"""Other words."""\n')
     assert cache_module.code_of('"""Only words."""\n') != cache_module.code_of('"""Words."""\nX = 1\n')

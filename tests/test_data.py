@@ -45,7 +45,7 @@ def test_offline_tabular_data(name, shape, minority):
 @pytest.mark.parametrize("name", ["ozone_level", "us_crime"])
 def test_missing_tabular_fails_fast_with_advice(tmp_path, name):
     started = time.perf_counter()
-    with pytest.raises(DataNotFoundError, match=r"not found: expected .*zenodo.*allow_download=True"):
+    with pytest.raises(DataNotFoundError, match=r"not found: expected .*zenodo.*--set allow_download=true"):
         load_tabular(name, data_dir=tmp_path)
     with pytest.raises(DataNotFoundError):
         tabular_available(name, tmp_path)
@@ -53,9 +53,12 @@ def test_missing_tabular_fails_fast_with_advice(tmp_path, name):
 
 
 def test_missing_images_fail_fast(tmp_path):
-    for name, hint in [("cifar10-lt", "cifar-10-batches-py"), ("places5", "places5"), ("inat5", "inat5")]:
-        with pytest.raises(DataNotFoundError, match=hint):
+    """Each says where the files go; only what torchvision can fetch is offered a download."""
+    for name, hint, download in [("cifar10-lt", "cifar-10-batches-py", True), ("places5", "places5", False),
+                                 ("inat5", "inat5", False)]:
+        with pytest.raises(DataNotFoundError, match=hint) as err:
             image_available(name, tmp_path)
+        assert ("--set allow_download=true" in str(err.value)) is download
 
 
 def test_fashion_lt_is_long_tailed_with_a_balanced_test_set():

@@ -281,7 +281,8 @@ def _torchvision_split(name: str, entry: Mapping, data_dir: Path, allow_download
     except (RuntimeError, OSError) as err:
         raise DataNotFoundError(f"Data set {name!r}: torchvision's {entry['torchvision']} is not under "
                                 f"{kwargs.get('root', data_dir)} ({str(err).splitlines()[0]}); put its files there, "
-                                "or allow downloading with allow_download=True.") from err
+                                "or let torchvision download them on a machine with internet "
+                                "(--set allow_download=true, or allow_download: true in a profile file).") from err
     except TypeError as err:
         raise ConfigError(f"Data set {name!r}: {entry['torchvision']} does not take these arguments ({err}).") from err
 
@@ -325,15 +326,19 @@ def image_shape(name: str, section: Mapping, data_dir=None, allow_download: bool
 
 # ---------------------------------------------------------------- public
 def _missing(name: str, data_dir: Path):
-    hints = {
-        "fashion-lt": f"install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or put "
-                      f"the four idx files in {data_dir / 'fashion-mnist'}",
-        "cifar10-lt": f"put CIFAR-10's python version (cifar-10-batches-py) in {data_dir}",
-        "places5": f"put an image folder tree at {data_dir / 'places5'}/{{train,test}}/<class>/",
-        "inat5": f"put an image folder tree at {data_dir / 'inat5'}/{{train,test}}/<class>/",
-    }
-    raise DataNotFoundError(f"Data set {name!r} not found: {hints[name]}, or allow downloading "
-                            "with allow_download=True where torchvision can fetch it.")
+    # Only torchvision's two sets can be fetched: no loader downloads the image folder trees.
+    if name == "fashion-lt":
+        raise DataNotFoundError(f"Data set {name!r} not found: install Debian's dataset-fashion-mnist (apt-get "
+                                f"install dataset-fashion-mnist) or put the four idx files in "
+                                f"{data_dir / 'fashion-mnist'}, or let torchvision download them on a machine with "
+                                "internet (--set allow_download=true, or allow_download: true in a profile file).")
+    if name == "cifar10-lt":
+        raise DataNotFoundError(f"Data set {name!r} not found: put CIFAR-10's python version "
+                                f"(cifar-10-batches-py) in {data_dir}, or let torchvision download it on a machine "
+                                "with internet (--set allow_download=true, or allow_download: true in a profile file).")
+    raise DataNotFoundError(f"Data set {name!r} not found: put an image folder tree at "
+                            f"{data_dir / name}/{{train,test}}/<class>/ (no loader downloads it; the data sets page "
+                            "says where its images come from).")
 
 
 def check_available(name: str, data_dir=None, allow_download: bool = False, classes=None) -> None:

@@ -213,7 +213,8 @@ def _load_fetch(name: str, entry: Mapping, data_dir: Path, allow_download: bool)
     except OSError as err:
         raise DataNotFoundError(f"Data set {name!r}: imbalanced-learn's {wanted!r} is not in {home / 'zenodo'}; run "
                                 f"imblearn.datasets.fetch_datasets(data_home='{home}') on a machine with internet "
-                                "and copy the folder here, or allow downloading with allow_download=True.") from err
+                                "and copy the folder here, or allow downloading on such a machine (--set "
+                                "allow_download=true, or allow_download: true in a profile file).") from err
     bunch = found[wanted]
     y = (np.asarray(bunch.target) == 1).astype(int)
     return TabularData(np.asarray(bunch.data, dtype=np.float64), y, str(home / "zenodo"))
@@ -229,7 +230,8 @@ def _missing(name: str, data_dir: Path):
     raise DataNotFoundError(
         f"Data set {name!r} not found: expected {_imblearn_file(data_dir, name)}; copy "
         f"imbalanced-learn's benchmark files there (imblearn.datasets.fetch_datasets(data_home="
-        f"'{data_dir}') on a machine with internet){extra}, or allow downloading with allow_download=True."
+        f"'{data_dir}') on a machine with internet){extra}, or allow downloading on such a machine "
+        "(--set allow_download=true, or allow_download: true in a profile file)."
     )
 
 

@@ -77,14 +77,27 @@ def presentation_only(name: str) -> bool:
     return name in PRESENTATION_ONLY or any(name.startswith(entry) for entry in PRESENTATION_ONLY if entry.endswith("/"))
 
 
+class _Wording(ast.NodeTransformer):
+    """Blanks the text of an error message: its strings and f-strings, expressions included."""
+
+    def visit_JoinedStr(self, node):
+        return ast.Constant("")
+
+    def visit_Constant(self, node):
+        return ast.Constant("") if isinstance(node.value, str) else node
+
+
 def code_of(source: str | bytes) -> bytes:
-    """What a module computes: its syntax tree without docstrings (a tree holds no comments).
-    Rewording a docstring or a comment keeps every cached run; a change to the code, down to a
-    constant or an operator, changes the tree. The tree's form is Python's own (``ast.dump``),
-    so a new Python minor version may change it once: runs are then recomputed, never reused
-    wrongly."""
+    """What a module computes: its syntax tree without docstrings (a tree holds no comments) and
+    without the text of the messages it raises (a run that raises stores nothing; the exception's
+    class and the condition that raises it stay). Rewording a docstring, a comment or an error
+    message keeps every cached run; a change to the code, down to a constant or an operator,
+    changes the tree. The tree's form is Python's own (``ast.dump``), so a new Python minor
+    version may change it once: runs are then recomputed, never reused wrongly."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            node.exc = _Wording().visit(node.exc)
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
