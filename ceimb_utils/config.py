@@ -84,6 +84,8 @@ _POSITIVE = {
 _MAY_BE_EMPTY = {"datasets", "tabular.interventions", "image.interventions"}
 _UNIT_INTERVAL = {"metrics.top_frac", "metrics.ci", "tabular.test_size", "image.cb_beta", "image.drw_from",
                   "targets.base_balanced_accuracy"}
+_HALF_OPEN_UNIT = {"targets.method_margin", "image.momentum"}  # 0 <= value < 1
+_NON_NEGATIVE = {"image.weight_decay", "image.warmup_epochs", "image.head_warmup_epochs", "image.la_tau"}
 
 
 _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -290,8 +292,13 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
             raise ConfigError(f"{dotted!r} must list at least one value.")
     if dotted in _POSITIVE and not value > 0:
         raise ConfigError(f"{dotted!r} must be positive, got {value!r}.")
-    if dotted == "targets.method_margin" and not 0 <= value < 1:
-        raise ConfigError(f"'targets.method_margin' must be at least 0 and below 1, got {value!r}.")
+    if dotted in _HALF_OPEN_UNIT and not 0 <= value < 1:
+        raise ConfigError(f"{dotted!r} must be at least 0 and below 1, got {value!r}.")
+    if dotted in _NON_NEGATIVE and not value >= 0:
+        raise ConfigError(f"{dotted!r} must be at least 0, got {value!r}.")
+    if dotted == "tabular.l1_folds" and value < 2:
+        raise ConfigError(f"'tabular.l1_folds' must be at least 2 (the folds of the training split that choose C), "
+                          f"got {value!r}.")
     if dotted in _UNIT_INTERVAL and not 0 < value < 1:
         raise ConfigError(f"{dotted!r} must lie strictly between 0 and 1, got {value!r}.")
     if dotted == "image.arch":

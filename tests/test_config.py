@@ -62,6 +62,14 @@ def test_dataset_overrides_win_over_profile():
     ("smoke", {"targets.base_balanced_accuracy": 1.2}, "strictly between 0 and 1"),
     ("smoke", {"targets.no_zero_recall": "yes"}, "must be of type bool"),
     ("smoke", {"targets.method_margin": -0.01}, "at least 0 and below 1"),
+    # values an optimiser or a cross-validation would refuse only once the runs had started
+    ("smoke", {"image.momentum": -1}, "'image.momentum' must be at least 0 and below 1, got -1"),
+    ("smoke", {"image.momentum": 5}, "'image.momentum' must be at least 0 and below 1"),
+    ("smoke", {"image.weight_decay": -1e-4}, "'image.weight_decay' must be at least 0"),
+    ("smoke", {"image.warmup_epochs": -5}, "'image.warmup_epochs' must be at least 0"),
+    ("smoke", {"image.head_warmup_epochs": -1}, "'image.head_warmup_epochs' must be at least 0"),
+    ("smoke", {"image.la_tau": -1}, "'image.la_tau' must be at least 0"),
+    ("smoke", {"tabular.l1_folds": 1}, "'tabular.l1_folds' must be at least 2"),
 ])
 def test_bad_configuration_is_refused(name, overrides, match):
     with pytest.raises(ConfigError, match=match):
