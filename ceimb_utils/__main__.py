@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     from .config import ConfigError
     from .datasets import DATASETS
     from .errors import DataNotFoundError
-    from .pipeline.study import SweepError
+    from .pipeline.study import SweepError, run_command
 
     if args.command == "list":
         print("profiles:", ", ".join(profile_names()))
@@ -87,8 +87,8 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         for name in missing:
-            print(f"note: {name} has runs missing from the cache; run `python -m ceimb_utils run --profile "
-                  f"{args.profile} --datasets {name}` first.", file=sys.stderr)
+            print(f"note: {name} has runs missing from the cache; run "
+                  f"`{run_command(args.profile, [name], _overrides(args.set))}` first.", file=sys.stderr)
         targets = target_checks(table, wanted)
         if any_target(wanted) and not len(targets):
             print(f"note: the {args.profile} profile's targets are not checked: no cached image runs.", file=sys.stderr)

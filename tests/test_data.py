@@ -52,6 +52,23 @@ def test_missing_tabular_fails_fast_with_advice(tmp_path, name):
     assert time.perf_counter() - started < 5  # no network wait
 
 
+def test_every_missing_data_set_is_named_at_once(tmp_path):
+    """A sweep over several absent sets names each (one sentence apiece) before any run, so a
+    user fetches them together instead of meeting them one rerun at a time."""
+    from ceimb_utils.pipeline import runner
+    from ceimb_utils.pipeline.runs import RunPlan
+
+    cfg = load_profile("smoke", {"data_dir": str(tmp_path)})
+    with pytest.raises(DataNotFoundError) as err:
+        runner.check_data(RunPlan.of(cfg, ["ozone_level", "scene", "places5"]))
+    lines = str(err.value).splitlines()
+    assert lines[0] == "3 data sets cannot be had:"
+    assert [re.match(r"- Data set '([\w-]+)' not found", line).group(1) for line in lines[1:]] == [
+        "ozone_level", "scene", "places5"]
+    with pytest.raises(DataNotFoundError, match=r"^Data set 'scene' not found"):  # one: its own sentence
+        runner.check_data(RunPlan.of(cfg, ["scene"]))
+
+
 def test_missing_images_fail_fast(tmp_path):
     """Each says where the files go; only what torchvision can fetch is offered a download."""
     for name, hint, download in [("cifar10-lt", "cifar-10-batches-py", True), ("places5", "places5", False),

@@ -119,3 +119,22 @@ def test_a_training_edit_retrains(tmp_path, monkeypatch):
                         lambda stage=cache.TRAIN: real(stage) + ("-edited" if stage == cache.TRAIN else ""))
     again = _study("sylva", TABULAR, tmp_path, monkeypatch)
     assert {r.record["model_key"] for r in again.cached}.isdisjoint(r.record["model_key"] for r in first.cached)
+
+
+def test_a_missing_run_names_the_command_that_computes_it(isolated_results):
+    """The advice carries the profile, the data set and every override: the command it names,
+    read back by the command line, asks for the same runs."""
+    import shlex
+
+    from ceimb_utils.__main__ import _overrides, build_parser
+    from ceimb_utils.pipeline.study import SweepError, run_command
+
+    overrides = {"tabular.splits": 5, "tabular.models": ["lg", "svm"], "image.lr": 0.05, "data_dir": "/my data"}
+    words = shlex.split(run_command("smoke", ["sylva"], overrides))
+    args = build_parser().parse_args(words[3:])
+    assert (args.command, args.profile, args.datasets) == ("run", "smoke", "sylva")
+    assert _overrides(args.set) == overrides
+    with pytest.raises(SweepError, match=r"run `python -m ceimb_utils run --profile smoke --datasets sylva "
+                                         r"--set tabular.splits=2` first"):
+        load_study("sylva", "smoke", {"tabular.splits": 2}, compute=False)
+    assert not isolated_results.exists() or not any(isolated_results.rglob("record.json"))

@@ -22,6 +22,7 @@ from ..data.images import planned_counts as image_counts
 from ..data.tabular import check_available as tabular_available
 from ..data.tabular import planned_counts as tabular_counts
 from ..datasets import DATASETS, ClassCounts, dataset_spec
+from ..errors import DataNotFoundError
 from ..files import atomic_path
 from ..methods import METHODS
 from ..models import authors
@@ -246,27 +247,35 @@ def notes(planned: RunPlan, questions: Sequence[str], audit: bool) -> list[str]:
 
 
 def check_data(plan: RunPlan) -> dict[str, dict[int, ClassCounts]]:
-    """Fail fast, with one sentence, for the first data set that cannot be had or cannot supply
-    the class counts asked for; returns, per data set and seed or split, the counts its runs use."""
+    """Fail fast, before any run, naming every data set that cannot be had (one sentence each,
+    so a user fetches them all at once) or the first that cannot supply the class counts asked
+    for; returns, per data set and seed or split, the counts its runs use."""
     cfg = plan.config
     context = Context.from_config(cfg)
-    counts = {}
+    counts, missing = {}, []
     for settings in plan.datasets:
         name = settings.name
         section = settings.section if settings.kind == "image" else {}
         if section.get("checkpoint_layout") == "ldam" and not section.get("checkpoints"):
             raise ConfigError(f"image.checkpoint_layout 'ldam' evaluates a folder of trained networks, and none is "
                               f"set for {name!r} (dataset_overrides: {{{name}: {{checkpoints: <folder>}}}}).")
-        if section.get("checkpoints"):
-            check_published(settings, context)  # the folder and every checkpoint before the data
-        if section.get("selection") == "authors":
-            check_lists(name, section, section["seeds"], context.data_path)
-        elif settings.kind == "image":
-            image_available(name, cfg.get("data_dir"), context.allow_download, section.get("classes"))
-        else:
-            tabular_available(name, cfg.get("data_dir"), context.allow_download)
-        planned = image_counts if settings.kind == "image" else tabular_counts
-        counts[name] = planned(name, settings.section, context.data_path, context.allow_download)
+        try:
+            if section.get("checkpoints"):
+                check_published(settings, context)  # the folder and every checkpoint before the data
+            if section.get("selection") == "authors":
+                check_lists(name, section, section["seeds"], context.data_path)
+            elif settings.kind == "image":
+                image_available(name, cfg.get("data_dir"), context.allow_download, section.get("classes"))
+            else:
+                tabular_available(name, cfg.get("data_dir"), context.allow_download)
+            planned = image_counts if settings.kind == "image" else tabular_counts
+            counts[name] = planned(name, settings.section, context.data_path, context.allow_download)
+        except DataNotFoundError as err:
+            missing.append(err)
+    if len(missing) == 1:
+        raise missing[0]
+    if missing:
+        raise DataNotFoundError(f"{len(missing)} data sets cannot be had:\n" + "\n".join(f"- {err}" for err in missing))
     return counts
 
 

@@ -1,11 +1,13 @@
 """A data set's study: its runs, made sure of, and their tables joined for the notebooks."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
+import yaml
 
 from .. import paths
 from ..config import DatasetConfig, load_profile
@@ -132,6 +134,16 @@ def collect(settings: DatasetConfig, cfg: Mapping[str, Any], runs: list[Run]) ->
     return Study(settings.name, dict(cfg), runs, joined, settings)
 
 
+def run_command(profile: str, datasets, overrides: Mapping[str, Any] | None = None) -> str:
+    """The command line that computes the runs of ``profile`` on ``datasets`` with ``overrides``
+    (dotted keys, as ``--set`` gives them): what an error or a note tells a user to run."""
+    words = ["python", "-m", "ceimb_utils", "run", "--profile", profile, "--datasets", ",".join(datasets)]
+    for key, value in (overrides or {}).items():
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+        words += ["--set", f"{key}={text.removesuffix(chr(10) + '...').strip()}"]
+    return shlex.join(words)
+
+
 def load_study(dataset: str, profile: str = "smoke", overrides: Mapping[str, Any] | None = None,
                compute: bool = True) -> Study:
     """The study of ``dataset`` under ``profile`` + ``overrides``, its missing runs computed.
@@ -192,6 +204,6 @@ def load_study(dataset: str, profile: str = "smoke", overrides: Mapping[str, Any
         run = cache.load(rc)
         if run is None:
             raise SweepError(f"Run {rc['model']} {rc['method']} of {dataset!r} is not in the cache; "
-                             "run `python -m ceimb_utils run` first or pass compute=True.")
+                             f"run `{run_command(profile, [dataset], overrides)}` first or pass compute=True.")
         runs.append(run)
     return collect(plan[dataset], cfg, runs)
