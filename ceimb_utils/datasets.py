@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import paths
 from .errors import ConfigError
 from .files import file_sha256
 
@@ -183,6 +184,14 @@ def _spec_of_entry(name: str, title: str, entry: dict) -> DatasetSpec:
                        defaults, entry)
 
 
+def _example_hint(path: Path) -> str:
+    """How to get a missing file or folder of the worked example (a user's own has no such hint)."""
+    if path.parent.name != paths.EXAMPLES:
+        return ""
+    return ("; `python -m ceimb_utils examples` writes the worked example's data sets under the data directory "
+            "($CEIMB_DATA), as `make data` does")
+
+
 def _check_entry(where: str, source: str, out: dict) -> None:
     rows = out.get("max_rows")
     if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
@@ -192,7 +201,7 @@ def _check_entry(where: str, source: str, out: dict) -> None:
         if path.suffix.lower() not in TABULAR_SUFFIXES:
             raise ConfigError(f"{where}.file must be a CSV or Parquet file ({', '.join(TABULAR_SUFFIXES)}), got {path.name}.")
         if not path.is_file():
-            raise ConfigError(f"{where}.file: {path} does not exist.")
+            raise ConfigError(f"{where}.file: {path} does not exist{_example_hint(path)}.")
         if not isinstance(out.get("target"), str):
             raise ConfigError(f"{where} needs target: the name of the label column.")
     elif source == "planted":
@@ -216,7 +225,7 @@ def _check_entry(where: str, source: str, out: dict) -> None:
             raise ConfigError(f"{where}.imblearn must be an imbalanced-learn data set name, e.g. abalone_19.")
     elif source == "folder":
         if not Path(out["folder"]).is_dir():
-            raise ConfigError(f"{where}.folder: {out['folder']} is not a folder.")
+            raise ConfigError(f"{where}.folder: {out['folder']} is not a folder{_example_hint(Path(out['folder']))}.")
         share = out.get("test_share")
         if share is not None and not (isinstance(share, (int, float)) and 0 < share < 1):
             raise ConfigError(f"{where}.test_share must lie strictly between 0 and 1, got {share!r}.")

@@ -19,6 +19,7 @@ BOOK_RESULTS = BOOK / "results"
 TESTS = ROOT / "tests"
 TOOLS = ROOT / "tools"  # scripts the tests and the Makefile run: the browser check, the core install's example
 GOLDEN = TESTS / "golden"
+EXAMPLES = "examples"  # <data>/examples: the worked example's data sets (``python -m ceimb_utils examples``)
 BUILD = ROOT / "_build"
 # The authors' repository (checkpoints, image lists, RQ3 tables), cloned by the user into the data dir.
 AUTHORS_CLONE = "Hidden_Influence"

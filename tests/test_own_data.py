@@ -13,7 +13,7 @@ import torch
 import yaml
 from PIL import Image
 
-from ceimb_utils import config, datasets
+from ceimb_utils import config, datasets, paths
 from ceimb_utils.config import ConfigError, load_profile, resolve_dataset
 from ceimb_utils.data.images import load_images
 from ceimb_utils.data.tabular import load_tabular
@@ -176,7 +176,7 @@ def _bad_entries(tmp_path: Path) -> list:
     pd.DataFrame({"a": np.arange(40.0), "label": ["y"] * 2 + ["n"] * 38}).to_csv(rare, index=False)
     pets = {"folder": "pets", "imbalance": "exponential", "ratio": 2.5, "n_max": 12, "test_per_class": 4, "arch": "resnet8"}
     return [
-        ({"x": {"file": "absent.csv", "target": "label"}}, {}, ConfigError, "absent.csv does not exist"),
+        ({"x": {"file": "absent.csv", "target": "label"}}, {}, ConfigError, r"absent.csv does not exist\.$"),
         ({"x": {"file": "mine.csv", "target": "y"}}, {}, ConfigError, "has no column 'y'; its columns are a, b"),
         ({"x": {"file": "one.csv", "target": "label"}}, {}, ConfigError, "has one class"),
         ({"x": {"file": "mine.csv", "target": "label", "minority": "absent"}}, {}, ConfigError, "no row of mine.csv has"),
@@ -239,6 +239,15 @@ def test_every_bad_entry_is_refused_before_any_work(case, tmp_path, isolated_res
     with pytest.raises(error, match=match):
         runner.run(str(profile_file(tmp_path, entries, **keys)), notebooks=False)
     assert not isolated_results.exists()  # nothing was written
+
+
+def test_the_worked_example_without_its_files_says_how_to_write_them(tmp_path, monkeypatch):
+    """README and the own-data page run examples/own-data.yaml; under another data directory its
+    files are absent, and the refusal names the command that writes them."""
+    monkeypatch.setenv("CEIMB_DATA", str(tmp_path / "data"))
+    with pytest.raises(ConfigError, match=r"breast-cancer-lt.csv does not exist; `python -m ceimb_utils examples` "
+                                          r"writes the worked example's data sets"):
+        load_profile(str(paths.ROOT / "examples" / "own-data.yaml"))
 
 
 def test_a_profile_file_that_is_not_a_profile(tmp_path, monkeypatch):

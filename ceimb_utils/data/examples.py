@@ -18,7 +18,7 @@ import numpy as np
 from .. import paths
 from ..files import atomic_path
 
-FOLDER = "examples"
+FOLDER = paths.EXAMPLES
 CSV = "breast-cancer-lt.csv"
 DIGITS = "digits"
 KEEP_MALIGNANT = 10  # one malignant case in ten: 357 benign against 22 malignant
