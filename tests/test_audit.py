@@ -162,6 +162,38 @@ def test_a_rule_with_too_many_false_positives_is_flagged(tmp_path, monkeypatch):
     assert a.flagged_rate and "false positive in 15.0%" in wording.verdict_label(a)
 
 
+def test_a_partly_that_the_rule_also_gives_where_the_claim_is_false_is_flagged(tmp_path, monkeypatch):
+    """A false-positive rate counts *holds*; a rule that reads *partly* on most seeds of a
+    generator where its claim is false cannot support the claim with a *partly*: said beside it."""
+    from dataclasses import replace
+
+    def row(claim, generator, reads, fp, unit="verdict per seed"):
+        return {"claim": claim, "unit": unit, "generator": generator, "reads": reads, "false_positive_rate": fp,
+                "n": 20}
+    record = tmp_path / "rates.json"
+    record.write_text(json.dumps({"rows": [
+        row("1", "dense", "does not hold 20", 0.0), row("1", "dense, 10:1", "partly 18, does not hold 2", 0.0),
+        row("1", "sparse", "partly 20", None),  # planted: a power row, not a null
+        row("7", "sparse", "partly 2, does not hold 18", 0.0),  # at the limit: not flagged
+        row("9", "frequency-imb", "no relation 183, relation 8", 0.085, unit="testable class")]}))
+    assert audit.partly_on_null(record) == {"1": audit.NullReading("dense, 10:1", PARTLY, 18, 20),
+                                            "7": audit.NullReading("sparse", PARTLY, 2, 20)}
+    monkeypatch.setattr(audit, "RATES_RECORD", record)
+    s = study("fashion-lt", class_rows("fashion-lt", "resnet8", "base", TEN))
+    a = audit_of({"fashion-lt": s}, readings=False)[1]
+    partly, holds = (replace(a, result=replace(a.result, verdict=v)) for v in (PARTLY, HOLDS))
+    assert partly.partly_as_on_null and not holds.partly_as_on_null
+    assert wording.verdict_label(partly).endswith(
+        "partly also on planted data where the claim is false (18 of 20 seeds of dense, 10:1)")
+    assert "partly also" not in wording.verdict_label(holds)
+    assert ("It reads <em>partly</em>, the verdict here, in 18 of 20 seeds of dense, 10:1, where the claim is false by "
+            "construction") in wording.claim_section(partly)
+    assert ("Verdicts their rule also gives on planted data where the claim is false: 1 (partly in 18 of 20 seeds "
+            "of dense, 10:1).") in wording.findings([partly])
+    at_limit = replace(partly, null_partly=audit.partly_on_null(record)["7"])
+    assert not at_limit.partly_as_on_null and "partly also" not in wording.verdict_label(at_limit)
+
+
 def test_the_audit_quotes_a_false_positive_rate_as_the_calibration_page_does(tmp_path, monkeypatch):
     """8.5% on the calibration page is 8.5% in the audit, not 8% (the largest of a claim's rules)."""
     record = tmp_path / "rates.json"

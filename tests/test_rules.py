@@ -112,6 +112,23 @@ def test_lg_claims_hold_partly_hold_and_fail():
     assert rules.claim_5(tables(base, wider)).verdict == FAILS
 
 
+def test_a_gap_cell_whose_other_group_is_thin_is_counted_as_left_out():
+    """Claims 4 and 5 read minority minus majority: a majority cell whose minority cell is thin
+    has no gap and is left out too, and said so (it was dropped without a word)."""
+    from ceimb_utils.report import wording
+
+    base = rows("a", "lg", "base", {(0, "majority"): 3.0, (1, "minority"): 30.0})
+    smote = rows("a", "lg", "smote", {(0, "majority"): 8.0, (1, "minority"): 20.0})
+    thin_base = rows("b", "lg", "base", {(0, "majority"): 3.0}) + rows("b", "lg", "base", {(1, "minority"): 9.0}, n_tp=5)
+    thin_smote = (rows("b", "lg", "smote", {(0, "majority"): 4.0})
+                  + rows("b", "lg", "smote", {(1, "minority"): 8.0}, n_tp=5))
+    r4 = rules.claim_4(tables(base, smote, thin_base, thin_smote))
+    assert r4.left_out == {"thin": 2, "no other group": 2} and r4.figures["cells"] == 2
+    assert "2 class cells whose other group has no cell left (no gap to form)" in wording.why(r4)
+    r5 = rules.claim_5(tables(base, smote, thin_base, thin_smote))
+    assert r5.left_out == {"thin": 1, "no other group": 1} and r5.figures["cells"] == 1
+
+
 def test_claim_6_both_parts_and_the_ceiling_reading():
     base = rows("a", "svm", "base", {(0, "majority"): 80.0, (1, "minority"): 60.0}, ceiling_pct=78.0)
     smote = rows("a", "svm", "smote", {(0, "majority"): 42.0, (1, "minority"): 32.0}, ceiling_pct=78.0)

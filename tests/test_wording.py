@@ -153,7 +153,9 @@ def test_claim_9s_short_figure_counts_one_reading_per_part():
     figures = {"CNN": {"relation": 59, "testable": 60, "opposite": 1},
                "tabular": {"relation": 2, "testable": 12, "no_relation": 7, "opposite": 1, "mirrored": 2}}
     result = ClaimResult(9, PARTLY, figures=figures)
-    assert wording.ours(result, short=True) == "CNN 59/60 classes relation; tabular 2/12 classes relation"
+    assert wording.ours(result, short=True) == (
+        "CNN 59/60 classes relation (a ReLU alone can make it); "
+        "tabular 2/12 classes relation (sees class-specific relations only)")
     assert "no relation in 7, opposite in 1, mirrored in 2 and relation in 2 of 12" in wording.ours(result)
 
 

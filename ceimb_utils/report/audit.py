@@ -228,6 +228,50 @@ def false_positive_rates(path=None) -> dict[str, float]:
     return rates
 
 
+@dataclass(frozen=True)
+class NullReading:
+    """How often a rule gave one verdict on a planted generator where its claim is false
+    (``benchmarks/calibration_rates.py``): ``count`` of ``n`` seeds."""
+
+    generator: str
+    verdict: str
+    count: int
+    n: int
+
+    @property
+    def share(self) -> float:
+        return self.count / self.n if self.n else 0.0
+
+
+def _reads(text: str) -> dict[str, int]:
+    """The calibration record's readings of one generator, "partly 17, holds 3", as counts."""
+    out = {}
+    for part in filter(None, (p.strip() for p in str(text).split(","))):
+        verdict, _, count = part.rpartition(" ")
+        out[verdict] = int(count)
+    return out
+
+
+def partly_on_null(path=None) -> dict[str, NullReading]:
+    """Per claim judged per seed, the generator with nothing of the claim planted on which its
+    rule reads *partly* most often: a *partly* verdict that the rule also gives where the claim
+    is false does not tell the claim from its absence (its false-positive rate counts *holds*
+    only). Empty when not measured."""
+    try:
+        record = json.loads((path or RATES_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, NullReading] = {}
+    for r in record.get("rows", []):
+        if r.get("false_positive_rate") is None or r.get("unit") != "verdict per seed":
+            continue
+        reading = NullReading(r["generator"], rules.PARTLY, _reads(r["reads"]).get(rules.PARTLY, 0), int(r["n"]))
+        claim = str(r["claim"])
+        if reading.count and (claim not in out or reading.share > out[claim].share):
+            out[claim] = reading
+    return out
+
+
 @dataclass
 class ClaimAudit:
     """One claim: its rule on healthy runs (the verdict), on every run, on each repeat and under
@@ -242,6 +286,8 @@ class ClaimAudit:
     per_reading: dict[str, ClaimResult] = field(default_factory=dict, repr=False)
     # figures shown beside a verdict that decide nothing (claim 9: the CE Spearman per family)
     described: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # the rule's *partly* on planted data where the claim is false (``partly_on_null``)
+    null_partly: NullReading | None = None
 
     @property
     def number(self) -> int:
@@ -278,6 +324,14 @@ class ClaimAudit:
     def flagged_rate(self) -> bool:
         return self.false_positive_rate is not None and self.false_positive_rate > MAX_FALSE_POSITIVES
 
+    @property
+    def partly_as_on_null(self) -> bool:
+        """A *partly* verdict that its rule gives in more than ``MAX_FALSE_POSITIVES`` of the
+        seeds of a planted generator where the claim is false: flagged beside it, as a rate of
+        false positives is."""
+        return (self.verdict == rules.PARTLY and self.null_partly is not None
+                and self.null_partly.share > MAX_FALSE_POSITIVES)
+
 
 def _verdict(number: int, healthy: Tables, evidence: Evidence) -> ClaimResult:
     """A claim's rule on the healthy runs; untestable when it has runs and none of them learned."""
@@ -297,7 +351,7 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
     """Every claim's audit (``readings``: also under every reading of the sensitivity table)."""
     joined = joined or join(studies, health)
     healthy, every = joined.tables(), joined.tables(healthy=False)
-    rates = false_positive_rates()
+    rates, partly = false_positive_rates(), partly_on_null()
     out = []
     for number, rule in rules.CLAIMS.items():
         evidence = evidence_of(number, joined)
@@ -310,7 +364,7 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
                     under[name] = rule(joined.tables(reading), reading)
         out.append(ClaimAudit(result, rule(every, SENSITIVITY["default"]), rules.per_repeat(number, healthy),
                               {k: v.verdict for k, v in under.items()}, evidence, rates.get(str(number)), under,
-                              ce_spearman(joined.rho) if number == 9 else {}))
+                              ce_spearman(joined.rho) if number == 9 else {}, partly.get(str(number))))
     return out
 
 

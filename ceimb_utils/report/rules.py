@@ -269,11 +269,15 @@ def claim_3(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
                                     "cells": len(c)}, c, left_out=left, datasets=_datasets(lg))
 
 
-def _gaps(cells: pd.DataFrame, value: str, keys=("dataset", "method")) -> pd.DataFrame:
-    """Minority minus majority of the group means of ``value`` per ``keys``."""
+def _gaps(cells: pd.DataFrame, value: str, keys=("dataset", "method")) -> tuple[pd.DataFrame, dict]:
+    """Minority minus majority of the group means of ``value`` per ``keys``, and the count of
+    group cells left out because the other group has none (its cells thin or unpaired: no gap)."""
     g = cells.groupby(list(keys) + ["group"], observed=True)[value].mean().unstack("group")
-    return pd.DataFrame({"majority": g.get("majority", np.nan), "minority": g.get("minority", np.nan)}).assign(
-        gap=lambda f: f["minority"] - f["majority"]).dropna().reset_index()
+    frame = pd.DataFrame({"majority": g.get("majority", np.nan), "minority": g.get("minority", np.nan)}).assign(
+        gap=lambda f: f["minority"] - f["majority"])
+    complete = frame["gap"].notna()
+    alone = int(frame.loc[~complete, ["majority", "minority"]].notna().to_numpy().sum())
+    return frame[complete].reset_index(), {"no other group": alone}
 
 
 def claim_4(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
@@ -283,7 +287,8 @@ def claim_4(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     if lg.empty:
         return untestable(4, "no tabular data")
     c, left = class_cells(lg, "required_pct")
-    gaps = _gaps(_with_group(c, lg), "required_pct")
+    gaps, alone = _gaps(_with_group(c, lg), "required_pct")
+    left = _merge_counts(left, alone)
     if gaps.empty:
         return untestable(4, "no cell", **left)
     gaps["passes"] = gaps["gap"] > 0
@@ -301,9 +306,10 @@ def claim_5(t: Tables, reading: RuleReading = RuleReading()) -> ClaimResult:
     if not _has_base_and_oversampling(lg):
         return untestable(5, "no base and over-sampling pair")
     pairs, left = paired(lg, "required_pct")
-    method_gap = _gaps(pairs, "required_pct")
-    base_gap = _gaps(pairs, "base_value").rename(columns={"gap": "base_gap", "majority": "base_majority",
-                                                          "minority": "base_minority"})
+    method_gap, alone = _gaps(pairs, "required_pct")  # base's cells are the same pairs'
+    left = _merge_counts(left, alone)
+    base_gap = _gaps(pairs, "base_value")[0].rename(columns={"gap": "base_gap", "majority": "base_majority",
+                                                             "minority": "base_minority"})
     both = method_gap.merge(base_gap, on=["dataset", "method"])
     if both.empty:
         return untestable(5, "no paired cell", **left)

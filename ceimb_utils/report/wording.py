@@ -202,15 +202,21 @@ def _ours_8(r: ClaimResult, short: bool) -> str:
     return ("; " if not short else ", ").join(parts)
 
 
+# What each part of claim 9 can show, beside its figure on the landing page (the audit's reasoning,
+# ``_why_9``, gives it in full): a reader of the landing table alone must not take 59/60 for a law
+# that training made, or a tabular "no relation" for the absence of a shared one.
+SCOPE_9 = {"CNN": "a ReLU alone can make it", "tabular": "sees class-specific relations only"}
+
+
 def _ours_9(r: ClaimResult, short: bool) -> str:
     out = []
     for name, f in r.figures.items():
         if name == "CNN":
-            out.append(f"CNN {f['relation']}/{f['testable']} classes relation" if short else
+            out.append(f"CNN {f['relation']}/{f['testable']} classes relation ({SCOPE_9['CNN']})" if short else
                        f"CNN (pre-pool features): relation in {f['relation']} of {f['testable']} testable classes, "
                        f"opposite in {f['opposite']}")
         else:
-            out.append(f"tabular {f['relation']}/{f['testable']} classes relation" if short else
+            out.append(f"tabular {f['relation']}/{f['testable']} classes relation ({SCOPE_9['tabular']})" if short else
                        f"tabular (columns, unit-free): no relation in {f['no_relation']}, opposite in {f['opposite']}, "
                        f"mirrored in {f['mirrored']} and relation in {f['relation']} of {f['testable']} testable classes")
     return "; ".join(out)
@@ -260,6 +266,7 @@ def on_this_data_set(result: ClaimResult) -> str:
 # ---------------------------------------------------------------- why: the rule applied
 LEFT_OUT = {"no TP": "class cells without a true positive", "thin": f"thin class cells (fewer than {MIN_TPS} TPs)",
             "no TP on one side": "class cells without a pair (a TP on each side, in runs that both learned)",
+            "no other group": "class cells whose other group has no cell left (no gap to form)",
             "trivial": "trivial cells (share 1 by construction)",
             "not testable here": "cells not testable here (the null saturates at every m)"}
 
@@ -400,7 +407,14 @@ def verdict_label(a: ClaimAudit) -> str:
         parts.append(f"on all runs: {a.all_runs.verdict}")
     if a.flagged_rate:
         parts.append(f"the rule reads a false positive in {false_positive_rate(a)} of planted null cases")
+    if a.partly_as_on_null:
+        parts.append(f"partly also on planted data where the claim is false ({_null_seeds(a.null_partly)})")
     return " · ".join(parts)
+
+
+def _null_seeds(r) -> str:
+    """A rule's readings of one planted generator (``audit.NullReading``) in words."""
+    return f"{r.count} of {r.n} seeds of {r.generator}"
 
 
 def data_label(d: DataUsed) -> str:
@@ -521,7 +535,10 @@ def claim_section(a: ClaimAudit, link: Callable[[str, str], str] | None = None, 
     if a.false_positive_rate is not None:
         lines.append(f"- **Calibration**: on planted data with nothing planted, the rule reads a false positive in "
                      f"{false_positive_rate(a)} of cases (its largest over the null generators of the calibration page)" + (f", above {rules_fp_limit()}." if
-                                                                           a.flagged_rate else "."))
+                                                                           a.flagged_rate else ".")
+                     + (f" It reads *{rules.PARTLY}*, the verdict here, in {_null_seeds(a.null_partly)}, where the "
+                        "claim is false by construction: on this rule *partly* does not tell the claim from its "
+                        "absence." if a.partly_as_on_null else ""))
     pages = _links(a, link, QUESTION_OF[a.number])
     if pages:
         lines.append(f"- **Pages**: {pages}.")
@@ -566,6 +583,10 @@ def findings(audits: list[ClaimAudit]) -> str:
     if flagged:
         text.append("Rules whose false-positive rate on planted data exceeds " + rules_fp_limit() + ": " + "; ".join(
             f"{a.number} ({false_positive_rate(a)})" for a in flagged) + ".")
+    as_on_null = [a for a in audits if a.partly_as_on_null]
+    if as_on_null:
+        text.append("Verdicts their rule also gives on planted data where the claim is false: " + "; ".join(
+            f"{a.number} ({a.verdict} in {_null_seeds(a.null_partly)})" for a in as_on_null) + ".")
     return " ".join(text)
 
 
