@@ -184,14 +184,14 @@ def test_a_partly_that_the_rule_also_gives_where_the_claim_is_false_is_flagged(t
     partly, holds = (replace(a, result=replace(a.result, verdict=v)) for v in (PARTLY, HOLDS))
     assert partly.partly_as_on_null and not holds.partly_as_on_null
     assert wording.verdict_label(partly).endswith(
-        "partly also on planted data where the claim is false (18 of 20 seeds of dense, 10:1)")
-    assert "partly also" not in wording.verdict_label(holds)
+        " · also given on planted data where the claim is false (18 of 20 seeds of dense, 10:1)")
+    assert "also given" not in wording.verdict_label(holds)
     assert ("It reads <em>partly</em>, the verdict here, in 18 of 20 seeds of dense, 10:1, where the claim is false by "
             "construction") in wording.claim_section(partly)
     assert ("Verdicts their rule also gives on planted data where the claim is false: 1 (partly in 18 of 20 seeds "
             "of dense, 10:1).") in wording.findings([partly])
     at_limit = replace(partly, null_partly=audit.partly_on_null(record)["7"])
-    assert not at_limit.partly_as_on_null and "partly also" not in wording.verdict_label(at_limit)
+    assert not at_limit.partly_as_on_null and "also given" not in wording.verdict_label(at_limit)
 
 
 def test_the_audit_quotes_a_false_positive_rate_as_the_calibration_page_does(tmp_path, monkeypatch):

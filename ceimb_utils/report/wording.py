@@ -408,7 +408,7 @@ def verdict_label(a: ClaimAudit) -> str:
     if a.flagged_rate:
         parts.append(f"the rule reads a false positive in {false_positive_rate(a)} of planted null cases")
     if a.partly_as_on_null:
-        parts.append(f"partly also on planted data where the claim is false ({_null_seeds(a.null_partly)})")
+        parts.append(f"also given on planted data where the claim is false ({_null_seeds(a.null_partly)})")
     return " · ".join(parts)
 
 
