@@ -279,7 +279,9 @@ def _check_value(dotted: str, value: Any, default: Any) -> None:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(f"{dotted!r} must be of type {expected.__name__}, got {value!r}.")
+        # one value where a list is wanted (--set datasets=sylva): show the list it would be
+        as_list = f" (a list: [{value}])" if expected is list and isinstance(value, (str, int, float)) else ""
+        raise ConfigError(f"{dotted!r} must be of type {expected.__name__}{as_list}, got {value!r}.")
     choices = tuple(DATASETS) if dotted == "datasets" else _CHOICES.get(dotted)
     if choices is not None:
         items = value if isinstance(value, list) else [value]

@@ -70,6 +70,7 @@ def test_dataset_overrides_win_over_profile():
     ("smoke", {"image.head_warmup_epochs": -1}, "'image.head_warmup_epochs' must be at least 0"),
     ("smoke", {"image.la_tau": -1}, "'image.la_tau' must be at least 0"),
     ("smoke", {"tabular.l1_folds": 1}, "'tabular.l1_folds' must be at least 2"),
+    ("smoke", {"datasets": "sylva"}, r"'datasets' must be of type list \(a list: \[sylva\]\), got 'sylva'"),
 ])
 def test_bad_configuration_is_refused(name, overrides, match):
     with pytest.raises(ConfigError, match=match):

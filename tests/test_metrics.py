@@ -35,6 +35,9 @@ def test_required_ce_multiclass_hand_example():
     # bias excluded, -1 kept: 3 - 1 = 2 is not > sum(CE[runner-up]) = 2; 4 - 1 = 3 > 2 -> k = 2
     assert metrics.required_ce(r, [0], bias="exclude").tolist() == [2]
     assert metrics.required_ce(r, [0], bias="exclude", negatives="ranked").tolist() == [1]
+    # a field no reading has is named with the ones it has (it was a bare TypeError of Reading's)
+    with pytest.raises(TypeError, match=r"required_ce\(\) has no field 'bais'; a reading's fields are .*bias"):
+        metrics.required_ce(r, [0], bais="exclude")
 
 
 def test_required_ce_binary_hand_examples():

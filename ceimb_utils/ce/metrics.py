@@ -12,7 +12,7 @@ read one such object per choice of counted instances (``summaries``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from scipy import stats
@@ -222,6 +222,10 @@ def required_ce(result: CEResult, y, reading: Reading = DEFAULT, terms: Required
     >>> required_ce(result, y, bias="exclude")[:8]  # -1: never carry it
     array([-2,  0,  0,  1, -1,  0,  0,  0])
     """
+    unknown = sorted(set(changes) - {f.name for f in fields(Reading)})
+    if unknown:
+        raise TypeError(f"required_ce() has no field {unknown[0]!r}; a reading's fields are "
+                        f"{', '.join(f.name for f in fields(Reading))}.")
     reading = replace(reading, **changes) if changes else reading
     return reading_counts(_terms(result, y, reading, terms), reading)
 
