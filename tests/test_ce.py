@@ -441,3 +441,12 @@ def test_float32_linear_models_and_plain_inputs_pass_the_decision_check():
     lg = LogisticRegression().fit(small, ys)
     for source in (small.tolist(), sparse.coo_matrix(small)):  # rows of these are taken for the check
         np.testing.assert_allclose(ce.extract(lg, source).scores, lg.decision_function(small), rtol=1e-9, atol=1e-9)
+
+
+def test_a_layer_after_the_head_is_refused_with_the_fix():
+    """A softmax after the last linear layer: its output is not the head's, so the CE would not
+    add up; the message says to pass the logits (a user's review found only head= advised)."""
+    model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+    with pytest.raises(ce.UnsupportedModelError, match="is not the output of its head '0'.*a softmax, say.*head's logits"):
+        ce.extract(model, np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32))
+    assert ce.extract(model[0], np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)).n_terms == 4

@@ -566,7 +566,8 @@ def _extract_torch(model, X, batch_size: int, head=None, hooks=()) -> CEResult:
                     raise UnsupportedModelError(
                         f"The output of the {type(model).__name__} is not the output of its head "
                         f"{head_name!r} (used {len(captured)} times per forward pass); name the layer that "
-                        f"gives the output with head=. Supported: {SUPPORTED}."
+                        f"gives the output with head=, or, where a layer after the head changes its output "
+                        f"(a softmax, say), pass a module that ends at the head's logits. Supported: {SUPPORTED}."
                     )
                 feats.append(captured[0][0].flatten(1).double().cpu())
                 logits.append(out.double().cpu())
