@@ -515,6 +515,54 @@ def test_rowwise_spearman_by_blocks_equals_each_row_alone(monkeypatch):
         np.testing.assert_array_equal(metrics.rowwise_spearman(values, counts), reversed_whole)
 
 
+def test_rowwise_spearman_in_any_column_order_is_the_same_to_the_bit(monkeypatch):
+    """Ranks, their deviations from the mean rank and the deviations' products are multiples of a
+    quarter, so the sums come out the same in the order of b's values as in the columns' (the
+    interval sorts b from a hint that nearly orders its rows)."""
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 40, size=(30, 200)).astype(float)
+    values = rng.normal(size=(30, 200)) + np.linspace(0, 3, 200)  # nearly in column order
+    values[:, 10] = values[:, 11]  # ties
+    values[4, 0] = np.nan
+    ra, rb = stats.rankdata(counts, axis=1), stats.rankdata(values, axis=1)
+    ra -= ra.mean(1, keepdims=True)
+    rb -= rb.mean(1, keepdims=True)
+    in_columns = (ra * rb).sum(1) / np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
+    assert np.isnan(in_columns[4]) and np.isfinite(np.delete(in_columns, 4)).all()
+    hint = rng.permutation(200)
+    for order in (None, hint, np.arange(200), np.arange(200)[::-1]):
+        np.testing.assert_array_equal(metrics.rowwise_spearman(counts, values, a_counts=True, b_order=order),
+                                      in_columns)
+    monkeypatch.setattr(metrics, "EXACT_RANK_SUMS", 10)  # wider rows: b's ranks go back to the columns
+    np.testing.assert_array_equal(metrics.rowwise_spearman(counts, values, a_counts=True, b_order=hint), in_columns)
+
+
+def test_take_and_put_rows_are_numpys_along_axis():
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(7, 26))[:, ::2]  # not contiguous
+    index = np.argsort(rng.random((7, 13)), axis=1)
+    np.testing.assert_array_equal(metrics.take_rows(a, index), np.take_along_axis(a, index, axis=1))
+    repeated = rng.integers(0, 13, size=(7, 30))  # any columns, any number of times
+    np.testing.assert_array_equal(metrics.take_rows(a, repeated), np.take_along_axis(a, repeated, axis=1))
+    expected = np.zeros(a.shape)
+    np.put_along_axis(expected, index, a, axis=1)
+    np.testing.assert_array_equal(metrics.put_rows(a.shape, index, a), expected)
+
+
+def test_class_sets_read_with_their_values_are_the_supporting_ce(monkeypatch):
+    rng = np.random.default_rng(7)
+    ce = rng.normal(size=(90, 12))
+    r = binary_result(ce, 0.3)
+    y = (rng.random(90) < 0.7).astype(int)
+    terms = metrics.required_terms(r, y)["tp"]
+    positions = np.arange(len(terms.rows))[::2]
+    monkeypatch.setattr(required, "BLOCK_ELEMENTS", 5 * 12)  # blocks of five rows
+    sets, values = metrics.class_sets(terms, metrics.DEFAULT, 10, positions, with_values=True)
+    np.testing.assert_array_equal(sets, metrics.class_sets(terms, metrics.DEFAULT, 10, positions))
+    np.testing.assert_array_equal(values, terms.support.values_of(terms.rows[positions]))
+    assert sets.any() and len(positions) > 10
+
+
 @pytest.mark.parametrize("n", [41, 43, 60])
 def test_subsample_sums_equal_the_subsamples_products(n):
     """The last part of each random order is taken from the total: the same sums as summing it."""

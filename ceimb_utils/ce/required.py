@@ -438,11 +438,12 @@ class RequiredTerms:
                              self.positive_sum[inner], self.n_positive[inner], support.class_sums()[0])
 
     def set_blocks(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
-                   within: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                   within: np.ndarray | None = None, with_values: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
         """(positions among the counted rows, (B, D) bool sets) a block at a time: each row's
         required set under ``rule`` (with k = 1 for k = 0 under ``at_least_one``), or, with
         ``top`` > 0, its ``top`` largest positive terms (the reading "top-k sets"). ``within``:
-        only these positions among the counted rows."""
+        only these positions among the counted rows. ``with_values``: each block's (B, D)
+        supporting CE come third, the ones its sets were read from."""
         positions = np.arange(len(self.rows)) if within is None else np.asarray(within)
         d = self.support.n_terms
         if top:
@@ -465,7 +466,7 @@ class RequiredTerms:
                     end = np.where(zero, self.first_key(rule, at), end)
                 k = np.where(k == NEVER_CROSSES, d, k)
                 mask = set_mask(np.abs(values) if rule.ranking == "absolute" else values, k, end)
-            yield at, mask
+            yield (at, mask, values) if with_values else (at, mask)
 
     def first_key(self, rule: CountRule, positions: np.ndarray) -> np.ndarray:
         """The ranking key of the first term of the rows at ``positions`` under ``rule``."""
