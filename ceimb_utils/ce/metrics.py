@@ -280,20 +280,20 @@ def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np
     return member.T @ values, member.sum(0)
 
 
-def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted: np.ndarray):
+def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted):
     """Per class, how many counted instances' sets hold each term ((C, D) counts), and for each
-    function of ``weighted`` (instance indices -> their (n, D) rows) the sum of its rows over
-    the set members ((C, D))."""
+    function of ``weighted`` (instance indices and their (n, D) supporting CE, read once for the
+    sets -> (n, D) rows) the sum of its rows over the set members ((C, D))."""
     sup = terms.support
     n_classes, d = sup.n_classes, sup.n_terms
     cls = sup.cls[terms.rows]
     hits = np.zeros((n_classes, d), dtype=np.int64)
     sums = [np.zeros((n_classes, d)) for _ in weighted]
     for c in np.flatnonzero(terms.class_counts):
-        for at, mask in _set_blocks(terms, reading, k, within=np.flatnonzero(cls == c)):
+        for at, mask, values in _set_blocks(terms, reading, k, within=np.flatnonzero(cls == c), with_values=True):
             hits[c] += mask.sum(0)
             for total, rows_of in zip(sums, weighted):
-                total[c] += np.where(mask, rows_of(terms.rows[at]), 0.0).sum(0)
+                total[c] += np.where(mask, rows_of(terms.rows[at], values), 0.0).sum(0)
     return hits, sums
 
 
@@ -847,7 +847,8 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     """
     terms = _terms(result, y, reading, terms, k)
     sup = terms.support
-    hits, (in_ce, in_feature) = class_set_sums(terms, reading, k, sup.values_of, lambda rows: result.features[rows])
+    hits, (in_ce, in_feature) = class_set_sums(terms, reading, k, lambda rows, values: values,
+                                               lambda rows, values: result.features[rows])
     counts, mags = terms.class_counts, terms.class_sums
     fmags, _ = sup.class_sums(lambda rows: result.features[rows])
     denom = np.maximum(counts, 1)[:, None]
