@@ -463,14 +463,15 @@ class RequiredTerms:
                 if at_least_one:
                     zero = k == 0
                     k = np.where(zero, 1, k)
-                    end = np.where(zero, self.first_key(rule, at), end)
+                    end = np.where(zero, self.first_key(rule, at, values), end)
                 k = np.where(k == NEVER_CROSSES, d, k)
                 mask = set_mask(np.abs(values) if rule.ranking == "absolute" else values, k, end)
             yield (at, mask, values) if with_values else (at, mask)
 
-    def first_key(self, rule: CountRule, positions: np.ndarray) -> np.ndarray:
-        """The ranking key of the first term of the rows at ``positions`` under ``rule``."""
-        values = self.support.values_of(self.rows[positions])
+    def first_key(self, rule: CountRule, positions: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        """The ranking key of the first term of the rows at ``positions`` under ``rule`` (``values``:
+        their supporting CE, when the caller has them)."""
+        values = self.support.values_of(self.rows[positions]) if values is None else values
         if rule.ranking == "absolute":
             return np.abs(values).max(1)
         return self.largest[positions, 0] if self.largest.shape[1] else values.max(1)
