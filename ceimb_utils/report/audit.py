@@ -213,15 +213,21 @@ def _repeat_range(runs: pd.DataFrame, healthy: bool = False) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------- the audit
-def false_positive_rates(path=None) -> dict[str, float]:
-    """Each rule's measured false-positive rate on planted data with nothing planted
-    (``benchmarks/calibration_rates.py``), by claim; empty when not measured."""
+def rate_rows(path=None) -> list[dict]:
+    """The rows of the calibration record (``benchmarks/calibration_rates.py``); none when it
+    has not been measured."""
     try:
-        record = json.loads((path or RATES_RECORD).read_text())
+        return json.loads((path or RATES_RECORD).read_text()).get("rows", [])
     except (OSError, ValueError):
-        return {}
+        return []
+
+
+def false_positive_rates(path=None, rows: list[dict] | None = None) -> dict[str, float]:
+    """Each rule's measured false-positive rate on planted data with nothing planted, by claim,
+    from the calibration record's ``rows`` (read from ``path`` when not given); empty when not
+    measured."""
     rates: dict[str, float] = {}
-    for r in record.get("rows", []):  # a rule run on several null generators: its largest rate
+    for r in rate_rows(path) if rows is None else rows:  # a rule run on several null generators: its largest rate
         if r.get("false_positive_rate") is not None:
             claim = str(r["claim"])
             rates[claim] = max(rates.get(claim, 0.0), float(r["false_positive_rate"]))
@@ -252,17 +258,14 @@ def _reads(text: str) -> dict[str, int]:
     return out
 
 
-def partly_on_null(path=None) -> dict[str, NullReading]:
+def partly_on_null(path=None, rows: list[dict] | None = None) -> dict[str, NullReading]:
     """Per claim judged per seed, the generator with nothing of the claim planted on which its
-    rule reads *partly* most often: a *partly* verdict that the rule also gives where the claim
-    is false does not tell the claim from its absence (its false-positive rate counts *holds*
-    only). Empty when not measured."""
-    try:
-        record = json.loads((path or RATES_RECORD).read_text())
-    except (OSError, ValueError):
-        return {}
+    rule reads *partly* most often (from the calibration record's ``rows``, read from ``path``
+    when not given): a *partly* verdict that the rule also gives where the claim is false does
+    not tell the claim from its absence (its false-positive rate counts *holds* only). Empty
+    when not measured."""
     out: dict[str, NullReading] = {}
-    for r in record.get("rows", []):
+    for r in rate_rows(path) if rows is None else rows:
         if r.get("false_positive_rate") is None or r.get("unit") != "verdict per seed":
             continue
         reading = NullReading(r["generator"], rules.PARTLY, _reads(r["reads"]).get(rules.PARTLY, 0), int(r["n"]))
@@ -351,7 +354,8 @@ def audit(studies: Mapping[str, Study], health: Mapping[str, pd.DataFrame] | Non
     """Every claim's audit (``readings``: also under every reading of the sensitivity table)."""
     joined = joined or join(studies, health)
     healthy, every = joined.tables(), joined.tables(healthy=False)
-    rates, partly = false_positive_rates(), partly_on_null()
+    calibration = rate_rows()  # read once for both
+    rates, partly = false_positive_rates(rows=calibration), partly_on_null(rows=calibration)
     out = []
     for number, rule in rules.CLAIMS.items():
         evidence = evidence_of(number, joined)
