@@ -88,7 +88,7 @@ def latent_rates(seeds: int) -> list[dict]:
     """Claim 9's latent reading on ``seeds`` draws of each latent table of the planted-latent
     profile (unit-free, and raw for tables in one unit) and of each network-like case: the
     calibration page's function and draws, so its figures and the record's are the same."""
-    return calibration.latent_rate_rows(calibration.latent_draws(calibration.planted_tables(), seeds))
+    return calibration.latent_rate_rows(calibration.latent_draws(calibration.planted_tables(), seeds, jobs=None))
 
 
 def main() -> None:

@@ -164,3 +164,28 @@ def test_a_relu_of_gaussian_pre_activations_reads_relation_with_no_law_planted()
     assert "features: relation 18 of 18" in line and "pre-pool: relation 18 of 18" in line
     table = calibration.network_readings(draws.assign(false_positive_rate=np.nan, power=1.0, low=0.8, high=1.0))
     assert set(table["planted"]) == {"relation (made by the ReLU)"} and set(table["recovered"]) == {"— (shown)"}
+
+
+def test_the_draws_read_in_other_processes_are_the_draws_read_here():
+    """The page reads its latent draws in other processes while its studies load: the frame is
+    the one read in this process, case for case and draw for draw (each draw seeded by its index)."""
+    tables = dict(list(calibration.planted_tables().items())[:1])
+    here = calibration.latent_draws(tables, draws=3, jobs=1)
+    elsewhere = calibration.start_latent_draws(tables, draws=3, jobs=2)()
+    pd.testing.assert_frame_equal(here, elsewhere)
+    assert len(here) == len(calibration.latent_cases(tables)) > 2
+    assert (here["draws"] == 3).all() and here["testable"].gt(0).all()
+
+
+def test_a_generators_cases_read_together_give_what_each_reads_alone():
+    # the pre-pool and pooled cases of one law share each draw's maps (the costly part)
+    cases = [c for c in calibration.latent_cases({}) if c.generator == "feature maps, relation per position"]
+    together = calibration.statuses_together(cases, 2)
+    alone = [case.statuses(2) for case in reversed(cases)][::-1]  # the other order: no draw kept between
+    for a, b in zip(together, alone):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_draws_need_at_least_one_process():
+    with pytest.raises(ValueError, match="at least 1"):
+        calibration.in_processes([], jobs=0)

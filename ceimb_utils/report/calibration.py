@@ -9,12 +9,14 @@ reads directly, since it needs no model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
-from typing import Callable, Mapping
+from functools import lru_cache, partial
+from typing import Any, Callable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from joblib import cpu_count
+from joblib.externals.loky import get_reusable_executor
 from scipy.stats import beta, binom, binomtest
 
 from ..config import load_profile
@@ -183,8 +185,15 @@ def _read_features(law: str, seed: int) -> list[str]:
     return latent_reading.read_features(*generators.latent_features(law, seed=seed), seed=seed)
 
 
+@lru_cache(maxsize=1)
+def _maps(law: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A draw of feature maps, kept until the next: the pre-pool and pooled cases of one law read
+    it in turn (``latent_draws`` reads a generator's cases draw by draw), and it is the costly part."""
+    return generators.feature_maps(law, seed=seed)  # neither reading writes to it
+
+
 def _read_maps(law: str, pooled: bool, seed: int) -> list[str]:
-    maps, y = generators.feature_maps(law, seed=seed)
+    maps, y = _maps(law, seed)
     if pooled:  # global average pooling, as a network's head sees the features
         return latent_reading.read_features(maps.mean(axis=(2, 3)), y, seed=seed)
     return latent_reading.read_maps(maps, y, seed=seed)
@@ -205,9 +214,17 @@ class LatentCase:
         return bool(self.made_by)
 
     def statuses(self, draws: int) -> pd.DataFrame:
-        rows = [{"draw": i, "class_index": c, "verdict": v}
-                for i in range(draws) for c, v in enumerate(self.read(i))]
-        return pd.DataFrame(rows, columns=["draw", "class_index", "verdict"])
+        return statuses_together([self], draws)[0]
+
+
+def statuses_together(cases: list[LatentCase], draws: int) -> list[pd.DataFrame]:
+    """Each case's class statuses on ``draws`` draws ((draw, class_index, verdict) rows), read
+    draw by draw: the cases of one generator then read each draw in turn."""
+    rows = [[] for _ in cases]
+    for i in range(draws):
+        for case, out in zip(cases, rows):
+            out += [{"draw": i, "class_index": c, "verdict": v} for c, v in enumerate(case.read(i))]
+    return [pd.DataFrame(out, columns=["draw", "class_index", "verdict"]) for out in rows]
 
 
 TABLE_READINGS = {UNIT_FREE: "unit-free", RAW: "raw"}
@@ -366,16 +383,48 @@ def judge(planted: str, statuses: pd.DataFrame) -> dict:
             "low": low, "high": high, "effective": effective, "recovered": recovered}
 
 
-def latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS) -> pd.DataFrame:
+def latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS, jobs: int | None = 1) -> pd.DataFrame:
     """Every latent case read on ``draws`` independent draws and judged (``judge``): one row per
     case, the source of the calibration page's latent answers, its network table and its latent
-    rates, and of the rates benchmark's record."""
-    rows = []
-    for case in latent_cases(tables):
-        rows.append({"rule": case.rule, "generator": case.generator, "reading": case.reading,
-                     "planted": case.planted, "shown": case.shown, "made_by": case.made_by, "draws": draws,
-                     **judge(case.planted, case.statuses(draws))})
-    return pd.DataFrame(rows)
+    rates, and of the rates benchmark's record. ``jobs``: as ``start_latent_draws``."""
+    return start_latent_draws(tables, draws, jobs)()
+
+
+def start_latent_draws(tables: Mapping[str, Mapping], draws: int = DRAWS,
+                       jobs: int | None = None) -> Callable[[], pd.DataFrame]:
+    """``latent_draws`` begun in ``jobs`` other processes (None: one per CPU this process may
+    use; 1: read here, when the frame is asked for): what it returns gives the frame, waiting for
+    the draws, and this process is free meanwhile (the calibration page loads its studies). The
+    rows are the same for any number of processes: each draw is seeded by its index alone."""
+    cases = latent_cases(tables)
+    groups = {}  # the cases of one generator, read together (``statuses_together``)
+    for case in cases:
+        groups.setdefault(case.generator, []).append(case)
+    pending = in_processes([partial(statuses_together, group, draws) for group in groups.values()], jobs)
+
+    def frame() -> pd.DataFrame:
+        statuses = {id(case): read for group, frames in zip(groups.values(), pending())
+                    for case, read in zip(group, frames)}
+        return pd.DataFrame([{"rule": case.rule, "generator": case.generator, "reading": case.reading,
+                              "planted": case.planted, "shown": case.shown, "made_by": case.made_by, "draws": draws,
+                              **judge(case.planted, statuses[id(case)])} for case in cases])
+    return frame
+
+
+def in_processes(calls: list[Callable[[], Any]], jobs: int | None = None) -> Callable[[], list]:
+    """The calls begun in ``jobs`` loky processes (None: one per CPU this process may use), or
+    kept for this process (one job or one call): what it returns gives each call's result, in
+    order, waiting for them."""
+    jobs = cpu_count() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1 (or None: one per CPU), got {jobs}.")
+    if jobs == 1 or len(calls) <= 1:
+        return lambda: [call() for call in calls]
+    # One thread each: the processes share the cores out (torch's own threads in two processes on
+    # two cores made the feature maps' reading twice as slow as reading them one after the other).
+    executor = get_reusable_executor(max_workers=min(jobs, len(calls)), env={"OMP_NUM_THREADS": "1"})
+    futures = [executor.submit(call) for call in calls]
+    return lambda: [future.result() for future in futures]
 
 
 def _percent(rate: float, low: float, high: float) -> str:
