@@ -177,13 +177,24 @@ def test_the_draws_read_in_other_processes_are_the_draws_read_here():
     assert (here["draws"] == 3).all() and here["testable"].gt(0).all()
 
 
-def test_a_generators_cases_read_together_give_what_each_reads_alone():
-    # the pre-pool and pooled cases of one law share each draw's maps (the costly part)
-    cases = [c for c in calibration.latent_cases({}) if c.generator == "feature maps, relation per position"]
-    together = calibration.statuses_together(cases, 2)
-    alone = [case.statuses(2) for case in reversed(cases)][::-1]  # the other order: no draw kept between
-    for a, b in zip(together, alone):
-        pd.testing.assert_frame_equal(a, b)
+def test_a_generators_cases_read_together_give_what_each_reads_from_its_own_draws():
+    # The pre-pool and pooled cases of one law share each draw's maps (the costly part): each
+    # reads what it reads from maps generated afresh for that seed, never another draw's.
+    from ceimb_utils.ce import latent as latent_reading
+    from ceimb_utils.data import planted as generators
+
+    cases = {c.reading: c for c in calibration.latent_cases({}) if c.generator == "feature maps, relation per position"}
+    together = dict(zip(cases, calibration.statuses_together(list(cases.values()), 3)))
+    for seed in range(3):
+        maps, y = generators.feature_maps("frequency_magnitude", seed=seed)
+        fresh = {"pre-pool": latent_reading.read_maps(maps, y, seed=seed),
+                 "pooled": latent_reading.read_features(maps.mean(axis=(2, 3)), y, seed=seed)}
+        for reading, frame in together.items():
+            assert frame[frame["draw"] == seed]["verdict"].tolist() == fresh[reading]
+    # a planted relation reads alike on every draw, so the kept draw itself is checked too
+    for law, seed in [("frequency", 0), ("frequency", 0), ("frequency", 1), ("frequency_magnitude", 1), ("frequency", 1)]:
+        kept, fresh_maps = calibration._maps(law, seed), generators.feature_maps(law, seed=seed)
+        assert all(np.array_equal(a, b) for a, b in zip(kept, fresh_maps))
 
 
 def test_draws_need_at_least_one_process():
