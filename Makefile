@@ -40,6 +40,8 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	@# would compile its imports again (10 s instead of 5 s per notebook kernel): write it once for
 	@# what the runs, the notebooks, the book and the tests import (155 MB, not pip's 380 MB of all).
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -W ignore -c "$(WARM_IMPORTS)"
+	@# numba compiles the analysis kernels into its cache once, here (about 8 s), not in a run.
+	$(BIN)/python -c "from ceimb_utils.ce import compiled; compiled.warm()"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $@
 

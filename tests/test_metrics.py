@@ -245,6 +245,7 @@ def test_rows_that_share_their_positive_columns_are_ordered_on_them_alone():
     y = (ce.sum(1) + bias > 0).astype(int)  # every row a TP, of both classes
     called = []
     with pytest.MonkeyPatch.context() as patch:
+        sorting_only(patch)
         patch.setattr(required, "DEEP_SHARE", -1.0)  # every block to the second pass
         descending = required.descending
         patch.setattr(required, "descending", lambda *a: called.append(1) or descending(*a))
@@ -390,17 +391,28 @@ def test_blocks_do_not_change_results(monkeypatch):
 tied = st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
 
 
+def sorting_only(patch, compiled: bool = False):
+    """Without ``compiled``, the analysis as the core install runs it, where numba is not
+    installed: numpy sorts each row (tests/test_compiled.py compares the two)."""
+    if not compiled:
+        patch.setattr(required, "compiled_kernels", lambda: None)
+        patch.setattr(metrics, "compiled_kernels", lambda: None)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
 @settings(max_examples=40, deadline=None)
 @given(data=st.data(), n=st.integers(1, 20), d=st.integers(1, 12), width=st.integers(1, 4),
        deep_share=st.sampled_from([required.DEEP_SHARE, -1.0]))
-def test_partial_ranking_with_ties_matches_the_loop(data, n, d, width, deep_share):
+def test_partial_ranking_with_ties_matches_the_loop(compiled, data, n, d, width, deep_share):
     """The partial sort ranks at most ``width`` terms in its first pass, so every row whose
     count lies beyond it takes the second pass; ties are everywhere. With a deep share below 0
-    every block skips the first pass, as blocks of rows that mostly need the second do."""
+    every block skips the first pass, as blocks of rows that mostly need the second do. The
+    compiled kernel meets the same ties (and hands back rows whose sums tie their threshold)."""
     ce = data.draw(arrays(np.float64, (n, d), elements=tied))
     bias = data.draw(tied)
     y = data.draw(arrays(np.int64, n, elements=st.integers(0, 1)))
     with pytest.MonkeyPatch.context() as patch:
+        sorting_only(patch, compiled)
         patch.setattr(required, "FIRST_WIDTH", width)
         patch.setattr(required, "DEEP_SHARE", deep_share)
         _assert_metrics_match_the_loop(binary_result(ce, bias), y, k=2)
@@ -421,6 +433,7 @@ def test_a_deep_block_skips_the_first_pass_with_the_same_counts():
     ce = rng.exponential(size=(300, 200)) - 0.2
     r, y = binary_result(ce, -120.0), np.ones(300, dtype=int)
     with pytest.MonkeyPatch.context() as patch:
+        sorting_only(patch)
         patch.setattr(required, "BLOCK_ELEMENTS", 40 * 201)  # several blocks
         skipped = []
         signed_block = required._signed_block
@@ -435,14 +448,16 @@ def test_a_deep_block_skips_the_first_pass_with_the_same_counts():
     np.testing.assert_array_equal(fast, reference.required_ce_loop(r, y, metrics.DEFAULT))
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), n=st.integers(1, 15), c=st.integers(2, 4), d=st.integers(1, 10), width=st.integers(1, 3))
-def test_partial_ranking_with_ties_matches_the_loop_multiclass(data, n, c, d, width):
+def test_partial_ranking_with_ties_matches_the_loop_multiclass(compiled, data, n, c, d, width):
     ce = data.draw(arrays(np.float64, (n, c, d), elements=tied))
     bias = data.draw(arrays(np.float64, c, elements=tied))
     y = data.draw(arrays(np.int64, n, elements=st.integers(0, c - 1)))
     r = multi_result(ce, bias)
     with pytest.MonkeyPatch.context() as patch:
+        sorting_only(patch, compiled)
         patch.setattr(required, "FIRST_WIDTH", width)
         _assert_metrics_match_the_loop(r, y, k=2)
         # a rule no reading uses: |CE| ranking with the negative terms ranked, by a full sort

@@ -91,6 +91,20 @@ def test_the_analysis_speed_page_sets_the_runs_with_numpys_avx2_kernels_apart():
     assert list(table.columns) == ["step (seconds)", "coil_2000 svm base", "coil_2000 svm smote"]
 
 
+def test_the_analysis_speed_page_states_the_kernels_and_the_first_analysis_apart():
+    run = {"dataset": "coil_2000", "model": "svm", "method": "base", "D": 1833, "fit_s": 0.6, "analysis_s": 0.5,
+           "first_analysis_s": 0.75, "steps_s": {"frequency interval": 0.2}, "numpy_disabled": ""}
+    kernels = {"kernels": "numba 0.68.1", "first_use_s": 0.41, "numpy_disabled": ""}
+    text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [kernels, run]}))
+    assert "coil_2000 svm base (D = 1,833) 0.83 times its fit (0.50 s against 0.60 s)" in text
+    assert "no longer than the fit in every timed run" in text
+    assert "the first, which also pays what a process pays once" in text and "against the fit: base 1.2." in text
+    assert "compiled kernels (numba 0.68.1); importing numba and loading them took 0.41 s once" in text
+    without = {"kernels": "none (numpy sorts)", "first_use_s": 0.0, "numpy_disabled": ""}
+    text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [without, run]}))
+    assert "without its compiled kernels (numba not installed): numpy sorted every row" in text
+
+
 def test_a_record_names_the_cpu_it_ran_on_not_a_back_end_a_page_contradicts():
     """The Speed page's clones ran under AVX2; the record's process saw an AVX-512 CPU. The page
     says what the CPU offers, so the two do not read as a contradiction."""

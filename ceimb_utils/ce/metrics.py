@@ -18,8 +18,9 @@ import numpy as np
 from scipy import stats
 
 from .extraction import CEResult
-from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms,
-                       Supporting, check_choice, descending, onehot, row_blocks, set_mask, supporting)
+from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms, Supporting,
+                       check_choice, compiled_kernels, descending, kernels_for, onehot, row_blocks, set_mask,
+                       supporting)
 
 NOT_TP = NOT_COUNTED
 __all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
@@ -128,19 +129,21 @@ def n_top(d: int, frac: float, count: str = "floor") -> int:
     return max(1, int(frac * d)) if count == "floor" else max(1, math.ceil(round(frac * d, 9)))
 
 
-def required_terms(result: CEResult, y, readings=(DEFAULT,), k: int = 10, frac: float = 0.1) -> dict[str, RequiredTerms]:
+def required_terms(result: CEResult, y, readings=(DEFAULT,), k: int = 10,
+                   frac: float | None = 0.1) -> dict[str, RequiredTerms]:
     """The required terms that the metrics of ``readings`` read, ranked once: one
     ``RequiredTerms`` per choice of counted instances (``"tp"``, ``"all"``), with every count
     rule the readings use and enough of each row's largest terms for the top-k sets and the top
-    shares (``k``, ``frac``). Where both are asked for, the TPs' terms are those of all
-    instances restricted to the TPs (the same supporting CE and offsets), not ranked again."""
+    shares (``k``, ``frac``; ``frac=None`` where no top share will be read: the training
+    tables). Where both are asked for, the TPs' terms are those of all instances restricted to
+    the TPs (the same supporting CE and offsets), not ranked again."""
     readings = list(readings)
     k = _check_k(k)
     binary = result.binary
     d = result.n_terms
     wanted = {r.instances for r in readings}
     rules = list(dict.fromkeys(r.rule(binary) for r in readings))
-    n_largest = max([k] + [n_top(d, frac, r.share_count) for r in readings])
+    n_largest = max([k] + ([n_top(d, frac, r.share_count) for r in readings] if frac is not None else []))
     source = "all" if "all" in wanted else "tp"
     ranked = RequiredTerms.build(supporting(result, y, source), rules, n_largest)
     out = {source: ranked}
@@ -236,6 +239,14 @@ def reading_counts(terms: RequiredTerms, reading: Reading) -> np.ndarray:
     return np.where(out >= 0, np.maximum(out, 1), out) if reading.at_least_one else out
 
 
+def _set_bounds(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None):
+    """What the sets of ``instance_sets`` are built from, a block of counted rows at a time
+    (``RequiredTerms.set_bounds``)."""
+    if reading.sets == "top-k":
+        return terms.set_bounds(top=_check_k(k), within=within)
+    return terms.set_bounds(reading.rule(terms.support.binary), reading.at_least_one, within=within)
+
+
 def _set_blocks(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None,
                 with_values: bool = False):
     """The sets of ``instance_sets`` a block of counted rows at a time (``RequiredTerms.set_blocks``)."""
@@ -280,6 +291,12 @@ def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np
     return member.T @ values, member.sum(0)
 
 
+def _compiled_sets(terms: RequiredTerms) -> bool:
+    """Whether the compiled kernels read these terms' sets: numba is installed and the supporting
+    CE are float64 (``required.kernels_for``)."""
+    return kernels_for(terms.values_at(slice(0, 1))) is not None
+
+
 def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted):
     """Per class, how many counted instances' sets hold each term ((C, D) counts), and for each
     function of ``weighted`` (instance indices and their (n, D) supporting CE, read once for the
@@ -290,7 +307,20 @@ def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted):
     hits = np.zeros((n_classes, d), dtype=np.int64)
     sums = [np.zeros((n_classes, d)) for _ in weighted]
     for c in np.flatnonzero(terms.class_counts):
-        for at, mask, values in _set_blocks(terms, reading, k, within=np.flatnonzero(cls == c), with_values=True):
+        within = np.flatnonzero(cls == c)
+        if _compiled_sets(terms):  # one pass over each row for its set and its sums (ce/compiled.py)
+            for at, values, key, count, end, positive in _set_bounds(terms, reading, k, within):
+                block_hits, block_sums = np.zeros((1, d), dtype=np.int64), np.zeros((len(weighted), 1, d))
+                rows = np.stack([rows_of(terms.rows[at], values) for rows_of in weighted]) if weighted \
+                    else np.empty((0, len(at), d))
+                compiled_kernels().add_set_sums(np.ascontiguousarray(key), np.asarray(count, dtype=np.int64), end,
+                                                positive, np.zeros(len(at), dtype=np.int64), block_hits,
+                                                np.asarray(rows, dtype=np.float64), block_sums, False)
+                hits[c] += block_hits[0]
+                for total, block_sum in zip(sums, block_sums):
+                    total[c] += block_sum[0]
+            continue
+        for at, mask, values in _set_blocks(terms, reading, k, within=within, with_values=True):
             hits[c] += mask.sum(0)
             for total, rows_of in zip(sums, weighted):
                 total[c] += np.where(mask, rows_of(terms.rows[at], values), 0.0).sum(0)
@@ -423,7 +453,7 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
         if not len(terms.rows):
             shares = np.empty(0)
         elif absolute or terms.largest.shape[1] < top_n:
-            values = sup.values_of(terms.rows)
+            values = terms.values_at(slice(None))
             shares = share_of_top(np.abs(values) if absolute else values, frac, reading.share_count)
         else:  # the row's largest terms in order, over its positive sum
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -583,6 +613,11 @@ def rowwise_spearman(a: np.ndarray, b: np.ndarray, a_counts: bool = False,
 
 def _spearman_block(a: np.ndarray, b: np.ndarray, a_counts: bool, b_order: np.ndarray | None) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
+    kernels = compiled_kernels()  # b is float64 here, a whole numbers
+    if kernels is not None and a_counts and b_order is not None and b.shape[1] <= EXACT_RANK_SUMS:
+        # the same ranks and exact sums, with b ordered from b_order by insertion (ce/compiled.py)
+        return kernels.count_value_spearman(np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(b),
+                                            np.asarray(b_order, dtype=np.int64))
     ra = count_ranks(a) if a_counts else average_ranks(a)
     if b_order is None:
         order = np.argsort(b, axis=1)
@@ -887,9 +922,29 @@ def class_intervals(terms: RequiredTerms, hits: np.ndarray, resamples: int, ci: 
             if status[c] is None:  # only then are the class's sets built
                 def read(at, rows=rows):
                     return class_sets(terms, reading, k, rows[at], with_values=True)
-                low[c], high[c], status[c] = subsample_interval(*interval_rows(len(rows), sup.n_terms, rng, read),
-                                                                resamples, rng, ci)
+                if len(rows) > INTERVAL_GROUPS and _compiled_sets(terms):
+                    summed = _summed_groups(terms, reading, k, rows, rng)
+                else:
+                    summed = interval_rows(len(rows), sup.n_terms, rng, read)
+                low[c], high[c], status[c] = subsample_interval(*summed, resamples, rng, ci)
     return low, high, status
+
+
+def _summed_groups(terms: RequiredTerms, reading: Reading, k: int, rows: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``random_groups`` of the sets and supporting CE of the counted rows at ``rows`` (one
+    class's), the same draw from ``rng``, summed by the compiled kernel as each row's set is
+    read: no (n, D) array of sets and no product with a one-hot matrix."""
+    n, d = len(rows), terms.support.n_terms
+    order = rng.permutation(n)
+    group = (np.arange(n) * INTERVAL_GROUPS) // n  # the group of each place in the order
+    hits = np.zeros((INTERVAL_GROUPS, d), dtype=np.int64)
+    sums = np.zeros((1, INTERVAL_GROUPS, d))
+    start = 0
+    for at, values, key, count, end, positive in _set_bounds(terms, reading, k, within=rows[order]):
+        compiled_kernels().add_set_sums(np.ascontiguousarray(key), np.asarray(count, dtype=np.int64), end,
+                                        positive, group[start:start + len(at)], hits, values[None], sums, True)
+        start += len(at)
+    return hits.astype(np.float32), sums[0]
 
 
 def _spearman_where_defined(a: np.ndarray, b: np.ndarray) -> float:

@@ -14,6 +14,9 @@ rows at a time from where they end.
 """
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
 from dataclasses import dataclass, field, replace
 from typing import Iterator, Mapping, NamedTuple
 
@@ -27,10 +30,33 @@ NEVER_CROSSES = -1  # required count of a counted instance whose kept CE never c
 # allocator; blocks of 32 MB and more are mapped and faulted in afresh each time (a fifth of a
 # COIL 2000 SVM run's analysis at 1 << 22).
 BLOCK_ELEMENTS = 1 << 19
+# The counted rows' supporting CE are kept whole, for the tables that read them again, when they
+# take at most this many bytes (a COIL 2000 SVM's base run: 95 MB of training rows, each read four
+# times); larger ones are computed again a block at a time when read.
+KEEP_VALUES_BYTES = 1 << 27
 FIRST_WIDTH = 64  # terms the first partial sort orders, at least (more when a top share needs more)
 BIAS_MODES = ("include", "exclude")
 RANKINGS = ("signed", "absolute")
 INSTANCES = ("tp", "all")
+
+
+@functools.cache
+def compiled_kernels():
+    """The compiled kernels (``ce/compiled.py``), or None where numba is not installed (the core
+    install sorts with numpy and gets the same numbers). Imported on first use, not with the
+    package: numba takes a quarter of a second to import, which every notebook that only reads
+    results would pay."""
+    if importlib.util.find_spec("numba") is None:
+        return None
+    return importlib.import_module(f"{__package__}.compiled")
+
+
+def kernels_for(*arrays: np.ndarray):
+    """The compiled kernels for these arrays, or None: they add in float64, so CE stored in
+    float32 (a study's test CE, read back) are ranked and summed by numpy, in their own type."""
+    if any(np.asarray(a).dtype != np.float64 for a in arrays):
+        return None
+    return compiled_kernels()
 
 
 def check_choice(name: str, value, allowed) -> None:
@@ -222,7 +248,34 @@ def _end_key(ranked_key: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.ndarray], width: int, n_largest: int,
                   first_pass: bool = True):
     """Required counts and set ends of a block of rows for the signed rules, its ``n_largest``
-    largest terms, and the share of its rows the first pass did not settle.
+    largest terms, and the share of its rows the sorting pass did not settle (0 when the
+    compiled kernel ranked the block).
+
+    Rules that keep the negative terms whole (every binary one, the default multi-class one)
+    go to the compiled kernel where numba is installed: it finds each count without ordering
+    the row, and hands back the rows whose sums come within rounding of what they must beat,
+    which ``_sorted_block`` ranks here. Both give the same counts, ends and terms.
+    """
+    kernels = kernels_for(values, *offsets)
+    if kernels is None or not all(rule.keep_negatives for rule in rules):
+        return _sorted_block(values, rules, offsets, width, n_largest, first_pass)
+    values = np.ascontiguousarray(values)
+    k, end, ok, largest = kernels.signed_terms(values, -np.stack(offsets, axis=1), n_largest)
+    counts, ends = list(k.T), list(end.T)
+    again = np.flatnonzero(~ok)
+    if len(again):
+        sorted_counts, sorted_ends, largest[again], _ = _sorted_block(
+            values[again], rules, [o[again] for o in offsets], width, n_largest)
+        for i in range(len(rules)):
+            counts[i][again], ends[i][again] = sorted_counts[i], sorted_ends[i]
+    return counts, ends, largest, 0.0
+
+
+def _sorted_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.ndarray], width: int, n_largest: int,
+                  first_pass: bool = True):
+    """``_signed_block`` by sorting: required counts and set ends of a block of rows for the
+    signed rules, its ``n_largest`` largest terms, and the share of its rows the first pass did
+    not settle.
 
     A first pass orders each row's ``width`` largest terms; a row is done there when its count
     lies within them, or when the last of them is not positive (no later step can raise the
@@ -361,6 +414,7 @@ class RequiredTerms:
     positive_sum: np.ndarray  # (N_counted,) each counted row's sum of positive supporting terms
     n_positive: np.ndarray  # (N_counted,) each counted row's number of positive supporting terms
     class_sums: np.ndarray  # (C, D) per class, the sum of its counted rows' supporting terms
+    kept: np.ndarray | None = None  # (N_counted, D) their supporting CE, when kept (KEEP_VALUES_BYTES)
     rows: np.ndarray = field(init=False)  # (N_counted,) the counted instances, in order
     class_counts: np.ndarray = field(init=False)  # (C,) per class, its counted instances
 
@@ -391,11 +445,14 @@ class RequiredTerms:
         positive_sum = np.empty(len(rows))
         n_positive = np.empty(len(rows), dtype=np.int64)
         class_sums = np.zeros((support.n_classes, d))
+        kept = np.empty((len(rows), d)) if len(rows) * d * 8 <= KEEP_VALUES_BYTES else None
         offsets = {r: support.offset(r) for r in signed + full}
         deep = 0.0
         for block in row_blocks(len(rows), d + 1):
             at = rows[block]
             values = support.values_of(at)  # one pass over the rows for everything below
+            if kept is not None:
+                kept[block] = values
             positive_sum[block] = np.maximum(values, 0.0).sum(1)
             n_positive[block] = (values > 0).sum(1)
             class_sums += onehot(support.cls[at], support.n_classes).T @ values
@@ -411,7 +468,14 @@ class RequiredTerms:
                     counts[r][at], ends[r][block] = k, end
         keep = set(rules)
         return cls(support, {r: v for r, v in counts.items() if r in keep}, {r: v for r, v in ends.items() if r in keep},
-                   largest, positive_sum, n_positive, class_sums)
+                   largest, positive_sum, n_positive, class_sums, kept)
+
+    def values_at(self, positions) -> np.ndarray:
+        """(n, D) the supporting CE of the counted rows at ``positions`` (indices or a slice):
+        the kept rows (a view for a slice), or computed now."""
+        if self.kept is not None:
+            return self.kept[positions]
+        return self.support.values_of(self.rows[positions])
 
     def ranked(self, rule: CountRule) -> tuple[np.ndarray, np.ndarray]:
         """The counts ((N,)) and set ends ((N_counted,)) under ``rule``: those ranked at build
@@ -434,16 +498,17 @@ class RequiredTerms:
         inner = counted[self.rows]
         counts = {r: np.where(counted, k, NOT_COUNTED) for r, k in self.counts.items()}
         support = replace(self.support, counted=counted, instances=instances)
+        kept = self.kept[inner] if self.kept is not None else None
+        at = np.flatnonzero(counted)
+        rows_of = None if kept is None else (lambda rows: kept[np.searchsorted(at, rows)])  # instance -> position
         return RequiredTerms(support, counts, {r: e[inner] for r, e in self.ends.items()}, self.largest[inner],
-                             self.positive_sum[inner], self.n_positive[inner], support.class_sums()[0])
+                             self.positive_sum[inner], self.n_positive[inner], support.class_sums(rows_of)[0], kept)
 
-    def set_blocks(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
-                   within: np.ndarray | None = None, with_values: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
-        """(positions among the counted rows, (B, D) bool sets) a block at a time: each row's
-        required set under ``rule`` (with k = 1 for k = 0 under ``at_least_one``), or, with
-        ``top`` > 0, its ``top`` largest positive terms (the reading "top-k sets"). ``within``:
-        only these positions among the counted rows. ``with_values``: each block's (B, D)
-        supporting CE come third, the ones its sets were read from."""
+    def set_bounds(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
+                   within: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, ...]]:
+        """What ``set_blocks`` builds its sets from, a block at a time: (positions, (B, D) supporting
+        CE, (B, D) ranking key, (B,) k, (B,) key of the k-th term, whether only positive terms
+        count). A set is its row's k first terms in descending key order, ties broken by index."""
         positions = np.arange(len(self.rows)) if within is None else np.asarray(within)
         d = self.support.n_terms
         if top:
@@ -454,24 +519,39 @@ class RequiredTerms:
             counts, ends = self.ranked(rule)
         for block in row_blocks(len(positions), d):
             at = positions[block]
-            values = self.support.values_of(self.rows[at])
+            values = self.values_at(block if within is None else at)
             if top:
-                mask = set_mask(values, np.full(len(at), top), self.largest[at, top - 1])
-                mask &= values > 0
+                yield at, values, values, np.full(len(at), top), self.largest[at, top - 1], True
+                continue
+            k, end = counts[self.rows[at]], ends[at]
+            if at_least_one:
+                zero = k == 0
+                k = np.where(zero, 1, k)
+                end = np.where(zero, self.first_key(rule, at, values), end)
+            k = np.where(k == NEVER_CROSSES, d, k)
+            yield at, values, np.abs(values) if rule.ranking == "absolute" else values, k, end, False
+
+    def set_blocks(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
+                   within: np.ndarray | None = None, with_values: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
+        """(positions among the counted rows, (B, D) bool sets) a block at a time: each row's
+        required set under ``rule`` (with k = 1 for k = 0 under ``at_least_one``), or, with
+        ``top`` > 0, its ``top`` largest positive terms (the reading "top-k sets"). ``within``:
+        only these positions among the counted rows. ``with_values``: each block's (B, D)
+        supporting CE come third, the ones its sets were read from."""
+        for at, values, key, k, end, positive in self.set_bounds(rule, at_least_one, top, within):
+            kernels = kernels_for(key, end)
+            if kernels is not None:
+                mask = kernels.set_masks(np.ascontiguousarray(key), np.asarray(k, dtype=np.int64), end, positive)
             else:
-                k, end = counts[self.rows[at]], ends[at]
-                if at_least_one:
-                    zero = k == 0
-                    k = np.where(zero, 1, k)
-                    end = np.where(zero, self.first_key(rule, at, values), end)
-                k = np.where(k == NEVER_CROSSES, d, k)
-                mask = set_mask(np.abs(values) if rule.ranking == "absolute" else values, k, end)
+                mask = set_mask(key, k, end)
+                if positive:
+                    mask &= values > 0
             yield (at, mask, values) if with_values else (at, mask)
 
     def first_key(self, rule: CountRule, positions: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
         """The ranking key of the first term of the rows at ``positions`` under ``rule`` (``values``:
         their supporting CE, when the caller has them)."""
-        values = self.support.values_of(self.rows[positions]) if values is None else values
+        values = self.values_at(positions) if values is None else values
         if rule.ranking == "absolute":
             return np.abs(values).max(1)
         return self.largest[positions, 0] if self.largest.shape[1] else values.max(1)

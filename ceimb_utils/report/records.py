@@ -156,6 +156,29 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
     return text
 
 
+def _first_analysis_sentence(runs: pd.DataFrame) -> str:
+    """Each run is analysed twice in one process and the second is timed; the first's ratio."""
+    if "first_analysis_s" not in runs or runs["first_analysis_s"].isna().all():
+        return ""
+    parts = [f"{r['method']} {r['first_analysis_s'] / r['fit_s']:#.2g}" for r in runs.to_dict("records")
+             if not is_nan(r["first_analysis_s"])]
+    return (" Each run was analysed twice in one process and the second is shown; the first, which also pays what a "
+            "process pays once (imports within the steps, the first buffers of NumPy and its BLAS), took, against "
+            "the fit: " + ", ".join(parts) + ".")
+
+
+def _kernels_sentence(kernels: pd.DataFrame) -> str:
+    """How the analysis ordered its terms, and the once-per-process cost of the compiled kernels."""
+    if not len(kernels):
+        return ""
+    r = kernels.iloc[0]
+    if not str(r["kernels"]).startswith("numba"):
+        return " The analysis ran without its compiled kernels (numba not installed): numpy sorted every row."
+    return (f" The analysis ran its compiled kernels ({r['kernels']}); importing numba and loading them took "
+            f"{_seconds(r['first_use_s'])} once, before the first run of the process (compiling them, on a "
+            "machine's first use, is part of `make setup`), and is not counted in any run.")
+
+
 def _of_kind(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     return rows[rows[column].notna()] if column in rows else rows.iloc[0:0]
 
@@ -181,6 +204,8 @@ def analysis_speed(record: Record) -> tuple[str, pd.DataFrame]:
         text += (" The frequency interval draws subsamples only for a class with enough TPs whose required sets "
                  "together hold at least half of the D terms (the methods page, Intervals); in a run where no "
                  "class passes that check, the step takes no time.")
+        text += _first_analysis_sentence(runs)
+    text += _kernels_sentence(_of_kind(default, "kernels"))
     text += _sweep_sentences(_of_kind(default, "sweep")) + measured_with
     if len(variant):
         flags = variant["numpy_disabled"].iloc[0]

@@ -1,0 +1,297 @@
+"""Compiled kernels (numba) for the two loops of a run's analysis that numpy can only do by
+sorting whole rows: each instance's required count (methods#required-ce) and the Spearman of
+the RQ3 interval's subsamples (methods#intervals). Imported on first use by ``required`` and
+``metrics`` when numba is installed (the ``fast`` extra); without it they sort with numpy.
+
+Both give the numpy code's results to the last bit, which tests/test_compiled.py checks:
+
+- ``signed_terms`` finds where each row's kept sum crosses without ordering the row. It sums
+  the terms by magnitude bands (a few per octave) and orders only the band where the sum
+  crosses. Its sums run in another order than the released loop's, so a row is handed back
+  (``ok`` False) whenever its sum comes within a rounding bound of what it must beat, and the
+  caller ranks that row with numpy.
+- ``count_value_spearman`` ranks the subsamples' magnitudes by an insertion sort that starts
+  from the class's order: a subsample's terms lie in nearly that order (about 900 places out of
+  order among a COIL 2000 SVM's 1,833 terms). Ranks are multiples of a half and every sum of
+  the statistic is exact, so the order of summation cannot change a bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+UNIT = 2.0**-53  # unit roundoff of float64
+BAND_BITS = 4  # mantissa bits of a band's key: 16 bands per octave
+BANDS = 640  # 40 octaves below a row's largest term; smaller terms share the last band
+SHIFT = 52 - BAND_BITS
+SHORT = 32  # runs up to this long are ordered by insertion, longer ones by np.sort
+
+
+@njit(cache=True)
+def _order_descending(a, start, stop):
+    n = stop - start
+    if n <= SHORT:
+        for i in range(start + 1, stop):
+            v = a[i]
+            j = i - 1
+            while j >= start and a[j] < v:
+                a[j + 1] = a[j]
+                j -= 1
+            a[j + 1] = v
+    else:
+        part = np.sort(a[start:stop])
+        for i in range(n):
+            a[start + i] = part[n - 1 - i]
+
+
+@njit(cache=True)
+def signed_terms(values, thresholds, n_largest):
+    """Per row of ``values`` ((n, D) supporting CE) and column r of ``thresholds`` ((n, R),
+    what the kept positive terms must exceed): the smallest k whose k largest positive terms
+    sum above it (0 below a threshold under 0, -1 where all do not), the k-th largest term
+    (+inf for k = 0, -inf for -1), the row's ``n_largest`` largest terms in descending order,
+    and ``ok``: False where the row must be ranked by sorting (its sums came within rounding
+    of a threshold, it holds a NaN or an infinity, or fewer positive terms than
+    ``n_largest``)."""
+    n, d = values.shape
+    rules = thresholds.shape[1]
+    k = np.full((n, rules), -1, np.int64)
+    end = np.full((n, rules), -np.inf)
+    ok = np.ones(n, np.bool_)
+    largest = np.zeros((n, n_largest))
+    terms = np.empty(d)
+    band = np.empty(d, np.int64)
+    part = np.empty(d)
+    count = np.zeros(BANDS, np.int64)
+    total = np.zeros(BANDS)
+    place = np.zeros(BANDS, np.int64)
+    for r in range(n):
+        m = 0
+        positive = 0.0
+        top = 0
+        finite = True
+        for j in range(d):
+            v = values[r, j]
+            if v > 0.0:
+                terms[m] = v
+                if v > terms[top]:
+                    top = m
+                m += 1
+                positive += v
+            elif not (v <= 0.0):  # NaN
+                finite = False
+        if not finite or m < n_largest or positive == np.inf:
+            ok[r] = False
+            continue
+        count[:] = 0
+        total[:] = 0.0
+        if m:
+            bits = terms[:m].view(np.int64)  # a positive float's bits rise with its value
+            high = bits[top] >> SHIFT
+            for i in range(m):
+                b = high - (bits[i] >> SHIFT)
+                if b >= BANDS:
+                    b = BANDS - 1
+                band[i] = b
+                count[b] += 1
+                total[b] += terms[i]
+        # Any two sums of these terms differ by at most this (each adds at most m + BANDS terms).
+        bound = 4.0 * (m + BANDS + 2) * UNIT * positive
+        for t in range(rules):
+            must = thresholds[r, t]
+            if must < 0.0:
+                k[r, t] = 0
+                end[r, t] = np.inf
+                continue
+            if positive <= must:
+                if must - positive < bound:
+                    ok[r] = False
+                continue
+            kept = 0.0
+            before = 0
+            b = 0
+            while b < BANDS - 1 and kept + total[b] <= must:
+                kept += total[b]
+                before += count[b]
+                b += 1
+            size = 0
+            for i in range(m):
+                if band[i] == b:
+                    part[size] = terms[i]
+                    size += 1
+            _order_descending(part, 0, size)
+            found = False
+            for i in range(size):
+                last = kept
+                kept += part[i]
+                if kept > must:
+                    k[r, t] = before + i + 1
+                    end[r, t] = part[i]
+                    # (the sum before the first term is 0 in any order)
+                    found = kept - must > bound and (before + i == 0 or must - last >= bound)
+                    break
+            if not found:
+                ok[r] = False
+        if n_largest:
+            # the bands that hold the n_largest largest terms, each ordered in its place
+            reached = 0
+            b = 0
+            while reached + count[b] < n_largest:
+                place[b] = reached
+                reached += count[b]
+                b += 1
+            place[b] = reached
+            for i in range(m):
+                if band[i] <= b:
+                    part[place[band[i]]] = terms[i]
+                    place[band[i]] += 1
+            start = 0
+            for c in range(b + 1):
+                _order_descending(part, start, start + count[c])
+                start += count[c]
+            largest[r] = part[:n_largest]
+    return k, end, ok, largest
+
+
+@njit(cache=True)
+def count_value_spearman(counts, values, order):
+    """Row-wise Spearman of ``counts`` ((n, D) whole numbers from 0) against ``values`` ((n, D)),
+    tied values sharing their average rank; ``order``: the columns in an order that nearly
+    sorts each row of ``values``. NaN where a row is constant or ``values`` holds a NaN."""
+    n, d = values.shape
+    out = np.empty(n)
+    mean = (d + 1) / 2.0
+    rank_a = np.empty(d)
+    rank_b = np.empty(d)
+    sorted_b = np.empty(d)
+    column = np.empty(d, np.int64)
+    width = 1
+    for r in range(n):
+        for j in range(d):
+            c = int(counts[r, j])
+            if c + 1 > width:
+                width = c + 1
+    tally = np.empty(width, np.int64)
+    for r in range(n):
+        # counts: b values below and e equal (itself included) rank b + (e + 1) / 2
+        tally[:] = 0
+        for j in range(d):
+            tally[int(counts[r, j])] += 1
+        below = 0
+        for v in range(width):
+            e = tally[v]
+            tally[v] = below  # reused: the number of values below v
+            below += e
+        # the count's average rank: below + (equal + 1) / 2, equal read from the next start
+        nan = False
+        for j in range(d):
+            v = int(counts[r, j])
+            upper = tally[v + 1] if v + 1 < width else d
+            rank_a[j] = tally[v] + (upper - tally[v] + 1) / 2.0
+        # values: insertion sort from the given order, ascending
+        for i in range(d):
+            col = order[i]
+            x = values[r, col]
+            if x != x:
+                nan = True
+                break
+            j = i - 1
+            while j >= 0 and sorted_b[j] > x:
+                sorted_b[j + 1] = sorted_b[j]
+                column[j + 1] = column[j]
+                j -= 1
+            sorted_b[j + 1] = x
+            column[j + 1] = col
+        if nan:
+            out[r] = np.nan
+            continue
+        i = 0
+        while i < d:
+            j = i + 1
+            while j < d and sorted_b[j] == sorted_b[i]:
+                j += 1
+            average = (i + j + 1) / 2.0  # places i + 1 .. j share their mean
+            for p in range(i, j):
+                rank_b[column[p]] = average
+            i = j
+        aa = 0.0
+        bb = 0.0
+        ab = 0.0
+        for j in range(d):
+            x = rank_a[j] - mean
+            y = rank_b[j] - mean
+            aa += x * x
+            bb += y * y
+            ab += x * y
+        denom = np.sqrt(aa * bb)
+        out[r] = ab / denom if denom > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def _row_set(key, r, k, e, positive, mask):
+    """Row r's set into ``mask``: every term above ``e``, then terms equal to it in index order
+    until k are taken (and only positive ones with ``positive``). Loops without branches but
+    for the ties, so that the compiler vectorises them."""
+    d = key.shape[1]
+    room = k
+    for j in range(d):
+        mask[j] = key[r, j] > e
+        room -= mask[j]
+    if room > 0:
+        for j in range(d):
+            if room > 0 and key[r, j] == e:
+                mask[j] = True
+                room -= 1
+    if positive:
+        for j in range(d):
+            mask[j] = mask[j] and key[r, j] > 0
+
+
+@njit(cache=True)
+def set_masks(key, k, end, positive):
+    """``required.set_mask(key, k, end)`` (and ``key > 0`` with ``positive``): each row's k first
+    terms in descending order of ``key``, ties broken by index, from the key of its k-th."""
+    n, d = key.shape
+    out = np.zeros((n, d), np.bool_)
+    for r in range(n):
+        if k[r] > 0:
+            _row_set(key, r, k[r], end[r], positive, out[r])
+    return out
+
+
+@njit(cache=True)
+def add_set_sums(key, k, end, positive, group, hits, weights, sums, whole_rows):
+    """Add each row's set (``set_masks``) to ``hits[group[r]]`` ((G, D) counts) and, for each
+    w, ``weights[w]``'s row over the set (over the whole row with ``whole_rows``) to
+    ``sums[w, group[r]]``, row after row as numpy's sum over the rows of
+    ``np.where(mask, weights[w], 0.0)`` adds them."""
+    n, d = key.shape
+    mask = np.zeros(d, np.bool_)
+    for r in range(n):
+        if k[r] <= 0:
+            mask[:] = False
+        else:
+            _row_set(key, r, k[r], end[r], positive, mask)
+        g = group[r]
+        for j in range(d):
+            hits[g, j] += mask[j]
+        for w in range(weights.shape[0]):
+            if whole_rows:
+                for j in range(d):
+                    sums[w, g, j] += weights[w, r, j]
+            else:
+                for j in range(d):
+                    sums[w, g, j] += weights[w, r, j] if mask[j] else 0.0
+
+def warm() -> None:
+    """Load (or, on a machine's first use, compile) every kernel, on inputs too small to time:
+    what a process pays once before its first analysis (benchmarks report it apart)."""
+    values = np.array([[1.0, -0.5, 2.0], [0.5, 0.25, -1.0]])
+    k = np.array([1, 2], dtype=np.int64)
+    end = np.array([2.0, 0.25])
+    signed_terms(values, np.zeros((2, 1)), 1)
+    count_value_spearman(np.array([[0.0, 1.0, 2.0]]), np.array([[0.3, 0.1, 0.2]]), np.array([1, 2, 0], dtype=np.int64))
+    set_masks(values, k, end, False)
+    add_set_sums(values, k, end, True, np.zeros(2, dtype=np.int64), np.zeros((1, 3), dtype=np.int64),
+                 np.empty((1, 2, 3)), np.zeros((1, 1, 3)), False)
