@@ -19,8 +19,8 @@ from scipy import stats
 
 from .extraction import CEResult
 from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms, Supporting,
-                       check_choice, compiled_kernels, descending, kernels_for, onehot, row_blocks, set_mask,
-                       supporting)
+                       bounded_mask, check_choice, compiled_kernels, descending, kernels_for, onehot, row_blocks,
+                       set_mask, supporting)
 
 NOT_TP = NOT_COUNTED
 __all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
@@ -307,23 +307,22 @@ def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted):
     hits = np.zeros((n_classes, d), dtype=np.int64)
     sums = [np.zeros((n_classes, d)) for _ in weighted]
     for c in np.flatnonzero(terms.class_counts):
-        within = np.flatnonzero(cls == c)
-        if _compiled_sets(terms):  # one pass over each row for its set and its sums (ce/compiled.py)
-            for at, values, key, count, end, positive in _set_bounds(terms, reading, k, within):
-                block_hits, block_sums = np.zeros((1, d), dtype=np.int64), np.zeros((len(weighted), 1, d))
-                rows = np.stack([rows_of(terms.rows[at], values) for rows_of in weighted]) if weighted \
-                    else np.empty((0, len(at), d))
-                compiled_kernels().add_set_sums(np.ascontiguousarray(key), np.asarray(count, dtype=np.int64), end,
-                                                positive, np.zeros(len(at), dtype=np.int64), block_hits,
-                                                np.asarray(rows, dtype=np.float64), block_sums, False)
+        for at, values, key, count, end, positive in _set_bounds(terms, reading, k, within=np.flatnonzero(cls == c)):
+            rows = [rows_of(terms.rows[at], values) for rows_of in weighted]
+            kernels = kernels_for(key, end, *rows)
+            if kernels is not None:  # one pass over each row for its set and its sums (ce/compiled.py)
+                block_hits, block_sums = np.zeros((1, d), dtype=np.int64), np.zeros((len(rows), 1, d))
+                kernels.add_set_sums(np.ascontiguousarray(key), np.asarray(count, dtype=np.int64), end, positive,
+                                     np.zeros(len(at), dtype=np.int64), block_hits,
+                                     np.stack(rows) if rows else np.empty((0, len(at), d)), block_sums, False)
                 hits[c] += block_hits[0]
                 for total, block_sum in zip(sums, block_sums):
                     total[c] += block_sum[0]
-            continue
-        for at, mask, values in _set_blocks(terms, reading, k, within=within, with_values=True):
+                continue
+            mask = bounded_mask(values, key, count, end, positive)
             hits[c] += mask.sum(0)
-            for total, rows_of in zip(sums, weighted):
-                total[c] += np.where(mask, rows_of(terms.rows[at], values), 0.0).sum(0)
+            for total, part in zip(sums, rows):
+                total[c] += np.where(mask, part, 0.0).sum(0)
     return hits, sums
 
 

@@ -1,16 +1,20 @@
 """Each counted instance's required CE, ranked once per run (methods#required-ce).
 
 ``supporting`` gives every instance's supporting CE and what its kept terms must beat.
-``RequiredTerms.build`` ranks each counted row once, a block of rows at a time: a partial sort
-(``np.partition`` at a width that holds the top shares' terms, then a sort of that part only)
-and, for the rows whose required count lies beyond it, a second one that reaches the row's last
-positive term (no later term can carry the prediction, so the rest is never ordered); after a
-block whose rows mostly needed the second, the next block goes there at once. From it
-every count rule of the readings is read (the |CE| ranking too, by counting, without a sort of
-its own), with the value at which each row's required set ends and the row's largest terms.
+``RequiredTerms.build`` ranks each counted row once, a block of rows at a time. Where numba is
+installed, a compiled kernel (``compiled.signed_terms``) finds each count without ordering the
+row and hands back the rows whose sums come within rounding of what they must beat. Those rows,
+and every row without numba, are sorted: a partial sort (``np.partition`` at a width that holds
+the top shares' terms, then a sort of that part only) and, for the rows whose required count
+lies beyond it, a second one that reaches the row's last positive term (no later term can carry
+the prediction, so the rest is never ordered); after a block whose rows mostly needed the
+second, the next block goes there at once. Both give the same counts. From them every count
+rule of the readings is read (the |CE| ranking too, by counting, without a sort of its own),
+with the value at which each row's required set ends and the row's largest terms.
 The metrics (``metrics``) and the tables (``summaries``) of one run read that one object; the
 sets themselves are never stored whole: ``RequiredTerms.set_blocks`` rebuilds them a block of
-rows at a time from where they end.
+rows at a time from where they end, from the counted rows' supporting CE, which are kept whole
+up to ``KEEP_VALUES_BYTES`` and computed again a block at a time above it.
 """
 from __future__ import annotations
 
@@ -233,6 +237,18 @@ def set_mask(key: np.ndarray, k: np.ndarray, end: np.ndarray) -> np.ndarray:
     chosen |= at
     chosen &= (k > 0)[:, None]
     return chosen
+
+
+def bounded_mask(values: np.ndarray, key: np.ndarray, k: np.ndarray, end: np.ndarray, positive: bool) -> np.ndarray:
+    """``set_mask(key, k, end)``, and only positive ``values`` with ``positive``: the sets of
+    ``RequiredTerms.set_bounds``, by the compiled kernel where it applies."""
+    kernels = kernels_for(key, end)
+    if kernels is not None:
+        return kernels.set_masks(np.ascontiguousarray(key), np.asarray(k, dtype=np.int64), end, positive)
+    mask = set_mask(key, k, end)
+    if positive:
+        mask &= values > 0
+    return mask
 
 
 def _end_key(ranked_key: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -539,13 +555,7 @@ class RequiredTerms:
         only these positions among the counted rows. ``with_values``: each block's (B, D)
         supporting CE come third, the ones its sets were read from."""
         for at, values, key, k, end, positive in self.set_bounds(rule, at_least_one, top, within):
-            kernels = kernels_for(key, end)
-            if kernels is not None:
-                mask = kernels.set_masks(np.ascontiguousarray(key), np.asarray(k, dtype=np.int64), end, positive)
-            else:
-                mask = set_mask(key, k, end)
-                if positive:
-                    mask &= values > 0
+            mask = bounded_mask(values, key, k, end, positive)
             yield (at, mask, values) if with_values else (at, mask)
 
     def first_key(self, rule: CountRule, positions: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
