@@ -13,8 +13,7 @@ rule of the readings is read (the |CE| ranking too, by counting, without a sort 
 with the value at which each row's required set ends and the row's largest terms.
 The metrics (``metrics``) and the tables (``summaries``) of one run read that one object; the
 sets themselves are never stored whole: ``RequiredTerms.set_blocks`` rebuilds them a block of
-rows at a time from where they end, from the counted rows' supporting CE, which are kept whole
-up to ``KEEP_VALUES_BYTES`` and computed again a block at a time above it.
+rows at a time from where they end.
 """
 from __future__ import annotations
 
@@ -34,10 +33,6 @@ NEVER_CROSSES = -1  # required count of a counted instance whose kept CE never c
 # allocator; blocks of 32 MB and more are mapped and faulted in afresh each time (a fifth of a
 # COIL 2000 SVM run's analysis at 1 << 22).
 BLOCK_ELEMENTS = 1 << 19
-# The counted rows' supporting CE are kept whole, for the tables that read them again, when they
-# take at most this many bytes (a COIL 2000 SVM's base run: 95 MB of training rows, each read four
-# times); larger ones are computed again a block at a time when read.
-KEEP_VALUES_BYTES = 1 << 27
 FIRST_WIDTH = 64  # terms the first partial sort orders, at least (more when a top share needs more)
 BIAS_MODES = ("include", "exclude")
 RANKINGS = ("signed", "absolute")
@@ -430,7 +425,6 @@ class RequiredTerms:
     positive_sum: np.ndarray  # (N_counted,) each counted row's sum of positive supporting terms
     n_positive: np.ndarray  # (N_counted,) each counted row's number of positive supporting terms
     class_sums: np.ndarray  # (C, D) per class, the sum of its counted rows' supporting terms
-    kept: np.ndarray | None = None  # (N_counted, D) their supporting CE, when kept (KEEP_VALUES_BYTES)
     rows: np.ndarray = field(init=False)  # (N_counted,) the counted instances, in order
     class_counts: np.ndarray = field(init=False)  # (C,) per class, its counted instances
 
@@ -461,14 +455,11 @@ class RequiredTerms:
         positive_sum = np.empty(len(rows))
         n_positive = np.empty(len(rows), dtype=np.int64)
         class_sums = np.zeros((support.n_classes, d))
-        kept = np.empty((len(rows), d)) if len(rows) * d * 8 <= KEEP_VALUES_BYTES else None
         offsets = {r: support.offset(r) for r in signed + full}
         deep = 0.0
         for block in row_blocks(len(rows), d + 1):
             at = rows[block]
             values = support.values_of(at)  # one pass over the rows for everything below
-            if kept is not None:
-                kept[block] = values
             positive_sum[block] = np.maximum(values, 0.0).sum(1)
             n_positive[block] = (values > 0).sum(1)
             class_sums += onehot(support.cls[at], support.n_classes).T @ values
@@ -484,13 +475,11 @@ class RequiredTerms:
                     counts[r][at], ends[r][block] = k, end
         keep = set(rules)
         return cls(support, {r: v for r, v in counts.items() if r in keep}, {r: v for r, v in ends.items() if r in keep},
-                   largest, positive_sum, n_positive, class_sums, kept)
+                   largest, positive_sum, n_positive, class_sums)
 
     def values_at(self, positions) -> np.ndarray:
-        """(n, D) the supporting CE of the counted rows at ``positions`` (indices or a slice):
-        the kept rows (a view for a slice), or computed now."""
-        if self.kept is not None:
-            return self.kept[positions]
+        """(n, D) the supporting CE of the counted rows at ``positions`` (indices or a slice),
+        computed now."""
         return self.support.values_of(self.rows[positions])
 
     def ranked(self, rule: CountRule) -> tuple[np.ndarray, np.ndarray]:
@@ -514,11 +503,8 @@ class RequiredTerms:
         inner = counted[self.rows]
         counts = {r: np.where(counted, k, NOT_COUNTED) for r, k in self.counts.items()}
         support = replace(self.support, counted=counted, instances=instances)
-        kept = self.kept[inner] if self.kept is not None else None
-        at = np.flatnonzero(counted)
-        rows_of = None if kept is None else (lambda rows: kept[np.searchsorted(at, rows)])  # instance -> position
         return RequiredTerms(support, counts, {r: e[inner] for r, e in self.ends.items()}, self.largest[inner],
-                             self.positive_sum[inner], self.n_positive[inner], support.class_sums(rows_of)[0], kept)
+                             self.positive_sum[inner], self.n_positive[inner], support.class_sums()[0])
 
     def set_bounds(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
                    within: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, ...]]:
@@ -535,7 +521,7 @@ class RequiredTerms:
             counts, ends = self.ranked(rule)
         for block in row_blocks(len(positions), d):
             at = positions[block]
-            values = self.values_at(block if within is None else at)
+            values = self.values_at(at)
             if top:
                 yield at, values, values, np.full(len(at), top), self.largest[at, top - 1], True
                 continue
