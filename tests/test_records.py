@@ -98,7 +98,7 @@ def test_the_analysis_speed_page_states_the_kernels_and_the_first_analysis_apart
     text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [kernels, run]}))
     assert "coil_2000 svm base (D = 1,833) 0.83 times its fit (0.50 s against 0.60 s)" in text
     assert "no longer than the fit in every timed run" in text
-    assert "the first, which also pays what a process pays once" in text and "against the fit: base 1.2." in text
+    assert "The first analysis, which also pays what a process pays once" in text and "against the fit: base 1.2." in text
     assert "compiled kernels (numba 0.68.1); importing numba and loading them took 0.41 s once" in text
     without = {"kernels": "none (numpy sorts)", "first_use_s": 0.0, "numpy_disabled": ""}
     text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [without, run]}))

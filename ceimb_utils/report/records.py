@@ -157,14 +157,15 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
 
 
 def _first_analysis_sentence(runs: pd.DataFrame) -> str:
-    """Each run is analysed twice in one process and the second is timed; the first's ratio."""
+    """How the runs were timed (benchmarks/analysis_speed.py) and the first analysis's ratio."""
     if "first_analysis_s" not in runs or runs["first_analysis_s"].isna().all():
         return ""
     parts = [f"{r['method']} {r['first_analysis_s'] / r['fit_s']:#.2g}" for r in runs.to_dict("records")
              if not is_nan(r["first_analysis_s"])]
-    return (" Each run was analysed twice in one process and the second is shown; the first, which also pays what a "
-            "process pays once (imports within the steps, the first buffers of NumPy and its BLAS), took, against "
-            "the fit: " + ", ".join(parts) + ".")
+    return (" A tabular run was fitted three times and analysed four times in one process; its median fit and the "
+            "median of its last three analyses are shown. The first analysis, which also pays what a process pays "
+            "once (imports within the steps, the first buffers of NumPy and its BLAS), took, against the fit: "
+            + ", ".join(parts) + ".")
 
 
 def _kernels_sentence(kernels: pd.DataFrame) -> str:
