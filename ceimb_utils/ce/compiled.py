@@ -1,9 +1,12 @@
-"""Compiled kernels (numba) for the two loops of a run's analysis that numpy can only do by
-sorting whole rows: each instance's required count (methods#required-ce) and the Spearman of
-the RQ3 interval's subsamples (methods#intervals). Imported on first use by ``required`` and
-``metrics`` when numba is installed (the ``fast`` extra); without it they sort with numpy.
+"""Compiled kernels (numba) for the loops of a run's analysis that numpy can only do by sorting
+whole rows or by building whole arrays of sets: each instance's required count
+(methods#required-ce), the Spearman of the RQ3 interval's subsamples (methods#intervals), and
+each row's set read once for its counts and sums. Imported on first use by ``required`` and
+``metrics`` when numba is installed (the ``fast`` extra); without it numpy sorts.
 
-Both give the numpy code's results to the last bit, which tests/test_compiled.py checks:
+They give the numpy code's results to the last bit, which tests/test_compiled.py checks (the
+interval's random groups are summed in row order, where numpy's one-hot product leaves the
+order to BLAS):
 
 - ``signed_terms`` finds where each row's kept sum crosses without ordering the row. It sums
   the terms by magnitude bands (a few per octave) and orders only the band where the sum
@@ -11,8 +14,8 @@ Both give the numpy code's results to the last bit, which tests/test_compiled.py
   (``ok`` False) whenever its sum comes within a rounding bound of what it must beat, and the
   caller ranks that row with numpy.
 - ``count_value_spearman`` ranks the subsamples' magnitudes by an insertion sort that starts
-  from the class's order: a subsample's terms lie in nearly that order (about 900 places out of
-  order among a COIL 2000 SVM's 1,833 terms). Ranks are multiples of a half and every sum of
+  from the class's order: a subsample's terms lie in nearly that order (about 1,600 pairs out
+  of order among a COIL 2000 SVM's 1,833 terms). Ranks are multiples of a half and every sum of
   the statistic is exact, so the order of summation cannot change a bit.
 """
 from __future__ import annotations
