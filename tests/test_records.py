@@ -44,10 +44,10 @@ def test_the_analysis_speed_page_states_each_ratio_and_the_sweeps_per_method_med
              "analysis_s_total": 62.5, "svm_analysis_over_fit": {"base": {"median": 2.352, "max": 2.568},
                                                                  "smote": {"median": 0.901, "max": 0.942}}}]
     text, table = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": rows}))
-    assert "coil_2000 svm base (D = 1,833) 2.6 times its fit" in text and "its largest step, frequency" in text
+    assert "coil_2000 svm base (D = 1,833) 2.62 times its fit" in text and "its largest step, frequency" in text
     # from the seconds the sentence gives, not the record's ratio rounded to three decimals (0.004)
     assert "fashion-lt resnet8 base (D = 64) 0.0037 times its fit (0.53 s against 144.1 s)" in text
-    assert "median (largest) per method: base 2.4 (2.6), smote 0.90 (0.94). The analysis takes longer than the " \
+    assert "median (largest) per method: base 2.35 (2.57), smote 0.90 (0.94). The analysis takes longer than the " \
            "fit in the median run of base." in text
     assert "no longer than the fit in 1 of the 2 timed runs; it takes longer in coil_2000 svm base." in text
     within = [r for r in rows if r.get("analysis_over_fit", 2) < 1]
@@ -74,9 +74,9 @@ def test_the_analysis_speed_page_sets_the_runs_with_numpys_avx2_kernels_apart():
     default, variant = text.split("With numpy's AVX2 kernels")
     # the verdict on the goal counts the default kernels' runs only
     assert "no longer than the fit in 1 of the 2 timed runs; it takes longer in coil_2000 svm base." in default
-    assert "coil_2000 svm base (D = 1,833) 2.0 times its fit (1.20 s against 0.60 s" in default
+    assert "coil_2000 svm base (D = 1,833) 2.00 times its fit (1.20 s against 0.60 s" in default
     assert f'(`NPY_DISABLE_CPU_FEATURES="{flags}"` before Python starts' in variant
-    assert "coil_2000 svm base (D = 1,833) 1.5 times its fit (0.90 s against 0.60 s" in variant
+    assert "coil_2000 svm base (D = 1,833) 1.50 times its fit (0.90 s against 0.60 s" in variant
     assert "`python -m ceimb_utils run --profile paper --datasets coil_2000 --no-notebooks` ran 55 runs in " \
         "1.8 minutes" in default and "The same sweep ran 55 runs in 1.6 minutes" in variant
     assert text.count("were not on the machine") == 1
@@ -86,7 +86,7 @@ def test_the_analysis_speed_page_sets_the_runs_with_numpys_avx2_kernels_apart():
                                    "coil_2000 svm base (numpy AVX2)", "coil_2000 svm smote (numpy AVX2)"]
     alone = [r for r in rows if r["numpy_disabled"]]  # a user's record, measured with the variable set throughout
     text, table = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": alone}))
-    assert "coil_2000 svm base (D = 1,833) 1.5 times its fit" in text and "With numpy's AVX2 kernels" not in text
+    assert "coil_2000 svm base (D = 1,833) 1.50 times its fit" in text and "With numpy's AVX2 kernels" not in text
     assert text.endswith(f'Every figure was measured with `NPY_DISABLE_CPU_FEATURES="{flags}"`.')
     assert list(table.columns) == ["step (seconds)", "coil_2000 svm base", "coil_2000 svm smote"]
 
@@ -98,8 +98,11 @@ def test_the_analysis_speed_page_states_the_kernels_and_the_first_analysis_apart
     text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [kernels, run]}))
     assert "coil_2000 svm base (D = 1,833) 0.83 times its fit (0.50 s against 0.60 s)" in text
     assert "no longer than the fit in every timed run" in text
-    assert "The first analysis, which also pays what a process pays once" in text and "against the fit: base 1.2." in text
+    assert "The first analysis, which also pays what a process pays once" in text and "against the fit: coil_2000 svm base 1.25." in text
     assert "compiled kernels (numba 0.68.1); importing numba and loading them took 0.41 s once" in text
+    close = {**run, "analysis_s": 0.618}  # 1.03: two decimals, so it cannot read 1.0 beside "takes longer"
+    text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [kernels, close]}))
+    assert "base (D = 1,833) 1.03 times its fit" in text and "it takes longer in coil_2000 svm base" in text
     without = {"kernels": "none (numpy sorts)", "first_use_s": 0.0, "numpy_disabled": ""}
     text, _ = records.analysis_speed(records.Record("analysis_speed", "", "", "", "", {"rows": [without, run]}))
     assert "without its compiled kernels (numba not installed): numpy sorted every row" in text

@@ -113,6 +113,12 @@ def _seconds(x: float) -> str:
     return f"{x:.1f} s" if x >= 10 else f"{x:.2f} s"
 
 
+def _ratio(x: float) -> str:
+    """A ratio to the fit, with two decimals from 0.1 up (1.03 must not read 1.0 beside a sentence
+    that says the analysis takes longer), two significant figures below (0.0030)."""
+    return f"{x:.2f}" if x >= 0.095 else f"{x:#.2g}"
+
+
 def _runs_against_fit(runs: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[str], dict[str, pd.Series]]:
     """Per timed run: its phrase (ratio, seconds, largest step when over the fit), whether its
     analysis took longer than its fit, and its column of step times (named with ``suffix``)."""
@@ -126,7 +132,7 @@ def _runs_against_fit(runs: pd.DataFrame, suffix: str = "") -> tuple[list[str], 
             above.append(name)
         steps = {k: v for k, v in (r.get("steps_s") or {}).items() if k != "extraction"}
         slowest = max(steps, key=steps.get) if steps and longer else None
-        parts.append(f"{name} (D = {int(r['D']):,}) {ratio:#.2g} times its fit "
+        parts.append(f"{name} (D = {int(r['D']):,}) {_ratio(ratio)} times its fit "
                      f"({_seconds(r['analysis_s'])} against {_seconds(r['fit_s'])}"
                      + (f"; its largest step, {slowest}, {_seconds(steps[slowest])}" if slowest else "") + ")")
         steps = {"fit": r["fit_s"], **(r.get("steps_s") or {}), "analysis (without extraction)": r["analysis_s"],
@@ -149,7 +155,7 @@ def _sweep_sentences(sweeps: pd.DataFrame, again: bool = False) -> str:
         ratios = r.get("svm_analysis_over_fit") or {}
         if ratios:
             text += (" Its SVM runs' analysis against their fit, median (largest) per method: "
-                     + ", ".join(f"{m} {v['median']:#.2g} ({v['max']:#.2g})" for m, v in ratios.items()) + ".")
+                     + ", ".join(f"{m} {_ratio(v['median'])} ({_ratio(v['max'])})" for m, v in ratios.items()) + ".")
             longer = [m for m, v in ratios.items() if v["median"] > 1]
             if longer:
                 text += f" The analysis takes longer than the fit in the median run of {and_list(longer)}."
@@ -160,8 +166,8 @@ def _first_analysis_sentence(runs: pd.DataFrame) -> str:
     """How the runs were timed (benchmarks/analysis_speed.py) and the first analysis's ratio."""
     if "first_analysis_s" not in runs or runs["first_analysis_s"].isna().all():
         return ""
-    parts = [f"{r['method']} {r['first_analysis_s'] / r['fit_s']:#.2g}" for r in runs.to_dict("records")
-             if not is_nan(r["first_analysis_s"])]
+    parts = [f"{r['dataset']} {r['model']} {r['method']} {_ratio(r['first_analysis_s'] / r['fit_s'])}"
+             for r in runs.to_dict("records") if not is_nan(r["first_analysis_s"])]
     return (" A tabular run was fitted three times and analysed four times in one process; its median fit and the "
             "median of its last three analyses are shown. The first analysis, which also pays what a process pays "
             "once (imports within the steps, the first buffers of NumPy and its BLAS), took, against the fit: "
