@@ -294,7 +294,7 @@ def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np
 def _compiled_sets(terms: RequiredTerms) -> bool:
     """Whether the compiled kernels read these terms' sets: numba is installed and the supporting
     CE are float64 (``required.kernels_for``)."""
-    return kernels_for(terms.values_at(slice(0, 1))) is not None
+    return kernels_for(terms.support.values_of(terms.rows[:1])) is not None
 
 
 def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted):
@@ -452,7 +452,7 @@ def top_share(result: CEResult, y, frac: float = 0.1, per_instance: bool = False
         if not len(terms.rows):
             shares = np.empty(0)
         elif absolute or terms.largest.shape[1] < top_n:
-            values = terms.values_at(slice(None))
+            values = sup.values_of(terms.rows)
             shares = share_of_top(np.abs(values) if absolute else values, frac, reading.share_count)
         else:  # the row's largest terms in order, over its positive sum
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -700,14 +700,19 @@ def _subsample_sums(sets: np.ndarray, values: np.ndarray, size: int, count: int,
     return set_sums, value_sums
 
 
+def _group_order(n: int, groups: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """A random order of n rows and the group of each place in it (``groups`` consecutive
+    groups whose sizes differ by at most one): ``random_groups``'s draw from ``rng``."""
+    return rng.permutation(n), (np.arange(n) * groups) // n
+
+
 def random_groups(n: int, d: int, groups: int, rng, read) -> tuple[np.ndarray, np.ndarray]:
     """n rows in a random order summed into ``groups`` consecutive groups whose sizes differ by at
     most one: (groups, D) set counts (float32, whole numbers, exact below 2**24) and (groups, D)
     value sums. A half (quarter) of the groups is then a uniformly random half (quarter) of the
     rows, give or take the one row the sizes differ by. ``read(indices)`` gives the sets and
     values of those rows; they are read a block at a time, never whole."""
-    order = rng.permutation(n)
-    group = (np.arange(n) * groups) // n  # the group of each place in the order
+    order, group = _group_order(n, groups, rng)
     set_sums, value_sums = np.zeros((groups, d), dtype=np.float32), np.zeros((groups, d))
     for block in row_blocks(n, d):
         sets, values = read(order[block])
@@ -934,8 +939,7 @@ def _summed_groups(terms: RequiredTerms, reading: Reading, k: int, rows: np.ndar
     class's), the same draw from ``rng``, summed by the compiled kernel as each row's set is
     read: no (n, D) array of sets and no product with a one-hot matrix."""
     n, d = len(rows), terms.support.n_terms
-    order = rng.permutation(n)
-    group = (np.arange(n) * INTERVAL_GROUPS) // n  # the group of each place in the order
+    order, group = _group_order(n, INTERVAL_GROUPS, rng)
     hits = np.zeros((INTERVAL_GROUPS, d), dtype=np.int64)
     sums = np.zeros((1, INTERVAL_GROUPS, d))
     start = 0

@@ -121,7 +121,7 @@ def permutation_null(terms: RequiredTerms, subsample: int, permutations: int, rn
         if not len(positions):
             continue
         chosen = np.sort(rng.choice(positions, min(subsample, len(positions)), replace=False))
-        values = terms.values_at(chosen)
+        values = sup.values_of(terms.rows[chosen])
         mag = values.mean(0)
         observed = class_sets(terms, DEFAULT, 1, chosen).mean(0)
         freq = np.empty((permutations, values.shape[1]))

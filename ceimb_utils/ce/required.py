@@ -477,11 +477,6 @@ class RequiredTerms:
         return cls(support, {r: v for r, v in counts.items() if r in keep}, {r: v for r, v in ends.items() if r in keep},
                    largest, positive_sum, n_positive, class_sums)
 
-    def values_at(self, positions) -> np.ndarray:
-        """(n, D) the supporting CE of the counted rows at ``positions`` (indices or a slice),
-        computed now."""
-        return self.support.values_of(self.rows[positions])
-
     def ranked(self, rule: CountRule) -> tuple[np.ndarray, np.ndarray]:
         """The counts ((N,)) and set ends ((N_counted,)) under ``rule``: those ranked at build
         time, or, for a rule these terms were not built for, ranked now (and not kept)."""
@@ -521,7 +516,7 @@ class RequiredTerms:
             counts, ends = self.ranked(rule)
         for block in row_blocks(len(positions), d):
             at = positions[block]
-            values = self.values_at(at)
+            values = self.support.values_of(self.rows[at])
             if top:
                 yield at, values, values, np.full(len(at), top), self.largest[at, top - 1], True
                 continue
@@ -547,7 +542,7 @@ class RequiredTerms:
     def first_key(self, rule: CountRule, positions: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
         """The ranking key of the first term of the rows at ``positions`` under ``rule`` (``values``:
         their supporting CE, when the caller has them)."""
-        values = self.values_at(positions) if values is None else values
+        values = self.support.values_of(self.rows[positions]) if values is None else values
         if rule.ranking == "absolute":
             return np.abs(values).max(1)
         return self.largest[positions, 0] if self.largest.shape[1] else values.max(1)
