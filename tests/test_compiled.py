@@ -126,17 +126,43 @@ def test_set_kernels_give_numpys_sets_and_sums():
     expected = required.set_mask(key, k, end)
     np.testing.assert_array_equal(compiled.set_masks(key, k, end, False), expected)
     np.testing.assert_array_equal(compiled.set_masks(key, k, end, True), expected & (key > 0))
-    weights = rng.normal(size=(2, 50, 40))
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_row_built_set_sums_give_numpys(positive):
+    """``add_set_sums`` builds each row as ``values_of`` does (source row x weights x sign, rows
+    repeated and out of order, two weight rows), reads its set under two readings at once (one
+    ranks the CE, one their absolute values; only one keeps positive terms only) and adds its
+    counts and sums as numpy's sums over the rows of ``np.where`` do."""
+    rng = np.random.default_rng(5)
+    source = np.round(rng.normal(size=(30, 40)), 1)
+    weights = np.round(rng.normal(size=(2, 40)), 1)  # products tie at many ends
+    rows, index = rng.integers(0, 30, 50), rng.integers(0, 2, 50)
+    sign = rng.choice([-1.0, 1.0], 50)
+    values = source[rows] * weights[index] * sign[:, None]
+    keys = [values, np.abs(values)]
+    k = rng.integers(-1, 41, (2, 50))
+    end = np.stack([np.sort(key, axis=1)[:, ::-1][np.arange(50), np.clip(c, 1, 40) - 1] for key, c in zip(keys, k)])
+    only = np.array([positive, False])
+    masks = [required.set_mask(key, c, e) & ((key > 0) if p else True) for key, c, e, p in zip(keys, k, end, only)]
+    extra = rng.normal(size=(30, 40))
     group = rng.integers(0, 3, 50)
     for whole_rows in (False, True):
-        hits, sums = np.zeros((3, 40), dtype=np.int64), np.zeros((2, 3, 40))
-        compiled.add_set_sums(key, k, end, False, group, hits, weights, sums, whole_rows)
-        for g in range(3):
-            mask = expected[group == g]
-            np.testing.assert_array_equal(hits[g], mask.sum(0))
-            for w in range(2):
-                rows = weights[w][group == g]
-                np.testing.assert_array_equal(sums[w, g], (rows if whole_rows else np.where(mask, rows, 0.0)).sum(0))
+        hits, sums = np.zeros((2, 3, 40), dtype=np.int64), np.zeros((2, 2, 3, 40))
+        compiled.add_set_sums(source, rows, weights, index, sign, np.array([False, True]), k, end, only, group,
+                              hits, sums, whole_rows, True, extra)
+        for t, mask in enumerate(masks):
+            for g in range(3):
+                at = group == g
+                np.testing.assert_array_equal(hits[t, g], mask[at].sum(0))
+                for total, part in zip(sums[t, :, g], (values[at], extra[rows[at]])):
+                    expected = (part if whole_rows else np.where(mask[at], part, 0.0)).sum(0)
+                    np.testing.assert_array_equal(total, expected)
+        if not whole_rows:  # the second array alone goes first
+            alone = np.zeros((2, 1, 3, 40))
+            compiled.add_set_sums(source, rows, weights, index, sign, np.array([False, True]), k, end, only, group,
+                                  np.zeros((2, 3, 40), dtype=np.int64), alone, False, False, extra)
+            np.testing.assert_array_equal(alone[:, 0], sums[:, 1])
 
 
 def test_groups_summed_by_the_kernel_give_the_numpy_interval(monkeypatch):

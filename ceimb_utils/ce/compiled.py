@@ -264,28 +264,49 @@ def set_masks(key, k, end, positive):
 
 
 @njit(cache=True)
-def add_set_sums(key, k, end, positive, group, hits, weights, sums, whole_rows):
-    """Add each row's set (``set_masks``) to ``hits[group[r]]`` ((G, D) counts) and, for each
-    w, ``weights[w]``'s row over the set (over the whole row with ``whole_rows``) to
-    ``sums[w, group[r]]``, row after row as numpy's sum over the rows of
-    ``np.where(mask, weights[w], 0.0)`` adds them."""
-    n, d = key.shape
+def add_set_sums(source, rows, weights, index, sign, absolute, k, end, positive, group, hits, sums,
+                 whole_rows, sum_values, extra):
+    """For R readings of the same rows at once: row r's supporting CE, ``source[rows[r]] *
+    weights[index[r]] * sign[r]`` (as ``Supporting.values_of`` multiplies them,
+    ``Supporting.value_parts``), built one row at a time and never as a block; under each
+    reading t its set (``set_masks`` from ``k[t, r]`` and ``end[t, r]``, on the CE's absolute
+    values where ``absolute[t]``, positive terms only where ``positive[t]``) added to
+    ``hits[t, group[r]]`` ((R, G, D) counts); and over the set (over the whole row with
+    ``whole_rows``) the row's CE, with ``sum_values``, then ``extra[rows[r]]`` (an empty
+    ``extra`` adds nothing) to ``sums[t, :, group[r]]``, row after row as numpy's sum over the
+    rows of ``np.where(mask, part, 0.0)`` adds them."""
+    n = rows.shape[0]
+    d = source.shape[1]
+    readings = k.shape[0]
+    values = np.empty((1, d))
+    magnitude = np.empty((1, d))
     mask = np.zeros(d, np.bool_)
+    sum_extra = extra.shape[0] > 0
     for r in range(n):
-        if k[r] <= 0:
-            mask[:] = False
-        else:
-            _row_set(key, r, k[r], end[r], positive, mask)
-        g = group[r]
+        row = rows[r]
+        w = index[r]
+        s = sign[r]
         for j in range(d):
-            hits[g, j] += mask[j]
-        for w in range(weights.shape[0]):
-            if whole_rows:
-                for j in range(d):
-                    sums[w, g, j] += weights[w, r, j]
+            values[0, j] = source[row, j] * weights[w, j] * s
+        for j in range(d):
+            magnitude[0, j] = abs(values[0, j])
+        g = group[r]
+        for t in range(readings):
+            if k[t, r] <= 0:
+                mask[:] = False
             else:
+                _row_set(magnitude if absolute[t] else values, 0, k[t, r], end[t, r], positive[t], mask)
+            for j in range(d):
+                hits[t, g, j] += mask[j]
+            at = 0
+            if sum_values:
                 for j in range(d):
-                    sums[w, g, j] += weights[w, r, j] if mask[j] else 0.0
+                    sums[t, 0, g, j] += values[0, j] if whole_rows or mask[j] else 0.0
+                at = 1
+            if sum_extra:
+                for j in range(d):
+                    sums[t, at, g, j] += extra[row, j] if whole_rows or mask[j] else 0.0
+
 
 def warm() -> None:
     """Load (or, on a machine's first use, compile) every kernel, on inputs too small to time:
@@ -296,5 +317,7 @@ def warm() -> None:
     signed_terms(values, np.zeros((2, 1)), 1)
     count_value_spearman(np.array([[0.0, 1.0, 2.0]]), np.array([[0.3, 0.1, 0.2]]), np.array([1, 2, 0], dtype=np.int64))
     set_masks(values, k, end, False)
-    add_set_sums(values, k, end, True, np.zeros(2, dtype=np.int64), np.zeros((1, 3), dtype=np.int64),
-                 np.empty((1, 2, 3)), np.zeros((1, 1, 3)), False)
+    rows = np.array([1, 0], dtype=np.int64)
+    add_set_sums(values, rows, np.ones((1, 3)), np.zeros(2, dtype=np.int64), np.ones(2), np.array([False, True]),
+                 np.stack([k, k]), np.stack([end, end]), np.array([True, False]), np.zeros(2, dtype=np.int64),
+                 np.zeros((2, 1, 3), dtype=np.int64), np.zeros((2, 2, 1, 3)), False, True, values)

@@ -20,7 +20,7 @@ from scipy import stats
 from .extraction import CEResult
 from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms, Supporting,
                        bounded_mask, check_choice, compiled_kernels, descending, kernels_for, onehot, row_blocks,
-                       set_mask, supporting)
+                       set_key_absolute, set_mask, supporting)
 
 NOT_TP = NOT_COUNTED
 __all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
@@ -239,12 +239,18 @@ def reading_counts(terms: RequiredTerms, reading: Reading) -> np.ndarray:
     return np.where(out >= 0, np.maximum(out, 1), out) if reading.at_least_one else out
 
 
-def _set_bounds(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None):
+def _set_bounds(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None,
+                values: bool = True):
     """What the sets of ``instance_sets`` are built from, a block of counted rows at a time
     (``RequiredTerms.set_bounds``)."""
     if reading.sets == "top-k":
-        return terms.set_bounds(top=_check_k(k), within=within)
-    return terms.set_bounds(reading.rule(terms.support.binary), reading.at_least_one, within=within)
+        return terms.set_bounds(top=_check_k(k), within=within, values=values)
+    return terms.set_bounds(reading.rule(terms.support.binary), reading.at_least_one, within=within, values=values)
+
+
+def _set_key_absolute(terms: RequiredTerms, reading: Reading) -> bool:
+    """Whether the sets of ``reading`` rank the CE by their absolute values (``set_key_absolute``)."""
+    return reading.sets != "top-k" and set_key_absolute(reading.rule(terms.support.binary))
 
 
 def _set_blocks(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None,
@@ -291,38 +297,50 @@ def _class_sums(cls: np.ndarray, values: np.ndarray, n_classes: int) -> tuple[np
     return member.T @ values, member.sum(0)
 
 
-def _compiled_sets(terms: RequiredTerms) -> bool:
-    """Whether the compiled kernels read these terms' sets: numba is installed and the supporting
-    CE are float64 (``required.kernels_for``)."""
-    return kernels_for(terms.support.values_of(terms.rows[:1])) is not None
+def _compiled_sets(terms: RequiredTerms, *extra: np.ndarray):
+    """The compiled kernels where they build these terms' sets row by row (numba is installed and
+    the CE's parts and ``extra`` are float64 and C-ordered: ``Supporting.value_parts``), else None."""
+    if terms.support.value_parts(terms.rows[:1]) is None:
+        return None
+    return kernels_for(*extra) if all(a.flags.c_contiguous for a in extra) else None
 
 
-def class_set_sums(terms: RequiredTerms, reading: Reading, k: int, *weighted):
-    """Per class, how many counted instances' sets hold each term ((C, D) counts), and for each
-    function of ``weighted`` (instance indices and their (n, D) supporting CE, read once for the
-    sets -> (n, D) rows) the sum of its rows over the set members ((C, D))."""
+def class_set_sums(terms: RequiredTerms, readings, k: int, values: bool = False,
+                   features: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Under each of ``readings`` and per class, how many counted instances' sets hold each term
+    ((R, C, D) counts), and the sums over the set members of their supporting CE (with
+    ``values``) and of their features (with ``features``), in that order ((R, W, C, D)). The
+    compiled kernels build each row once for all the readings."""
     sup = terms.support
-    n_classes, d = sup.n_classes, sup.n_terms
+    n_classes, d, n_readings = sup.n_classes, sup.n_terms, len(readings)
     cls = sup.cls[terms.rows]
-    hits = np.zeros((n_classes, d), dtype=np.int64)
-    sums = [np.zeros((n_classes, d)) for _ in weighted]
+    hits = np.zeros((n_readings, n_classes, d), dtype=np.int64)
+    sums = np.zeros((n_readings, values + features, n_classes, d))
+    extra = sup.result.features if features else np.empty((0, d))
+    kernels = _compiled_sets(terms, extra)
+    absolute = np.array([_set_key_absolute(terms, reading) for reading in readings])
     for c in np.flatnonzero(terms.class_counts):
-        for at, values, key, count, end, positive in _set_bounds(terms, reading, k, within=np.flatnonzero(cls == c)):
-            rows = [rows_of(terms.rows[at], values) for rows_of in weighted]
-            kernels = kernels_for(key, end, *rows)
-            if kernels is not None:  # one pass over each row for its set and its sums (ce/compiled.py)
-                block_hits, block_sums = np.zeros((1, d), dtype=np.int64), np.zeros((len(rows), 1, d))
-                kernels.add_set_sums(np.ascontiguousarray(key), np.asarray(count, dtype=np.int64), end, positive,
-                                     np.zeros(len(at), dtype=np.int64), block_hits,
-                                     np.stack(rows) if rows else np.empty((0, len(at), d)), block_sums, False)
-                hits[c] += block_hits[0]
-                for total, block_sum in zip(sums, block_sums):
-                    total[c] += block_sum[0]
-                continue
-            mask = bounded_mask(values, key, count, end, positive)
-            hits[c] += mask.sum(0)
-            for total, part in zip(sums, rows):
-                total[c] += np.where(mask, part, 0.0).sum(0)
+        within = np.flatnonzero(cls == c)
+        if kernels is not None:  # each row built once and read for every set and sum (ce/compiled.py)
+            for blocks in zip(*(_set_bounds(terms, reading, k, within, values=False) for reading in readings)):
+                at = blocks[0][0]
+                block_hits = np.zeros((n_readings, 1, d), dtype=np.int64)
+                block_sums = np.zeros((n_readings, sums.shape[1], 1, d))
+                kernels.add_set_sums(*sup.value_parts(terms.rows[at]), absolute,
+                                     np.array([b[1] for b in blocks], dtype=np.int64),
+                                     np.array([b[2] for b in blocks], dtype=np.float64),
+                                     np.array([b[3] for b in blocks]),
+                                     np.zeros(len(at), dtype=np.int64), block_hits, block_sums, False, values, extra)
+                hits[:, c] += block_hits[:, 0]
+                sums[:, :, c] += block_sums[:, :, 0]
+            continue
+        for t, reading in enumerate(readings):
+            for at, block, key, count, end, positive in _set_bounds(terms, reading, k, within):
+                mask = bounded_mask(block, key, count, end, positive)
+                hits[t, c] += mask.sum(0)
+                parts = ([block] if values else []) + ([sup.result.features[terms.rows[at]]] if features else [])
+                for w, part in enumerate(parts):
+                    sums[t, w, c] += np.where(mask, part, 0.0).sum(0)
     return hits, sums
 
 
@@ -373,8 +391,14 @@ def class_topk_union(result: CEResult, y, k: int = 10, reading: Reading = DEFAUL
     array([7., 3., 9.])
     """
     terms = _terms(result, y, reading, terms, k)
-    hits, _ = class_set_sums(terms, reading, k)
-    return np.where(terms.class_counts > 0, (hits > 0).sum(1), np.nan)
+    return class_topk_unions(terms, [reading], k)[0]
+
+
+def class_topk_unions(terms: RequiredTerms, readings, k: int = 10) -> list[np.ndarray]:
+    """``class_topk_union`` under each of ``readings`` (of the same counted instances, those of
+    ``terms``), from one pass over the rows."""
+    hits, _ = class_set_sums(terms, readings, k)
+    return [np.where(terms.class_counts > 0, (h > 0).sum(1), np.nan) for h in hits]
 
 
 def share_of_top(values: np.ndarray, frac: float = 0.1, count: str = "floor", descending: bool = False) -> np.ndarray:
@@ -886,8 +910,8 @@ def frequency_magnitude(result: CEResult, y, k: int = 10, resamples: int = 0, ci
     """
     terms = _terms(result, y, reading, terms, k)
     sup = terms.support
-    hits, (in_ce, in_feature) = class_set_sums(terms, reading, k, lambda rows, values: values,
-                                               lambda rows, values: result.features[rows])
+    hits, ((in_ce, in_feature),) = class_set_sums(terms, [reading], k, values=True, features=True)
+    hits = hits[0]
     counts, mags = terms.class_counts, terms.class_sums
     fmags, _ = sup.class_sums(lambda rows: result.features[rows])
     denom = np.maximum(counts, 1)[:, None]
@@ -926,7 +950,7 @@ def class_intervals(terms: RequiredTerms, hits: np.ndarray, resamples: int, ci: 
             if status[c] is None:  # only then are the class's sets built
                 def read(at, rows=rows):
                     return class_sets(terms, reading, k, rows[at], with_values=True)
-                if len(rows) > INTERVAL_GROUPS and _compiled_sets(terms):
+                if len(rows) > INTERVAL_GROUPS and _compiled_sets(terms) is not None:
                     summed = _summed_groups(terms, reading, k, rows, rng)
                 else:
                     summed = interval_rows(len(rows), sup.n_terms, rng, read)
@@ -936,18 +960,21 @@ def class_intervals(terms: RequiredTerms, hits: np.ndarray, resamples: int, ci: 
 
 def _summed_groups(terms: RequiredTerms, reading: Reading, k: int, rows: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
     """``random_groups`` of the sets and supporting CE of the counted rows at ``rows`` (one
-    class's), the same draw from ``rng``, summed by the compiled kernel as each row's set is
-    read: no (n, D) array of sets and no product with a one-hot matrix."""
+    class's), the same draw from ``rng``, summed by the compiled kernel as each row is built and
+    its set read: no block of CE, no (n, D) array of sets and no product with a one-hot matrix."""
     n, d = len(rows), terms.support.n_terms
     order, group = _group_order(n, INTERVAL_GROUPS, rng)
-    hits = np.zeros((INTERVAL_GROUPS, d), dtype=np.int64)
-    sums = np.zeros((1, INTERVAL_GROUPS, d))
+    hits = np.zeros((1, INTERVAL_GROUPS, d), dtype=np.int64)
+    sums = np.zeros((1, 1, INTERVAL_GROUPS, d))
+    absolute = np.array([_set_key_absolute(terms, reading)])
     start = 0
-    for at, values, key, count, end, positive in _set_bounds(terms, reading, k, within=rows[order]):
-        compiled_kernels().add_set_sums(np.ascontiguousarray(key), np.asarray(count, dtype=np.int64), end,
-                                        positive, group[start:start + len(at)], hits, values[None], sums, True)
+    for at, count, end, positive in _set_bounds(terms, reading, k, within=rows[order], values=False):
+        compiled_kernels().add_set_sums(*terms.support.value_parts(terms.rows[at]), absolute,
+                                        np.asarray(count, dtype=np.int64)[None], np.asarray(end, dtype=np.float64)[None],
+                                        np.array([positive]), group[start:start + len(at)], hits, sums, True, True,
+                                        np.empty((0, d)))
         start += len(at)
-    return hits.astype(np.float32), sums[0]
+    return hits[0].astype(np.float32), sums[0, 0]
 
 
 def _spearman_where_defined(a: np.ndarray, b: np.ndarray) -> float:

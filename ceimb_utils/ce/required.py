@@ -102,6 +102,30 @@ class Supporting:
             return self.result.signed_rows(np.where(toward == 1, 1.0, -1.0), rows)
         return self.result.class_rows(toward, rows)
 
+    def value_parts(self, rows: np.ndarray):
+        """``values_of(rows)`` as the compiled kernels build it, one row at a time, without the
+        block: (source (M, D), rows, weights (W, D), index (n,), sign (n,)) with row i of the CE
+        ``source[rows[i]] * weights[index[i]] * sign[i]``, the products ``values_of`` takes, in
+        its order; the rows come second. None where the kernels cannot read them: a multi-class result's given CE,
+        arrays not in float64 or not C-ordered, or no compiled kernels."""
+        result, rows = self.result, np.asarray(rows, dtype=np.int64)
+        toward = self.supported[rows]
+        index = np.zeros(len(rows), dtype=np.int64)
+        if self.binary:
+            sign = np.where(toward == 1, 1.0, -1.0)
+            if result.given_ce is not None or "ce" in result.__dict__:
+                source, weights = result.ce, np.ones((1, self.n_terms))
+            else:
+                source, weights = result.features, np.asarray(result.weights)[None]
+        elif result.given_ce is not None:
+            return None
+        else:
+            source, weights, index, sign = result.features, result.weights, toward.astype(np.int64), np.ones(len(rows))
+        arrays = (source, weights)
+        if not all(isinstance(a, np.ndarray) and a.flags.c_contiguous for a in arrays):
+            return None
+        return (source, rows, weights, index, sign) if kernels_for(*arrays) is not None else None
+
     @property
     def values(self) -> np.ndarray:
         """(N, D) every row's supporting CE, built whole on each call (the metrics read blocks)."""
@@ -181,6 +205,12 @@ def row_blocks(n: int, d: int):
     step = max(1, BLOCK_ELEMENTS // max(d, 1))
     for start in range(0, n, step):
         yield slice(start, min(n, start + step))
+
+
+def set_key_absolute(rule: CountRule | None, top: int = 0) -> bool:
+    """Whether ``RequiredTerms.set_bounds`` ranks a set by the CE's absolute values (a rule
+    that ranks by |CE|), not by the CE (every other rule, and the top-k sets)."""
+    return not top and rule.ranking == "absolute"
 
 
 def descending(values: np.ndarray, m: int) -> np.ndarray:
@@ -502,10 +532,14 @@ class RequiredTerms:
                              self.positive_sum[inner], self.n_positive[inner], support.class_sums()[0])
 
     def set_bounds(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
-                   within: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, ...]]:
+                   within: np.ndarray | None = None, values: bool = True) -> Iterator[tuple[np.ndarray, ...]]:
         """What ``set_blocks`` builds its sets from, a block at a time: (positions, (B, D) supporting
         CE, (B, D) ranking key, (B,) k, (B,) key of the k-th term, whether only positive terms
-        count). A set is its row's k first terms in descending key order, ties broken by index."""
+        count). A set is its row's k first terms in descending key order, ties broken by index:
+        the key is the CE, or their absolute values where ``set_key_absolute``. Without
+        ``values`` (for a kernel that builds each row itself, ``Supporting.value_parts``) each
+        block is (positions, k, key of the k-th term, whether only positive terms count), and
+        no block of CE is built."""
         positions = np.arange(len(self.rows)) if within is None else np.asarray(within)
         d = self.support.n_terms
         if top:
@@ -516,17 +550,22 @@ class RequiredTerms:
             counts, ends = self.ranked(rule)
         for block in row_blocks(len(positions), d):
             at = positions[block]
-            values = self.support.values_of(self.rows[at])
+            block_values = self.support.values_of(self.rows[at]) if values else None
             if top:
-                yield at, values, values, np.full(len(at), top), self.largest[at, top - 1], True
+                k, end, positive = np.full(len(at), top), self.largest[at, top - 1], True
+            else:
+                k, end, positive = counts[self.rows[at]], ends[at], False
+                if at_least_one:
+                    zero = k == 0
+                    k = np.where(zero, 1, k)
+                    end = end.copy()
+                    end[zero] = self.first_key(rule, at[zero], None if block_values is None else block_values[zero])
+                k = np.where(k == NEVER_CROSSES, d, k)
+            if not values:
+                yield at, k, end, positive
                 continue
-            k, end = counts[self.rows[at]], ends[at]
-            if at_least_one:
-                zero = k == 0
-                k = np.where(zero, 1, k)
-                end = np.where(zero, self.first_key(rule, at, values), end)
-            k = np.where(k == NEVER_CROSSES, d, k)
-            yield at, values, np.abs(values) if rule.ranking == "absolute" else values, k, end, False
+            key = np.abs(block_values) if set_key_absolute(rule, top) else block_values
+            yield at, block_values, key, k, end, positive
 
     def set_blocks(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
                    within: np.ndarray | None = None, with_values: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
@@ -542,7 +581,7 @@ class RequiredTerms:
     def first_key(self, rule: CountRule, positions: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
         """The ranking key of the first term of the rows at ``positions`` under ``rule`` (``values``:
         their supporting CE, when the caller has them)."""
+        if rule.ranking != "absolute" and self.largest.shape[1]:
+            return self.largest[positions, 0]
         values = self.support.values_of(self.rows[positions]) if values is None else values
-        if rule.ranking == "absolute":
-            return np.abs(values).max(1)
-        return self.largest[positions, 0] if self.largest.shape[1] else values.max(1)
+        return np.abs(values).max(1) if rule.ranking == "absolute" else values.max(1)

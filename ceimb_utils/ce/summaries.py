@@ -1,6 +1,7 @@
 """Tidy pandas tables of the metrics, as the runs store them and the notebooks plot them."""
 from __future__ import annotations
 
+import itertools
 from contextlib import nullcontext
 from dataclasses import replace
 
@@ -73,18 +74,35 @@ def reading_columns(result: CEResult, y, reading: metrics.Reading = metrics.DEFA
         return computed[key]
 
     count_key = ("required", rule, reading.at_least_one)
-    union_key = ("union", "top", k) if reading.sets == "top-k" else ("union", *count_key)
     return {
         **once(count_key, lambda: _required_columns(
             terms.support, metrics.required_ce(result, y, reading, terms=terms), result.n_terms, len(result.classes))),
-        "union_pct": once(union_key, lambda: 100.0 * metrics.class_topk_union(result, y, k, reading, terms)
-                          / result.n_terms),
+        "union_pct": once(_union_key(result, reading, k), lambda: 100.0 * metrics.class_topk_union(
+            result, y, k, reading, terms) / result.n_terms),
         "top_share": once(("share", reading.share_count),
                           lambda: metrics.top_share(result, y, frac, reading=reading, terms=terms)),
         "top_share_instance": once(("share per instance", reading.share_count),
                                    lambda: metrics.top_share(result, y, frac, per_instance=True, reading=reading,
                                                              terms=terms)),
     }
+
+
+def _union_key(result: CEResult, reading: metrics.Reading, k: int) -> tuple:
+    """What a reading's class-level union depends on: readings with the same key share it."""
+    if reading.sets == "top-k":
+        return ("union", "top", k)
+    return ("union", "required", reading.rule(result.binary), reading.at_least_one)
+
+
+def _unions(result: CEResult, k: int, terms: dict[str, metrics.RequiredTerms], computed: dict) -> None:
+    """The class-level union of every reading of ``metrics.READINGS`` into ``computed``, as
+    ``reading_columns`` keys it, each group of counted instances read in one pass."""
+    for instances, group in itertools.groupby(sorted(metrics.READINGS.values(), key=lambda r: r.instances),
+                                              key=lambda r: r.instances):
+        distinct = {_union_key(result, reading, k): reading for reading in group}
+        unions = metrics.class_topk_unions(terms[instances], list(distinct.values()), k)
+        for key, union in zip(distinct, unions):
+            computed[(instances, *key)] = 100.0 * union / result.n_terms
 
 
 def _required_columns(sup: metrics.Supporting, needed: np.ndarray, d: int, n_classes: int) -> dict[str, np.ndarray]:
@@ -107,6 +125,7 @@ def reading_table(result: CEResult, y, k: int = 10, frac: float = 0.1,
     n_classes = len(result.classes)
     terms = terms if terms is not None else table_terms(result, y, k, frac)
     computed: dict = {}
+    _unions(result, k, terms, computed)
     frames = [pd.DataFrame({"reading": name, "class_index": np.arange(n_classes),
                             **reading_columns(result, y, reading, k, frac, terms[reading.instances], computed)})
               for name, reading in metrics.READINGS.items()]
