@@ -50,6 +50,8 @@ def test_compiled_ranking_is_the_sorted_ranking_binary(monkeypatch, levels, inst
         np.testing.assert_array_equal(fast.counts[rule], slow.counts[rule], err_msg=str(rule))
         np.testing.assert_array_equal(fast.ends[rule], slow.ends[rule], err_msg=str(rule))
     np.testing.assert_array_equal(fast.largest, slow.largest)
+    np.testing.assert_array_equal(fast.n_positive, slow.n_positive)  # the kernel's count of positive terms
+    np.testing.assert_array_equal(fast.positive_sum, slow.positive_sum)
     assert (fast.counts[RULES[0]] > 64).mean() > 0.5  # most rows reach beyond the sorted path's first pass
 
 
@@ -73,14 +75,14 @@ def test_a_row_whose_sum_meets_its_threshold_within_rounding_is_handed_back(monk
     rng = np.random.default_rng(0)
     row = np.concatenate([1.0 + 0.04 * rng.random(50), 0.9 + 0.01 * rng.random(5)])[None]  # two bands
     must = np.cumsum(np.sort(row[0])[::-1])[50]
-    k, _, ok, _ = compiled.signed_terms(row, np.array([[must]]), 0)
+    k, _, ok, _, _ = compiled.signed_terms(row, np.array([[must]]), 0)
     assert k[0, 0] == 51 and not ok[0]  # its own sums cross one term early: not trusted
     result, y = binary_result(row, -must), np.array([1])
     found = metrics.required_ce(result, y)
     with monkeypatch.context() as patch:
         sorting_only(patch)
         assert metrics.required_ce(result, y)[0] == found[0] == 52
-    k, _, ok, _ = compiled.signed_terms(row, np.array([[must - 0.45]]), 0)  # far from any sum: answered
+    k, _, ok, _, _ = compiled.signed_terms(row, np.array([[must - 0.45]]), 0)  # far from any sum: answered
     assert ok[0] and k[0, 0] == 51
 
 
@@ -98,9 +100,10 @@ def test_a_row_that_never_beats_its_threshold_in_sorted_order_is_handed_back(mon
 
 def test_rows_the_kernel_cannot_rank_are_handed_back():
     rows = np.array([[1.0, np.nan, 2.0], [1.0, np.inf, 2.0], [3.0, -1.0, -2.0], [1.0, 2.0, 3.0]])
-    k, end, ok, largest = compiled.signed_terms(rows, np.zeros((4, 1)), 2)
+    k, end, ok, largest, positives = compiled.signed_terms(rows, np.zeros((4, 1)), 2)
     # NaN, infinity, fewer positive terms than the largest kept; the last one is ranked
     assert ok.tolist() == [False, False, False, True]
+    assert positives.tolist() == [2, 3, 1, 3]  # counted on every row, handed back or not
     assert k[3, 0] == 1 and end[3, 0] == 3.0 and largest[3].tolist() == [3.0, 2.0]
 
 
@@ -223,3 +226,32 @@ def test_warm_loads_every_kernel():
     compiled.warm()
     for kernel in (compiled.signed_terms, compiled.count_value_spearman, compiled.set_masks, compiled.add_set_sums):
         assert kernel.signatures  # compiled (or loaded from numba's cache) for float64 input
+
+
+@pytest.mark.parametrize("kind", ["binary features", "binary CE", "multi-class features", "multi-class CE"])
+def test_rows_built_by_the_kernel_are_values_of_to_the_last_bit(monkeypatch, kind):
+    """``values_of`` builds its rows in one compiled pass from ``value_parts``: the same bits
+    as numpy's products (rows gathered, times the weights, times the sign), rows of both signs,
+    as a slice or as indices in any order; a multi-class result's given CE stay with numpy."""
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(40, 25))
+    if kind.startswith("binary"):
+        weights = rng.normal(size=25)
+        result = CEResult(None, 0.3, features, weights, np.array([0, 1]), features @ weights + 0.3)
+        if kind == "binary CE":
+            result = binary_result(result.ce, 0.3)
+    else:
+        weights = rng.normal(size=(3, 25))
+        result = CEResult(None, np.zeros(3), features, weights, np.arange(3), features @ weights.T)
+        if kind == "multi-class CE":
+            result = multi_result(result.ce, np.zeros(3))
+    y = rng.integers(0, len(result.classes), 40)
+    sup = required.supporting(result, y, "all")
+    assert (sup.value_parts(np.arange(3)) is None) == (kind == "multi-class CE")
+    if result.binary:
+        assert len(np.unique(sup.supported)) == 2  # rows of both signs
+    for rows in (slice(None), slice(3, 17), np.array([5, 2, 5, 39])):
+        fast = sup.values_of(rows)
+        with monkeypatch.context() as patch:
+            sorting_only(patch)
+            np.testing.assert_array_equal(fast, sup.values_of(rows))

@@ -55,12 +55,13 @@ def signed_terms(values, thresholds, n_largest):
     (+inf for k = 0, -inf for -1), the row's ``n_largest`` largest terms in descending order,
     and ``ok``: False where the row must be ranked by sorting (its sums came within rounding
     of a threshold, it holds a NaN or an infinity, or fewer positive terms than
-    ``n_largest``)."""
+    ``n_largest``), and how many positive terms each row holds (every row's, ``ok`` or not)."""
     n, d = values.shape
     rules = thresholds.shape[1]
     k = np.full((n, rules), -1, np.int64)
     end = np.full((n, rules), -np.inf)
     ok = np.ones(n, np.bool_)
+    positives = np.zeros(n, np.int64)
     largest = np.zeros((n, n_largest))
     terms = np.empty(d)
     band = np.empty(d, np.int64)
@@ -72,17 +73,19 @@ def signed_terms(values, thresholds, n_largest):
         m = 0
         positive = 0.0
         top = 0
-        finite = True
-        for j in range(d):
+        nans = 0
+        for j in range(d):  # without branches: a CE's sign is a coin toss the CPU cannot predict
             v = values[r, j]
-            if v > 0.0:
-                terms[m] = v
-                if v > terms[top]:
-                    top = m
-                m += 1
-                positive += v
-            elif not (v <= 0.0):  # NaN
-                finite = False
+            up = v > 0.0
+            terms[m] = v
+            positive += v if up else 0.0  # + 0.0 leaves a sum of positive terms as it is
+            m += up
+            nans += not (v == v)
+        finite = nans == 0
+        positives[r] = m
+        for i in range(m):
+            if terms[i] > terms[top]:
+                top = i
         if not finite or m < n_largest or positive == np.inf:
             ok[r] = False
             continue
@@ -153,7 +156,7 @@ def signed_terms(values, thresholds, n_largest):
                 _order_descending(part, start, start + count[c])
                 start += count[c]
             largest[r] = part[:n_largest]
-    return k, end, ok, largest
+    return k, end, ok, largest, positives
 
 
 @njit(cache=True)
@@ -264,6 +267,24 @@ def set_masks(key, k, end, positive):
 
 
 @njit(cache=True)
+def _build_row(source, row, weights, w, s, out):
+    """Supporting CE of one row into ``out``: ``source[row] * weights[w] * s``, multiplied in
+    ``Supporting.values_of``'s order (the features times the weights, then the sign)."""
+    for j in range(source.shape[1]):
+        out[j] = source[row, j] * weights[w, j] * s
+
+
+@njit(cache=True)
+def build_rows(source, rows, weights, index, sign):
+    """(n, D) ``Supporting.values_of`` from its parts (``Supporting.value_parts``) in one pass:
+    numpy takes three (the rows gathered, times the weights, times the sign)."""
+    out = np.empty((rows.shape[0], source.shape[1]))
+    for r in range(rows.shape[0]):
+        _build_row(source, rows[r], weights, index[r], sign[r], out[r])
+    return out
+
+
+@njit(cache=True)
 def add_set_sums(source, rows, weights, index, sign, absolute, k, end, positive, group, hits, sums,
                  whole_rows, sum_values, extra):
     """For R readings of the same rows at once: row r's supporting CE, ``source[rows[r]] *
@@ -284,10 +305,7 @@ def add_set_sums(source, rows, weights, index, sign, absolute, k, end, positive,
     sum_extra = extra.shape[0] > 0
     for r in range(n):
         row = rows[r]
-        w = index[r]
-        s = sign[r]
-        for j in range(d):
-            values[0, j] = source[row, j] * weights[w, j] * s
+        _build_row(source, row, weights, index[r], sign[r], values[0])
         for j in range(d):
             magnitude[0, j] = abs(values[0, j])
         g = group[r]
@@ -318,6 +336,7 @@ def warm() -> None:
     count_value_spearman(np.array([[0.0, 1.0, 2.0]]), np.array([[0.3, 0.1, 0.2]]), np.array([1, 2, 0], dtype=np.int64))
     set_masks(values, k, end, False)
     rows = np.array([1, 0], dtype=np.int64)
+    build_rows(values, rows, np.ones((1, 3)), np.zeros(2, dtype=np.int64), np.ones(2))
     add_set_sums(values, rows, np.ones((1, 3)), np.zeros(2, dtype=np.int64), np.ones(2), np.array([False, True]),
                  np.stack([k, k]), np.stack([end, end]), np.array([True, False]), np.zeros(2, dtype=np.int64),
                  np.zeros((2, 1, 3), dtype=np.int64), np.zeros((2, 2, 1, 3)), False, True, values)

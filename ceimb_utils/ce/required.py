@@ -97,6 +97,9 @@ class Supporting:
     def values_of(self, rows) -> np.ndarray:
         """(n, D) the supporting CE of ``rows`` (indices or a slice): CE toward the predicted
         class (the true class for a TP), a new array."""
+        parts = self.value_parts(np.arange(len(self.cls))[rows] if isinstance(rows, slice) else rows)
+        if parts is not None:  # one pass, the same products (ce/compiled.py)
+            return compiled_kernels().build_rows(*parts)
         toward = self.supported[rows]
         if self.binary:
             return self.result.signed_rows(np.where(toward == 1, 1.0, -1.0), rows)
@@ -289,8 +292,8 @@ def _end_key(ranked_key: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.ndarray], width: int, n_largest: int,
                   first_pass: bool = True):
     """Required counts and set ends of a block of rows for the signed rules, its ``n_largest``
-    largest terms, and the share of its rows the sorting pass did not settle (0 when the
-    compiled kernel ranked the block).
+    largest terms, the share of its rows the sorting pass did not settle (0 when the compiled
+    kernel ranked the block), and each row's number of positive terms (None when sorted).
 
     Rules that keep the negative terms whole (every binary one, the default multi-class one)
     go to the compiled kernel where numba is installed: it finds each count without ordering
@@ -299,9 +302,9 @@ def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.n
     """
     kernels = kernels_for(values, *offsets)
     if kernels is None or not all(rule.keep_negatives for rule in rules):
-        return _sorted_block(values, rules, offsets, width, n_largest, first_pass)
+        return *_sorted_block(values, rules, offsets, width, n_largest, first_pass), None
     values = np.ascontiguousarray(values)
-    k, end, ok, largest = kernels.signed_terms(values, -np.stack(offsets, axis=1), n_largest)
+    k, end, ok, largest, positives = kernels.signed_terms(values, -np.stack(offsets, axis=1), n_largest)
     counts, ends = list(k.T), list(end.T)
     again = np.flatnonzero(~ok)
     if len(again):
@@ -309,7 +312,7 @@ def _signed_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.n
             values[again], rules, [o[again] for o in offsets], width, n_largest)
         for i in range(len(rules)):
             counts[i][again], ends[i][again] = sorted_counts[i], sorted_ends[i]
-    return counts, ends, largest, 0.0
+    return counts, ends, largest, 0.0, positives
 
 
 def _sorted_block(values: np.ndarray, rules: list[CountRule], offsets: list[np.ndarray], width: int, n_largest: int,
@@ -436,8 +439,8 @@ def rank_rows(values: np.ndarray, offset: np.ndarray, rule: CountRule = CountRul
     d = values.shape[1]
     deep = 0.0
     for block in row_blocks(len(values), d + 1):
-        counts, ends, _, deep = _signed_block(values[block], [rule], [offset[block]], min(d, FIRST_WIDTH), 0,
-                                              first_pass=deep <= DEEP_SHARE)
+        counts, ends, _, deep, _ = _signed_block(values[block], [rule], [offset[block]], min(d, FIRST_WIDTH), 0,
+                                                 first_pass=deep <= DEEP_SHARE)
         k[block], end[block] = counts[0], ends[0]
     return k, end
 
@@ -491,13 +494,14 @@ class RequiredTerms:
             at = rows[block]
             values = support.values_of(at)  # one pass over the rows for everything below
             positive_sum[block] = np.maximum(values, 0.0).sum(1)
-            n_positive[block] = (values > 0).sum(1)
             class_sums += onehot(support.cls[at], support.n_classes).T @ values
+            positives = None
             if signed:
-                found, found_ends, largest[block], deep = _signed_block(
+                found, found_ends, largest[block], deep, positives = _signed_block(
                     values, signed, [offsets[r][at] for r in signed], width, n_largest, first_pass=deep <= DEEP_SHARE)
                 for r, k, end in zip(signed, found, found_ends):
                     counts[r][at], ends[r][block] = k, end
+            n_positive[block] = (values > 0).sum(1) if positives is None else positives
             for r, base in derived.items():
                 counts[r][at], ends[r][block] = _absolute_from_signed(values, counts[base][at], ends[base][block])
             if full:
