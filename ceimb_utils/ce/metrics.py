@@ -970,9 +970,9 @@ def _summed_groups(terms: RequiredTerms, reading: Reading, k: int, rows: np.ndar
     start = 0
     for at, count, end, positive in _set_bounds(terms, reading, k, within=rows[order], values=False):
         compiled_kernels().add_set_sums(*terms.support.value_parts(terms.rows[at]), absolute,
-                                        np.asarray(count, dtype=np.int64)[None], np.asarray(end, dtype=np.float64)[None],
-                                        np.array([positive]), group[start:start + len(at)], hits, sums, True, True,
-                                        np.empty((0, d)))
+                                        np.asarray(count, dtype=np.int64)[None],
+                                        np.asarray(end, dtype=np.float64)[None], np.array([positive]),
+                                        group[start:start + len(at)], hits, sums, True, True, np.empty((0, d)))
         start += len(at)
     return hits[0].astype(np.float32), sums[0, 0]
 

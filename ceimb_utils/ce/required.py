@@ -106,11 +106,11 @@ class Supporting:
         return self.result.class_rows(toward, rows)
 
     def value_parts(self, rows: np.ndarray):
-        """``values_of(rows)`` as the compiled kernels build it, one row at a time, without the
-        block: (source (M, D), rows, weights (W, D), index (n,), sign (n,)) with row i of the CE
-        ``source[rows[i]] * weights[index[i]] * sign[i]``, the products ``values_of`` takes, in
-        its order; the rows come second. None where the kernels cannot read them: a multi-class result's given CE,
-        arrays not in float64 or not C-ordered, or no compiled kernels."""
+        """``values_of(rows)`` as the compiled kernels build it, a row at a time: (source (M, D),
+        rows, weights (W, D), index (n,), sign (n,)), row i of the CE being
+        ``source[rows[i]] * weights[index[i]] * sign[i]``, numpy's products in numpy's order.
+        None where the kernels cannot read them: a multi-class result's given CE, arrays not in
+        float64 or not C-ordered, or no compiled kernels."""
         result, rows = self.result, np.asarray(rows, dtype=np.int64)
         toward = self.supported[rows]
         index = np.zeros(len(rows), dtype=np.int64)
