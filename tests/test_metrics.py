@@ -623,6 +623,28 @@ def test_class_without_tp_is_nan_in_every_per_class_table_column():
     assert released["n_counted"].item() == 30  # the released loops count it all the same
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_reading_table_unions_are_each_readings_own(monkeypatch, compiled):
+    """The reading table reads every reading's class union in one pass per group of counted
+    instances: each is the union that reading gives alone, and the readings' unions differ."""
+    from ceimb_utils.ce import summaries
+
+    rng = np.random.default_rng(11)
+    features = np.abs(rng.normal(size=(300, 40)))
+    weights = rng.normal(size=40)
+    bias = -float(np.median(features @ weights))
+    r = CEResult(None, bias, features, weights, np.array([0, 1]), features @ weights + bias)
+    y = (r.scores > 0).astype(int)
+    y[::9] ^= 1  # errors, which the all-instances reading counts
+    with monkeypatch.context() as patch:
+        sorting_only(patch, compiled)
+        table = summaries.reading_table(r, y, k=5)
+        for name, reading in metrics.READINGS.items():
+            alone = 100.0 * metrics.class_topk_union(r, y, 5, reading) / 40
+            np.testing.assert_array_equal(table.loc[table["reading"] == name, "union_pct"], alone, err_msg=name)
+    assert table.groupby("class_index")["union_pct"].nunique().min() >= 3
+
+
 # ---------------------------------------------------------------- ceiling (methods#verdicts)
 def test_ceiling_from_weight_signs_with_non_negative_features():
     from ceimb_utils.ce import summaries
