@@ -20,7 +20,7 @@ from scipy import stats
 from .extraction import CEResult
 from .required import (BIAS_MODES, NEVER_CROSSES, NOT_COUNTED, RANKINGS, CountRule, RequiredTerms, Supporting,
                        bounded_mask, check_choice, compiled_kernels, descending, kernels_for, onehot, row_blocks,
-                       set_key_absolute, set_mask, supporting)
+                       set_mask, supporting)
 
 NOT_TP = NOT_COUNTED
 __all__ = ["NOT_COUNTED", "NEVER_CROSSES", "Reading", "READINGS", "DEFAULT", "RequiredTerms", "Supporting",
@@ -248,11 +248,6 @@ def _set_bounds(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarr
     return terms.set_bounds(reading.rule(terms.support.binary), reading.at_least_one, within=within, values=values)
 
 
-def _set_key_absolute(terms: RequiredTerms, reading: Reading) -> bool:
-    """Whether the sets of ``reading`` rank the CE by their absolute values (``set_key_absolute``)."""
-    return reading.sets != "top-k" and set_key_absolute(reading.rule(terms.support.binary))
-
-
 def _set_blocks(terms: RequiredTerms, reading: Reading, k: int, within: np.ndarray | None = None,
                 with_values: bool = False):
     """The sets of ``instance_sets`` a block of counted rows at a time (``RequiredTerms.set_blocks``)."""
@@ -318,19 +313,17 @@ def class_set_sums(terms: RequiredTerms, readings, k: int, values: bool = False,
     sums = np.zeros((n_readings, values + features, n_classes, d))
     extra = sup.result.features if features else np.empty((0, d))
     kernels = _compiled_sets(terms, extra)
-    absolute = np.array([_set_key_absolute(terms, reading) for reading in readings])
     for c in np.flatnonzero(terms.class_counts):
         within = np.flatnonzero(cls == c)
         if kernels is not None:  # each row built once and read for every set and sum (ce/compiled.py)
             for blocks in zip(*(_set_bounds(terms, reading, k, within, values=False) for reading in readings)):
-                at = blocks[0][0]
+                (at, *_), count, end, positive, absolute = zip(*blocks)  # the same rows under each reading
                 block_hits = np.zeros((n_readings, 1, d), dtype=np.int64)
                 block_sums = np.zeros((n_readings, sums.shape[1], 1, d))
-                kernels.add_set_sums(*sup.value_parts(terms.rows[at]), absolute,
-                                     np.array([b[1] for b in blocks], dtype=np.int64),
-                                     np.array([b[2] for b in blocks], dtype=np.float64),
-                                     np.array([b[3] for b in blocks]),
-                                     np.zeros(len(at), dtype=np.int64), block_hits, block_sums, False, values, extra)
+                kernels.add_set_sums(*sup.value_parts(terms.rows[at]), np.array(absolute),
+                                     np.array(count, dtype=np.int64), np.array(end, dtype=np.float64),
+                                     np.array(positive), np.zeros(len(at), dtype=np.int64), block_hits, block_sums,
+                                     False, values, extra)
                 hits[:, c] += block_hits[:, 0]
                 sums[:, :, c] += block_sums[:, :, 0]
             continue
@@ -966,10 +959,9 @@ def _summed_groups(terms: RequiredTerms, reading: Reading, k: int, rows: np.ndar
     order, group = _group_order(n, INTERVAL_GROUPS, rng)
     hits = np.zeros((1, INTERVAL_GROUPS, d), dtype=np.int64)
     sums = np.zeros((1, 1, INTERVAL_GROUPS, d))
-    absolute = np.array([_set_key_absolute(terms, reading)])
     start = 0
-    for at, count, end, positive in _set_bounds(terms, reading, k, within=rows[order], values=False):
-        compiled_kernels().add_set_sums(*terms.support.value_parts(terms.rows[at]), absolute,
+    for at, count, end, positive, absolute in _set_bounds(terms, reading, k, within=rows[order], values=False):
+        compiled_kernels().add_set_sums(*terms.support.value_parts(terms.rows[at]), np.array([absolute]),
                                         np.asarray(count, dtype=np.int64)[None],
                                         np.asarray(end, dtype=np.float64)[None], np.array([positive]),
                                         group[start:start + len(at)], hits, sums, True, True, np.empty((0, d)))

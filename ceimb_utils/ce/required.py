@@ -210,12 +210,6 @@ def row_blocks(n: int, d: int):
         yield slice(start, min(n, start + step))
 
 
-def set_key_absolute(rule: CountRule | None, top: int = 0) -> bool:
-    """Whether ``RequiredTerms.set_bounds`` ranks a set by the CE's absolute values (a rule
-    that ranks by |CE|), not by the CE (every other rule, and the top-k sets)."""
-    return not top and rule.ranking == "absolute"
-
-
 def descending(values: np.ndarray, m: int) -> np.ndarray:
     """(B, m) each row's m largest values, from the largest: a partial sort, then a sort of the
     kept part only (a full sort when m is three quarters of D or more, where the partial sort
@@ -540,10 +534,10 @@ class RequiredTerms:
         """What ``set_blocks`` builds its sets from, a block at a time: (positions, (B, D) supporting
         CE, (B, D) ranking key, (B,) k, (B,) key of the k-th term, whether only positive terms
         count). A set is its row's k first terms in descending key order, ties broken by index:
-        the key is the CE, or their absolute values where ``set_key_absolute``. Without
+        the key is the CE, or their absolute values under a rule that ranks by |CE|. Without
         ``values`` (for a kernel that builds each row itself, ``Supporting.value_parts``) each
-        block is (positions, k, key of the k-th term, whether only positive terms count), and
-        no block of CE is built."""
+        block is (positions, k, key of the k-th term, whether only positive terms count, whether
+        the key is the absolute values), and no block of CE is built."""
         positions = np.arange(len(self.rows)) if within is None else np.asarray(within)
         d = self.support.n_terms
         if top:
@@ -552,6 +546,7 @@ class RequiredTerms:
                 raise ValueError(f"These terms keep {self.largest.shape[1]} largest terms per row, fewer than {top}.")
         else:
             counts, ends = self.ranked(rule)
+        absolute = not top and rule.ranking == "absolute"
         for block in row_blocks(len(positions), d):
             at = positions[block]
             block_values = self.support.values_of(self.rows[at]) if values else None
@@ -566,9 +561,9 @@ class RequiredTerms:
                     end[zero] = self.first_key(rule, at[zero], None if block_values is None else block_values[zero])
                 k = np.where(k == NEVER_CROSSES, d, k)
             if not values:
-                yield at, k, end, positive
+                yield at, k, end, positive, absolute
                 continue
-            key = np.abs(block_values) if set_key_absolute(rule, top) else block_values
+            key = np.abs(block_values) if absolute else block_values
             yield at, block_values, key, k, end, positive
 
     def set_blocks(self, rule: CountRule | None = None, at_least_one: bool = False, top: int = 0,
